@@ -1,0 +1,88 @@
+/** Upload the downloaded files as one artifact; a re-run that resumes the same task replaces its earlier artifact. */
+import type { Log } from './runtime.ts';
+
+/** The slice of @actions/artifact this action uses, so tests can stand in for it. */
+export interface ArtifactStore {
+  uploadArtifact(
+    name: string,
+    files: string[],
+    rootDirectory: string,
+    options?: { retentionDays?: number },
+  ): Promise<{ id?: number; size?: number; digest?: string }>;
+  deleteArtifact(name: string): Promise<{ id: number }>;
+}
+
+export interface UploadedArtifact {
+  name: string;
+  id: number;
+  size?: number;
+  digest?: string;
+  url: string;
+  replaced: boolean;
+}
+
+export interface UploadRequest {
+  store: ArtifactStore;
+  name: string;
+  files: string[];
+  rootDirectory: string;
+  retentionDays?: number;
+  log: Log;
+  /** Built like actions/upload-artifact: {server}/{owner}/{repo}/actions/runs/{run}/artifacts/{id}. */
+  urlFor: (id: number) => string;
+}
+
+export class ArtifactUploadError extends Error {
+  constructor(name: string, files: string[], cause: unknown) {
+    super(
+      `Uploading artifact "${name}" failed: ${cause instanceof Error ? cause.message : String(cause)}. ` +
+        `The files are still on the runner: ${files.join(', ')}.`,
+      { cause },
+    );
+    this.name = 'ArtifactUploadError';
+  }
+}
+
+/** GitHub Enterprise Server has no artifact v4 service: the files stay in output_dir instead. */
+export class ArtifactsUnsupportedError extends Error {}
+
+export async function uploadResults(request: UploadRequest): Promise<UploadedArtifact> {
+  const { store, name, files, rootDirectory, retentionDays, log } = request;
+  const options = retentionDays !== undefined ? { retentionDays } : {};
+  let replaced = false;
+  let result;
+  try {
+    try {
+      result = await store.uploadArtifact(name, files, rootDirectory, options);
+    } catch (error) {
+      if (!isNameConflict(error)) throw error;
+      // A re-run resumed the task an earlier attempt already uploaded: replace that artifact.
+      log.info(`Artifact "${name}" exists from an earlier attempt of this run; replacing it.`);
+      await store.deleteArtifact(name);
+      replaced = true;
+      result = await store.uploadArtifact(name, files, rootDirectory, options);
+    }
+  } catch (error) {
+    if (error instanceof Error && error.name === 'GHESNotSupportedError')
+      throw new ArtifactsUnsupportedError(
+        `Artifacts are not available on GitHub Enterprise Server; the files stay in ${rootDirectory}.`,
+        { cause: error },
+      );
+    throw new ArtifactUploadError(name, files, error);
+  }
+  if (result.id === undefined)
+    throw new ArtifactUploadError(name, files, new Error('the service returned no artifact id'));
+  return {
+    name,
+    id: result.id,
+    size: result.size,
+    digest: result.digest,
+    url: request.urlFor(result.id),
+    replaced,
+  };
+}
+
+function isNameConflict(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error);
+  return /\(409\)|already exists/i.test(message);
+}

@@ -1,0 +1,67 @@
+/**
+ * Pure delay schedules. `random` is injected (a value in [0, 1)) so every schedule is testable.
+ */
+
+export interface PollSchedule {
+  /** The first poll waits exactly this long (the `poll_interval_seconds` input). */
+  initialMs: number;
+  /** Growth per poll. */
+  factor: number;
+  /** Upper bound of the un-jittered interval; never below initialMs. */
+  capMs: number;
+  /** ± fraction applied to every interval after the first, so matrix legs do not poll in lock-step. */
+  jitter: number;
+}
+
+export const DEFAULT_POLL_SCHEDULE: Omit<PollSchedule, 'initialMs'> = {
+  factor: 1.5,
+  capMs: 30_000,
+  jitter: 0.2,
+};
+
+/** Delay before poll number `n` (0-based). */
+export function pollDelayMs(n: number, schedule: PollSchedule, random: () => number): number {
+  if (n <= 0) return schedule.initialMs;
+  const cap = Math.max(schedule.capMs, schedule.initialMs);
+  const base = Math.min(cap, schedule.initialMs * schedule.factor ** n);
+  const spread = 1 - schedule.jitter + 2 * schedule.jitter * random();
+  return Math.round(Math.min(cap * (1 + schedule.jitter), base * spread));
+}
+
+export interface RetrySchedule {
+  /** Kling asks for at least 1 s before retrying a rate or concurrency limit. */
+  minMs: number;
+  baseMs: number;
+  capMs: number;
+  /** A server's Retry-After is honoured up to this. */
+  retryAfterCapMs: number;
+}
+
+export const DEFAULT_RETRY_SCHEDULE: RetrySchedule = {
+  minMs: 1_000,
+  baseMs: 1_000,
+  capMs: 20_000,
+  retryAfterCapMs: 60_000,
+};
+
+/** Delay before retry number `attempt` (0-based): the server's Retry-After, else full jitter above a floor. */
+export function retryDelayMs(
+  attempt: number,
+  retryAfterMs: number | undefined,
+  schedule: RetrySchedule,
+  random: () => number,
+): number {
+  if (retryAfterMs !== undefined) return Math.min(Math.max(0, retryAfterMs), schedule.retryAfterCapMs);
+  const ceiling = Math.max(schedule.minMs, Math.min(schedule.capMs, schedule.baseMs * 2 ** attempt));
+  return Math.round(schedule.minMs + random() * (ceiling - schedule.minMs));
+}
+
+/** Retry-After as delta-seconds or an HTTP date (RFC 9110 §10.2.3); undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return undefined;
+  return Math.max(0, date - nowMs);
+}

@@ -1,0 +1,54 @@
+/** Input names, exactly as in action.yml and ../shared/interface.md; no other file spells them. */
+export const Inputs = {
+  VideoUrl: 'video_url',
+  VideoId: 'video_id',
+  TaskId: 'task_id',
+  Provider: 'provider',
+  ApiKey: 'api_key',
+  AccessKey: 'access_key',
+  SecretKey: 'secret_key',
+  BaseUrl: 'base_url',
+  SoundEffectPrompt: 'sound_effect_prompt',
+  BgmPrompt: 'bgm_prompt',
+  AsmrMode: 'asmr_mode',
+  CallbackUrl: 'callback_url',
+  ExternalTaskId: 'external_task_id',
+  Wait: 'wait',
+  TimeoutSeconds: 'timeout_seconds',
+  PollIntervalSeconds: 'poll_interval_seconds',
+  AudioFormat: 'audio_format',
+  IncludeVideo: 'include_video',
+  OutputDir: 'output_dir',
+  UploadArtifact: 'upload_artifact',
+  ArtifactName: 'artifact_name',
+  RetentionDays: 'retention_days',
+} as const;
+
+export const Outputs = {
+  TaskId: 'task_id',
+  ExternalTaskId: 'external_task_id',
+  TaskStatus: 'task_status',
+  AudioUrl: 'audio_url',
+  AudioPath: 'audio_path',
+  VideoUrl: 'video_url',
+  VideoPath: 'video_path',
+  Duration: 'duration',
+  ArtifactId: 'artifact_id',
+  ArtifactUrl: 'artifact_url',
+  ArtifactDigest: 'artifact_digest',
+} as const;
+
+export type OutputName = (typeof Outputs)[keyof typeof Outputs];
+
+/** Saved with core.saveState so a post step or a later reader can find the task. */
+export const State = {
+  TaskId: 'task_id',
+  ExternalTaskId: 'external_task_id',
+} as const;
+
+export const DEFAULT_BASE_URLS = {
+  cometapi: 'https://api.cometapi.com',
+  kling: 'https://api-singapore.klingai.com',
+} as const;
+
+export const PROMPT_MAX_CHARACTERS = 200;

@@ -1,0 +1,211 @@
+/**
+ * Result files to disk: streamed (never buffered whole), staged under a temporary name and renamed
+ * when complete, checked against Content-Length, a size cap and the media's magic bytes, retried
+ * when the connection drops mid-body.
+ */
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { retryDelayMs } from './backoff.ts';
+import type { AudioFormat } from './inputs.ts';
+import type { Task } from './kling/responses.ts';
+import type { FetchLike } from './kling/transport.ts';
+import type { RetryContext } from './retry.ts';
+import { formatDuration } from './runtime.ts';
+
+export type MediaKind = 'mp3' | 'wav' | 'mp4';
+
+export interface PlannedFile {
+  role: 'audio' | 'video';
+  kind: MediaKind;
+  url: string;
+  path: string;
+}
+
+/** The files a finished task should yield; names come from the task id only. */
+export function planDownloads(
+  task: Task,
+  format: AudioFormat,
+  includeVideo: boolean,
+  outputDir: string,
+): PlannedFile[] {
+  const audio = task.audios[0];
+  const base = path.join(outputDir, safeFileStem(task.taskId));
+  const kinds: ('mp3' | 'wav')[] = format === 'both' ? ['mp3', 'wav'] : [format];
+  const files: PlannedFile[] = kinds.map((kind) => {
+    const url = kind === 'mp3' ? audio?.mp3Url : audio?.wavUrl;
+    if (!url)
+      throw new Error(
+        `Task ${task.taskId} succeeded but returned no ${kind === 'mp3' ? 'url_mp3' : 'url_wav'}` +
+          `${audio ? '' : ' (task_result.audios is empty)'}; try audio_format: ${kind === 'mp3' ? 'wav' : 'mp3'}.`,
+      );
+    return { role: 'audio', kind, url, path: `${base}.${kind}` };
+  });
+  if (includeVideo) {
+    const video = task.videos[0];
+    if (!video)
+      throw new Error(`Task ${task.taskId} succeeded but returned no video (task_result.videos is empty).`);
+    files.push({ role: 'video', kind: 'mp4', url: video.url, path: `${base}.mp4` });
+  }
+  return files;
+}
+
+export function safeFileStem(taskId: string): string {
+  return taskId.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_') || 'task';
+}
+
+export class DownloadError extends Error {
+  readonly retryable: boolean;
+  constructor(message: string, retryable: boolean, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DownloadError';
+    this.retryable = retryable;
+  }
+}
+
+export interface DownloadOptions extends RetryContext {
+  fetch: FetchLike;
+  maxBytes: number;
+  maxAttempts: number;
+  /** Per attempt: headers and body together. */
+  attemptTimeoutMs: number;
+}
+
+export interface DownloadedFile extends PlannedFile {
+  bytes: number;
+}
+
+export async function downloadFile(file: PlannedFile, options: DownloadOptions): Promise<DownloadedFile> {
+  await mkdir(path.dirname(file.path), { recursive: true });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const bytes = await downloadOnce(file, options);
+      return { ...file, bytes };
+    } catch (error) {
+      if (options.signal?.aborted) throw options.signal.reason;
+      const failure =
+        error instanceof DownloadError
+          ? error
+          : new DownloadError(`the connection failed (${describe(error)})`, true, { cause: error });
+      const label = `Download of the ${file.kind} file for ${path.basename(file.path)}`;
+      if (!failure.retryable || attempt + 1 >= options.maxAttempts)
+        throw new DownloadError(`${label} failed: ${failure.message}`, false, { cause: failure });
+      const delay = retryDelayMs(attempt, undefined, options.schedule, options.random);
+      options.log.warning(`${label}: ${failure.message}; retrying in ${formatDuration(delay)}.`);
+      await options.sleep(delay, options.signal);
+    }
+  }
+}
+
+async function downloadOnce(file: PlannedFile, options: DownloadOptions): Promise<number> {
+  const timeout = AbortSignal.timeout(options.attemptTimeoutMs);
+  const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+  const response = await options.fetch(file.url, { redirect: 'follow', signal });
+  if (!/^https?:$/.test(new URL(response.url || file.url).protocol))
+    throw new DownloadError(`it was redirected to a non-http(s) URL`, false);
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    const retryable = response.status >= 500 || response.status === 408 || response.status === 429;
+    const hint =
+      response.status === 403 || response.status === 404 ? ' (Kling clears result files after 30 days)' : '';
+    throw new DownloadError(`the server answered HTTP ${response.status}${hint}`, retryable);
+  }
+  const contentType = response.headers.get('content-type') ?? '';
+  if (/text\/html|application\/json|text\/plain|application\/xml/i.test(contentType)) {
+    await response.body?.cancel();
+    throw new DownloadError(
+      `the server sent ${contentType.split(';')[0]} instead of ${file.kind} media (an error page?)`,
+      false,
+    );
+  }
+  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > options.maxBytes) {
+    await response.body?.cancel();
+    throw new DownloadError(`it is ${declared} bytes, over the ${options.maxBytes}-byte cap`, false);
+  }
+  if (!response.body) throw new DownloadError('the server sent no body', true);
+
+  const part = `${file.path}.part`;
+  const inspector = new MediaInspector(options.maxBytes);
+  try {
+    await pipeline(
+      Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
+      inspector,
+      createWriteStream(part),
+    );
+    if (Number.isFinite(declared) && inspector.bytes !== declared)
+      throw new DownloadError(`the body ended after ${inspector.bytes} of ${declared} bytes`, true);
+    if (inspector.bytes === 0) throw new DownloadError('the body was empty', true);
+    const sniffed = sniffMedia(inspector.head);
+    if (sniffed !== file.kind)
+      throw new DownloadError(
+        sniffed === 'html'
+          ? `the server sent an HTML page instead of ${file.kind} media`
+          : `the body is not ${file.kind} media (it starts with ${describeHead(inspector.head)})`,
+        false,
+      );
+    await rename(part, file.path);
+    return inspector.bytes;
+  } catch (error) {
+    await rm(part, { force: true });
+    if (timeout.aborted && !options.signal?.aborted)
+      throw new DownloadError(`it did not complete within ${formatDuration(options.attemptTimeoutMs)}`, true);
+    throw error;
+  }
+}
+
+/** Counts bytes, enforces the cap mid-stream, and keeps the first bytes for sniffing. */
+class MediaInspector extends Transform {
+  bytes = 0;
+  head = Buffer.alloc(0);
+  private readonly maxBytes: number;
+
+  constructor(maxBytes: number) {
+    super();
+    this.maxBytes = maxBytes;
+  }
+
+  override _transform(
+    chunk: Buffer,
+    _encoding: BufferEncoding,
+    callback: (error?: Error | null, data?: Buffer) => void,
+  ) {
+    this.bytes += chunk.length;
+    if (this.bytes > this.maxBytes) {
+      callback(new DownloadError(`it exceeded the ${this.maxBytes}-byte cap`, false));
+      return;
+    }
+    if (this.head.length < 64)
+      this.head = Buffer.concat([this.head, chunk.subarray(0, 64 - this.head.length)]);
+    callback(null, chunk);
+  }
+}
+
+/** What the first bytes say the file is. */
+export function sniffMedia(head: Buffer): MediaKind | 'html' | 'unknown' {
+  if (
+    head.length >= 12 &&
+    head.toString('latin1', 0, 4) === 'RIFF' &&
+    head.toString('latin1', 8, 12) === 'WAVE'
+  )
+    return 'wav';
+  if (head.length >= 3 && head.toString('latin1', 0, 3) === 'ID3') return 'mp3';
+  if (head.length >= 2 && head[0] === 0xff && ((head[1] ?? 0) & 0xe0) === 0xe0) return 'mp3';
+  if (head.length >= 8 && head.toString('latin1', 4, 8) === 'ftyp') return 'mp4';
+  const text = head.toString('utf8').trimStart().toLowerCase();
+  if (text.startsWith('<!doctype html') || text.startsWith('<html') || text.startsWith('<')) return 'html';
+  return 'unknown';
+}
+
+function describeHead(head: Buffer): string {
+  return head.subarray(0, 8).toString('hex').replace(/(..)/g, '$1 ').trim() || 'nothing';
+}
+
+function describe(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return `${error.message}${cause}`;
+}

@@ -1,0 +1,294 @@
+/**
+ * Every way an API call can fail, classified in one place: from the HTTP status and the body's code
+ * (Kling's numeric `code`, or CometAPI's `error.code`), or from the transport.
+ * See ../../../shared/reference/kling-api.md §4.
+ */
+
+export type FailureKind =
+  | 'auth'
+  | 'token-expired'
+  | 'account'
+  | 'balance'
+  | 'permission'
+  | 'invalid-request'
+  | 'duplicate-external-id'
+  | 'not-found'
+  | 'policy'
+  | 'rate-limit'
+  | 'concurrency'
+  | 'server'
+  | 'transport'
+  | 'malformed-response';
+
+export interface Classification {
+  kind: FailureKind;
+  /** Safe to send the same request again after a backoff. */
+  retryable: boolean;
+  /** The request may have taken effect although it failed (a create must be reconciled, not re-sent). */
+  outcomeUnknown: boolean;
+  meaning: string;
+  advice: string;
+}
+
+export type TransportFailure = 'reset' | 'timeout' | 'dns' | 'refused' | 'other';
+
+export interface FailureFacts {
+  status?: number;
+  /** Kling's numeric service code. */
+  klingCode?: number;
+  /** CometAPI's `error.code` string (often empty). */
+  cometCode?: string;
+  message?: string;
+  transport?: TransportFailure;
+  /** The body was not the JSON envelope the API documents. */
+  malformed?: boolean;
+}
+
+const RETRY = 'This is temporary: the action retried with backoff; re-run the job if it persists.';
+const FIX_KEY =
+  'Check the credentials: the api_key secret (CometAPI key or Kling console API key), or access_key + secret_key for provider kling.';
+const TOP_UP = 'Top up the account (Kling resource pack or CometAPI balance), then re-run the job.';
+const FIX_REQUEST = 'Fix the inputs named in the message, then re-run.';
+
+type Row = Omit<Classification, 'outcomeUnknown'> & { outcomeUnknown?: boolean };
+
+/** Kling service codes (official error table). */
+const KLING_CODES: Record<number, Row> = {
+  1000: { kind: 'auth', retryable: false, meaning: 'authentication failed', advice: FIX_KEY },
+  1001: { kind: 'auth', retryable: false, meaning: 'Authorization header is empty', advice: FIX_KEY },
+  1002: { kind: 'auth', retryable: false, meaning: 'Authorization is invalid', advice: FIX_KEY },
+  1003: {
+    kind: 'auth',
+    retryable: false,
+    meaning: 'token not yet valid',
+    advice: "The runner's clock may be ahead of Kling's; re-run, and check the runner's time sync.",
+  },
+  1004: {
+    kind: 'token-expired',
+    retryable: false,
+    meaning: 'token expired',
+    advice: "The action re-signs the token once; if this persists, the runner's clock is wrong.",
+  },
+  1100: {
+    kind: 'account',
+    retryable: false,
+    meaning: 'account exception',
+    advice: 'Check the account status in the Kling console.',
+  },
+  1101: { kind: 'balance', retryable: false, meaning: 'account in arrears (postpaid)', advice: TOP_UP },
+  1102: { kind: 'balance', retryable: false, meaning: 'resource pack exhausted or expired', advice: TOP_UP },
+  1103: {
+    kind: 'permission',
+    retryable: false,
+    meaning: 'no access to the requested resource',
+    advice: 'Enable video-to-audio for this key or account in the console.',
+  },
+  1200: {
+    kind: 'invalid-request',
+    retryable: false,
+    meaning: 'invalid request parameters',
+    advice: FIX_REQUEST,
+  },
+  1201: { kind: 'invalid-request', retryable: false, meaning: 'invalid parameter', advice: FIX_REQUEST },
+  1202: {
+    kind: 'invalid-request',
+    retryable: false,
+    meaning: 'invalid request method',
+    advice: 'Check base_url: it should be the API origin only.',
+  },
+  1203: {
+    kind: 'not-found',
+    retryable: false,
+    meaning: 'requested resource does not exist',
+    advice: 'Check the task_id and the provider/base_url it was created with.',
+  },
+  1300: {
+    kind: 'policy',
+    retryable: false,
+    meaning: 'blocked by platform policy',
+    advice: 'Change the video or prompts.',
+  },
+  1301: {
+    kind: 'policy',
+    retryable: false,
+    meaning: 'content security policy triggered',
+    advice: 'Change the video or prompts.',
+  },
+  1302: { kind: 'rate-limit', retryable: true, meaning: 'too many requests (rate limit)', advice: RETRY },
+  1303: {
+    kind: 'concurrency',
+    retryable: true,
+    meaning: 'concurrent tasks over the resource-pack limit',
+    advice: 'Wait for other tasks to finish, or run fewer at once (max-parallel in a matrix).',
+  },
+  1304: {
+    kind: 'account',
+    retryable: false,
+    meaning: 'blocked by the IP whitelist policy',
+    advice: "Allow the runner's IP in the Kling console, or use a self-hosted runner with a fixed IP.",
+  },
+  5000: {
+    kind: 'server',
+    retryable: true,
+    outcomeUnknown: true,
+    meaning: 'server internal error',
+    advice: RETRY,
+  },
+  5001: {
+    kind: 'server',
+    retryable: true,
+    outcomeUnknown: true,
+    meaning: 'service temporarily unavailable (maintenance)',
+    advice: RETRY,
+  },
+  5002: {
+    kind: 'server',
+    retryable: true,
+    outcomeUnknown: true,
+    meaning: 'server internal timeout',
+    advice: RETRY,
+  },
+};
+
+function row(r: Row): Classification {
+  return { ...r, outcomeUnknown: r.outcomeUnknown ?? false };
+}
+
+const BALANCE_WORDS = /insufficient|quota|balance|credit|余额/i;
+
+/** Classification by HTTP status alone (CometAPI, proxies, gateways). */
+function byStatus(status: number, facts: FailureFacts): Classification {
+  if (status === 400 || status === 422)
+    return row({ kind: 'invalid-request', retryable: false, meaning: 'bad request', advice: FIX_REQUEST });
+  if (status === 401)
+    return row({ kind: 'auth', retryable: false, meaning: 'the API key was rejected', advice: FIX_KEY });
+  if (status === 402 || (status === 403 && BALANCE_WORDS.test(facts.message ?? '')))
+    return row({ kind: 'balance', retryable: false, meaning: 'insufficient balance', advice: TOP_UP });
+  if (status === 403)
+    return row({
+      kind: 'permission',
+      retryable: false,
+      meaning: 'access denied',
+      advice: 'Check that the key may use Kling video-to-audio.',
+    });
+  if (status === 404)
+    return row({
+      kind: 'not-found',
+      retryable: false,
+      meaning: 'not found',
+      advice: 'Check base_url and task_id.',
+    });
+  if (status === 408 || status === 429)
+    return row({ kind: 'rate-limit', retryable: true, meaning: 'too many requests', advice: RETRY });
+  if (status >= 500) {
+    // CometAPI reports some malformed requests as 500 invalid_request: not worth retrying.
+    if (facts.cometCode === 'invalid_request')
+      return row({
+        kind: 'invalid-request',
+        retryable: false,
+        meaning: 'invalid request',
+        advice: FIX_REQUEST,
+      });
+    return row({
+      kind: 'server',
+      retryable: true,
+      outcomeUnknown: true,
+      meaning: `server error (HTTP ${status})`,
+      advice: RETRY,
+    });
+  }
+  if (status >= 300 && status < 400)
+    return row({
+      kind: 'invalid-request',
+      retryable: false,
+      meaning: `unexpected redirect (HTTP ${status})`,
+      advice: 'Check base_url: use the API origin, e.g. https://api.cometapi.com.',
+    });
+  return row({ kind: 'server', retryable: false, meaning: `unexpected HTTP ${status}`, advice: RETRY });
+}
+
+export function classifyFailure(facts: FailureFacts): Classification {
+  if (facts.transport) {
+    const definitelyNotSent = facts.transport === 'dns' || facts.transport === 'refused';
+    return row({
+      kind: 'transport',
+      retryable: true,
+      outcomeUnknown: !definitelyNotSent,
+      meaning: `network error (${facts.transport})`,
+      advice: definitelyNotSent ? 'Check base_url and the runner’s network or proxy settings.' : RETRY,
+    });
+  }
+  if (facts.klingCode !== undefined && facts.klingCode !== 0) {
+    if (
+      facts.klingCode === 1201 &&
+      /external_task_id/i.test(facts.message ?? '') &&
+      /exist/i.test(facts.message ?? '')
+    )
+      return row({
+        kind: 'duplicate-external-id',
+        retryable: false,
+        meaning: 'a task with this external_task_id already exists',
+        advice: 'The action resumes that task.',
+      });
+    const known = KLING_CODES[facts.klingCode];
+    if (known) return row(known);
+  }
+  if (facts.malformed && (facts.status === undefined || facts.status < 300))
+    return row({
+      kind: 'malformed-response',
+      retryable: true,
+      outcomeUnknown: true,
+      meaning: 'the API answered with a body that is not the documented JSON',
+      advice: `${RETRY} If it persists, check base_url.`,
+    });
+  if (facts.status !== undefined) return byStatus(facts.status, facts);
+  return row({ kind: 'server', retryable: false, meaning: 'unknown failure', advice: RETRY });
+}
+
+/** An API call that failed; the message names the code, what it means and what to do. */
+export class KlingApiError extends Error {
+  readonly status: number | undefined;
+  /** Kling's numeric code or CometAPI's error code, whichever the body carried. */
+  readonly code: number | string | undefined;
+  readonly requestId: string | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly classification: Classification;
+  readonly serverMessage: string | undefined;
+
+  constructor(
+    facts: FailureFacts & { requestId?: string; retryAfterMs?: number; operation: string },
+    options?: { cause?: unknown },
+  ) {
+    const classification = classifyFailure(facts);
+    super(describe(facts, classification), options);
+    this.name = 'KlingApiError';
+    this.status = facts.status;
+    this.code = facts.klingCode ?? (facts.cometCode || undefined);
+    this.requestId = facts.requestId;
+    this.retryAfterMs = facts.retryAfterMs;
+    this.classification = classification;
+    this.serverMessage = facts.message;
+  }
+}
+
+function describe(
+  facts: FailureFacts & { requestId?: string; operation: string },
+  c: Classification,
+): string {
+  const code =
+    facts.klingCode !== undefined
+      ? `Kling code ${facts.klingCode}`
+      : facts.cometCode
+        ? `CometAPI code ${facts.cometCode}`
+        : undefined;
+  const where = [code, facts.status !== undefined ? `HTTP ${facts.status}` : undefined]
+    .filter(Boolean)
+    .join(', ');
+  const server = facts.message ? ` Server said: "${truncate(facts.message, 300)}".` : '';
+  const request = facts.requestId ? ` (request id ${facts.requestId})` : '';
+  return `${facts.operation} failed${where ? ` [${where}]` : ''}: ${c.meaning}.${server} ${c.advice}${request}`;
+}
+
+function truncate(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
+}

@@ -1,0 +1,159 @@
+/**
+ * Parsing of API bodies into typed values. Pure: text in, data or failure facts out.
+ * Accepts Kling's envelope `{code, message, request_id, data}`, CometAPI's `{error: {...}}`,
+ * and the older wrapped CometAPI query shape (`data.status`, result under `data.data`).
+ */
+import type { FailureFacts } from './errors.ts';
+
+export type TaskStatus = 'submitted' | 'processing' | 'succeed' | 'failed';
+
+export interface TaskAudio {
+  id?: string;
+  mp3Url?: string;
+  wavUrl?: string;
+  mp3DurationSeconds?: number;
+  wavDurationSeconds?: number;
+}
+
+export interface TaskVideo {
+  id?: string;
+  url: string;
+  durationSeconds?: number;
+}
+
+export interface Task {
+  taskId: string;
+  status: TaskStatus;
+  statusMessage?: string;
+  externalTaskId?: string;
+  audios: TaskAudio[];
+  videos: TaskVideo[];
+  createdAt?: number;
+  updatedAt?: number;
+}
+
+export type Envelope =
+  { ok: true; data: unknown; requestId?: string } | { ok: false; facts: FailureFacts; requestId?: string };
+
+type Json = Record<string, unknown>;
+
+function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function str(value: unknown): string | undefined {
+  if (typeof value === 'string' && value.length > 0) return value;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
+function num(value: unknown): number | undefined {
+  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Reads any API answer. `status` is the HTTP status; `text` the raw body. */
+export function parseEnvelope(status: number, text: string): Envelope {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { ok: false, facts: { status, malformed: true, message: snippet(text) } };
+  }
+  if (!isObject(body)) return { ok: false, facts: { status, malformed: true, message: snippet(text) } };
+
+  const requestId = str(body.request_id) ?? str(body.requestId);
+  if (isObject(body.error)) {
+    const error = body.error;
+    const message = str(error.message);
+    return {
+      ok: false,
+      requestId: requestId ?? requestIdFromText(message),
+      facts: { status, cometCode: str(error.code) ?? '', message },
+    };
+  }
+  const code = body.code;
+  const message = str(body.message) ?? str(body.msg);
+  const success = code === 0 || code === '0' || (typeof code === 'string' && /^success$/i.test(code));
+  if (status >= 200 && status < 300 && success) return { ok: true, data: body.data, requestId };
+  const klingCode = num(code);
+  if (klingCode !== undefined && klingCode !== 0)
+    return { ok: false, requestId, facts: { status, klingCode, message } };
+  if (status >= 200 && status < 300)
+    return { ok: false, requestId, facts: { status, malformed: true, message } };
+  return { ok: false, requestId, facts: { status, message } };
+}
+
+const WRAPPED_STATUS: Record<string, TaskStatus> = {
+  NOT_START: 'submitted',
+  SUBMITTED: 'submitted',
+  QUEUED: 'submitted',
+  IN_PROGRESS: 'processing',
+  PROCESSING: 'processing',
+  SUCCESS: 'succeed',
+  FAILURE: 'failed',
+};
+
+const STATUSES: readonly string[] = ['submitted', 'processing', 'succeed', 'failed'];
+
+/** A task object from a create or query `data`; undefined when it is not one. */
+export function parseTask(data: unknown): Task | undefined {
+  if (!isObject(data)) return undefined;
+  // Older CometAPI shape: outer `status`, the Kling object under `data.data`.
+  const inner = isObject(data.data) ? data.data : undefined;
+  const source = inner && (inner.task_status !== undefined || inner.task_result !== undefined) ? inner : data;
+
+  const taskId = str(source.task_id) ?? str(data.task_id);
+  const rawStatus = str(source.task_status) ?? str(data.task_status);
+  const wrapped = str(data.status);
+  const status =
+    rawStatus && STATUSES.includes(rawStatus.toLowerCase())
+      ? (rawStatus.toLowerCase() as TaskStatus)
+      : wrapped
+        ? WRAPPED_STATUS[wrapped.toUpperCase()]
+        : undefined;
+  if (!taskId || !status) return undefined;
+
+  const info = isObject(source.task_info) ? source.task_info : {};
+  const result = isObject(source.task_result) ? source.task_result : {};
+  const audios = Array.isArray(result.audios) ? result.audios.filter(isObject).map(parseAudio) : [];
+  const videos = Array.isArray(result.videos)
+    ? result.videos.filter(isObject).flatMap((v) => {
+        const url = str(v.url);
+        return url ? [{ id: str(v.id), url, durationSeconds: num(v.duration) }] : [];
+      })
+    : [];
+  return {
+    taskId,
+    status,
+    statusMessage: str(source.task_status_msg) ?? str(data.fail_reason),
+    externalTaskId: str(info.external_task_id),
+    audios,
+    videos,
+    createdAt: num(source.created_at),
+    updatedAt: num(source.updated_at),
+  };
+}
+
+function parseAudio(a: Json): TaskAudio {
+  return {
+    id: str(a.id),
+    mp3Url: str(a.url_mp3),
+    wavUrl: str(a.url_wav),
+    mp3DurationSeconds: num(a.duration_mp3),
+    wavDurationSeconds: num(a.duration_wav),
+  };
+}
+
+/** The list endpoint's `data`: an array of tasks. */
+export function parseTaskList(data: unknown): Task[] {
+  return Array.isArray(data) ? data.map(parseTask).filter((t): t is Task => t !== undefined) : [];
+}
+
+function snippet(text: string): string {
+  return text.replace(/\s+/g, ' ').trim().slice(0, 200);
+}
+
+function requestIdFromText(message: string | undefined): string | undefined {
+  return message?.match(/request id:\s*([\w-]+)/i)?.[1];
+}

@@ -1,0 +1,12 @@
+/** Where each provider serves video-to-audio (reference §1): Kling at /v1/..., CometAPI under /kling/v1/.... */
+export type ProviderName = 'cometapi' | 'kling';
+
+export interface Routes {
+  create: string;
+  task(idOrExternalId: string): string;
+}
+
+export function routesFor(provider: ProviderName, baseUrl: string): Routes {
+  const root = `${baseUrl.replace(/\/+$/, '')}${provider === 'cometapi' ? '/kling' : ''}/v1/audio/video-to-audio`;
+  return { create: root, task: (id) => `${root}/${encodeURIComponent(id)}` };
+}

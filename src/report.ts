@@ -1,0 +1,216 @@
+/**
+ * What the step tells the user: outputs the moment each fact is known, and a job summary however
+ * the step ends (success, failure, timeout, cancellation).
+ */
+import { Outputs, State, type OutputName } from './constants.ts';
+import type { DownloadedFile } from './download.ts';
+import type { UploadedArtifact } from './artifact.ts';
+import type { AudioFormat } from './inputs.ts';
+import type { Task } from './kling/responses.ts';
+import { formatDuration, type Clock } from './runtime.ts';
+
+export interface OutputSink {
+  setOutput(name: OutputName, value: string): void;
+  saveState(name: string, value: string): void;
+}
+
+export type Ending =
+  | { kind: 'succeeded' }
+  | { kind: 'submitted' }
+  | { kind: 'failed'; message: string }
+  | { kind: 'timeout'; message: string }
+  | { kind: 'cancelled'; signal: string };
+
+export interface ReportContext {
+  provider: string;
+  source: string;
+  audioFormat: AudioFormat;
+  clock: Clock;
+  startedMs: number;
+}
+
+export class TaskReport {
+  private readonly sink: OutputSink;
+  private readonly context: ReportContext;
+  private task: Task | undefined;
+  private externalTaskId: string | undefined;
+  private resumed = false;
+  private readonly statusChanges: { status: string; atMs: number }[] = [];
+  private files: DownloadedFile[] = [];
+  private uploaded: UploadedArtifact | undefined;
+  private artifactNote: string | undefined;
+
+  constructor(sink: OutputSink, context: ReportContext) {
+    this.sink = sink;
+    this.context = context;
+  }
+
+  get taskId(): string | undefined {
+    return this.task?.taskId;
+  }
+
+  taskKnown(task: Task, externalTaskId: string | undefined, resumed: boolean): void {
+    this.resumed = resumed;
+    this.externalTaskId = externalTaskId ?? task.externalTaskId;
+    this.sink.setOutput(Outputs.TaskId, task.taskId);
+    this.sink.saveState(State.TaskId, task.taskId);
+    if (this.externalTaskId) {
+      this.sink.setOutput(Outputs.ExternalTaskId, this.externalTaskId);
+      this.sink.saveState(State.ExternalTaskId, this.externalTaskId);
+    }
+    this.status(task);
+  }
+
+  status(task: Task): void {
+    const changed = this.task?.status !== task.status;
+    this.task = task;
+    if (!changed) return;
+    this.statusChanges.push({ status: task.status, atMs: this.context.clock.now() });
+    this.sink.setOutput(Outputs.TaskStatus, task.status);
+    if (task.status === 'succeed') this.results(task);
+  }
+
+  private results(task: Task): void {
+    const audio = task.audios[0];
+    const wavPrimary = this.context.audioFormat === 'wav';
+    const url = wavPrimary ? audio?.wavUrl : audio?.mp3Url;
+    const duration = wavPrimary
+      ? audio?.wavDurationSeconds
+      : (audio?.mp3DurationSeconds ?? audio?.wavDurationSeconds);
+    if (url) this.sink.setOutput(Outputs.AudioUrl, url);
+    if (duration !== undefined) this.sink.setOutput(Outputs.Duration, String(duration));
+    const video = task.videos[0];
+    if (video) this.sink.setOutput(Outputs.VideoUrl, video.url);
+  }
+
+  downloaded(files: DownloadedFile[]): void {
+    this.files = files;
+    const primary = files.find(
+      (f) => f.role === 'audio' && f.kind === (this.context.audioFormat === 'wav' ? 'wav' : 'mp3'),
+    );
+    if (primary) this.sink.setOutput(Outputs.AudioPath, primary.path);
+    const video = files.find((f) => f.role === 'video');
+    if (video) this.sink.setOutput(Outputs.VideoPath, video.path);
+  }
+
+  artifactUploaded(artifact: UploadedArtifact): void {
+    this.uploaded = artifact;
+    this.sink.setOutput(Outputs.ArtifactId, String(artifact.id));
+    this.sink.setOutput(Outputs.ArtifactUrl, artifact.url);
+    if (artifact.digest) this.sink.setOutput(Outputs.ArtifactDigest, artifact.digest);
+  }
+
+  artifactSkipped(reason: string): void {
+    this.artifactNote = reason;
+  }
+
+  /** The step's error line: what went wrong and, while the task runs on, how to resume it. */
+  failureMessage(ending: Ending): string {
+    const task = this.task;
+    const running = task && task.status !== 'succeed' && task.status !== 'failed';
+    const resume = running ? ` Resume it with \`task_id: ${task.taskId}\` in a later step or run.` : '';
+    switch (ending.kind) {
+      case 'cancelled':
+        return running
+          ? `Cancelled (${ending.signal}) while task ${task.taskId} was ${task.status}; it keeps running on Kling's side.${resume}`
+          : `Cancelled (${ending.signal}).`;
+      case 'failed':
+        return running
+          ? `${ending.message} Task ${task.taskId} is still ${task.status}.${resume}`
+          : ending.message;
+      case 'timeout':
+        return ending.message;
+      default:
+        return '';
+    }
+  }
+
+  /** The job summary as Markdown. */
+  summary(ending: Ending): string {
+    const task = this.task;
+    const elapsed = formatDuration(this.context.clock.now() - this.context.startedMs);
+    const lines: string[] = [`## ${headline(ending, task)}`, ''];
+    const rows: [string, string][] = [];
+    if (task) rows.push(['Task', `\`${task.taskId}\`${this.resumed ? ' (resumed)' : ''}`]);
+    if (this.externalTaskId) rows.push(['External id', `\`${this.externalTaskId}\``]);
+    rows.push([
+      'Status',
+      task ? `${task.status}${task.statusMessage ? `: ${escape(task.statusMessage)}` : ''}` : 'not submitted',
+    ]);
+    rows.push(['Provider', this.context.provider]);
+    rows.push(['Source', escape(this.context.source)]);
+    rows.push(['Time', `${elapsed}${this.timeline()}`]);
+    const audio = task?.audios[0];
+    const seconds = audio?.mp3DurationSeconds ?? audio?.wavDurationSeconds;
+    if (seconds !== undefined) rows.push(['Audio duration', `${seconds} s`]);
+    if (this.uploaded)
+      rows.push([
+        'Artifact',
+        `[${escape(this.uploaded.name)}](${this.uploaded.url})${this.uploaded.replaced ? ' (replaced the earlier attempt’s)' : ''}` +
+          `${this.uploaded.digest ? `<br>sha256 \`${this.uploaded.digest}\`` : ''}`,
+      ]);
+    else if (this.artifactNote) rows.push(['Artifact', escape(this.artifactNote)]);
+    lines.push('| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`), '');
+
+    if (this.files.length > 0) {
+      lines.push('| File | Size |', '|---|---|');
+      for (const f of this.files) lines.push(`| \`${escape(f.path)}\` | ${formatBytes(f.bytes)} |`);
+      lines.push('');
+    }
+    const advice = nextStep(ending, task);
+    if (advice) lines.push(advice, '');
+    return lines.join('\n');
+  }
+
+  private timeline(): string {
+    const start = this.context.startedMs;
+    const steps = this.statusChanges.map((s) => `${s.status} at ${formatDuration(s.atMs - start)}`);
+    return steps.length > 1 ? ` (${steps.join(', ')})` : '';
+  }
+}
+
+function headline(ending: Ending, task: Task | undefined): string {
+  switch (ending.kind) {
+    case 'succeeded':
+      return 'Kling video-to-audio: done';
+    case 'submitted':
+      return 'Kling video-to-audio: submitted';
+    case 'timeout':
+      return 'Kling video-to-audio: still running at the deadline';
+    case 'cancelled':
+      return task
+        ? 'Kling video-to-audio: cancelled; the task is still running'
+        : 'Kling video-to-audio: cancelled';
+    case 'failed':
+      return 'Kling video-to-audio: failed';
+  }
+}
+
+function nextStep(ending: Ending, task: Task | undefined): string | undefined {
+  const running = task && task.status !== 'succeed' && task.status !== 'failed';
+  const resume = task ? `Resume it with \`task_id: ${task.taskId}\` in a later step or run.` : '';
+  switch (ending.kind) {
+    case 'succeeded':
+      return undefined;
+    case 'submitted':
+      return task ? `Not waited for (\`wait: false\`). ${resume}` : undefined;
+    case 'timeout':
+      return `> [!WARNING]\n> ${escape(ending.message)}`;
+    case 'cancelled':
+      return running
+        ? `> [!WARNING]\n> The step was cancelled (${ending.signal}) while task \`${task.taskId}\` was ${task.status}. Kling has no cancel endpoint, so it keeps running. ${resume}`
+        : `> [!NOTE]\n> The step was cancelled (${ending.signal}).${task ? ` ${resume}` : ''}`;
+    case 'failed':
+      return `> [!CAUTION]\n> ${escape(ending.message)}${running ? `\n>\n> Task \`${task.taskId}\` is still ${task.status}. ${resume}` : ''}`;
+  }
+}
+
+function escape(text: string): string {
+  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}

@@ -1,0 +1,45 @@
+import { setTimeout as delay } from 'node:timers/promises';
+
+/** Time and waiting are injected so tests never wait for real. */
+export interface Clock {
+  now(): number;
+}
+
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+export interface Log {
+  info(message: string): void;
+  warning(message: string): void;
+  debug(message: string): void;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export const abortableSleep: Sleep = async (ms, signal) => {
+  await delay(Math.max(0, ms), undefined, { signal });
+};
+
+export const silentLog: Log = { info: () => {}, warning: () => {}, debug: () => {} };
+
+/** Thrown (as the abort reason) when the runner cancels the step. */
+export class CancelledError extends Error {
+  readonly signalName: string;
+  constructor(signalName: string) {
+    super(`Cancelled by ${signalName}`);
+    this.signalName = signalName;
+    this.name = 'CancelledError';
+  }
+}
+
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError('abort');
+}
+
+/** "1m05s", "42s": durations in logs and the summary. */
+export function formatDuration(ms: number): string {
+  const total = Math.max(0, Math.round(ms / 1000));
+  const minutes = Math.floor(total / 60);
+  const seconds = total % 60;
+  return minutes > 0 ? `${minutes}m${String(seconds).padStart(2, '0')}s` : `${seconds}s`;
+}
