@@ -1,0 +1,102 @@
+// The promises to users in three places must agree: the interface contract, action.yml and the README.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { Inputs, Outputs } from '../../src/constants.ts';
+
+const root = path.resolve(import.meta.dirname, '../..');
+const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
+
+interface ActionYml {
+  inputs: Record<string, { description: string; default?: string; required?: boolean }>;
+  outputs: Record<string, { description: string }>;
+  runs: { using: string; main: string };
+  branding?: { icon: string; color: string };
+}
+const action = parse(read('action.yml')) as ActionYml;
+
+/** First-column names and second-column defaults of the Markdown table between two markers. */
+function readmeTable(section: 'inputs' | 'outputs'): Map<string, string> {
+  const text = read('README.md');
+  const block = text.slice(
+    text.indexOf(`<!-- ${section}:start -->`),
+    text.indexOf(`<!-- ${section}:end -->`),
+  );
+  const rows = new Map<string, string>();
+  for (const line of block.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    const name = cells[1]?.match(/^`([a-z_]+)`$/)?.[1];
+    if (name) rows.set(name, cells[2] ?? '');
+  }
+  return rows;
+}
+
+/** Names in the first column of a table under a heading of ../shared/interface.md (split `a`, `b` rows). */
+function interfaceNames(heading: string): string[] {
+  const text = readFileSync(path.join(root, '../shared/interface.md'), 'utf8');
+  const section = text.slice(text.indexOf(`## ${heading}`)).split('\n## ')[0]!;
+  return section
+    .split('\n')
+    .filter((l) => l.startsWith('| `'))
+    .flatMap((l) => [...l.split('|')[1]!.matchAll(/`([a-z_]+)`/g)].map((m) => m[1]!));
+}
+
+describe('action.yml', () => {
+  it('runs on node24 from the committed bundle and has branding', () => {
+    expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js' });
+    expect(action.branding?.icon).toBeTruthy();
+  });
+
+  it('declares every input and output of the interface, each described', () => {
+    const sharedInterface = path.join(root, '../shared/interface.md');
+    const hasInterface = (() => {
+      try {
+        return readFileSync(sharedInterface).length > 0;
+      } catch {
+        return false;
+      }
+    })();
+    if (hasInterface) {
+      expect(Object.keys(action.inputs)).toEqual(
+        expect.arrayContaining(interfaceNames('Inputs (action.yml)')),
+      );
+      expect(Object.keys(action.outputs)).toEqual(expect.arrayContaining(interfaceNames('Outputs')));
+    }
+    for (const spec of [...Object.values(action.inputs), ...Object.values(action.outputs)])
+      expect(spec.description.length).toBeGreaterThan(10);
+  });
+
+  it('matches the names the code reads and writes', () => {
+    expect(Object.keys(action.inputs).sort()).toEqual(Object.values(Inputs).sort());
+    expect(Object.keys(action.outputs).sort()).toEqual(Object.values(Outputs).sort());
+  });
+
+  it('marks nothing required (the action checks combinations itself, with better messages)', () => {
+    for (const spec of Object.values(action.inputs)) expect(spec.required ?? false).toBe(false);
+  });
+});
+
+describe('README', () => {
+  it('documents every input with the default action.yml applies', () => {
+    const documented = readmeTable('inputs');
+    expect([...documented.keys()].sort()).toEqual(Object.keys(action.inputs).sort());
+    for (const [name, spec] of Object.entries(action.inputs)) {
+      const cell = documented.get(name)!;
+      if (spec.default !== undefined) expect(cell, name).toBe(`\`${spec.default}\``);
+      // Computed defaults are described (`kling-audio-<task_id>`, "per provider"), never a plain literal.
+      else expect(cell, `${name} has no default in action.yml`).not.toMatch(/^`[^<`]*`$/);
+    }
+  });
+
+  it('documents every output', () => {
+    expect([...readmeTable('outputs').keys()].sort()).toEqual(Object.keys(action.outputs).sort());
+  });
+
+  it('gives the test command that .ci/run runs', () => {
+    const ci = read('.ci/run');
+    expect(read('README.md')).toContain('npm ci && npm test');
+    expect(ci).toMatch(/^npm ci$/m);
+    expect(ci).toMatch(/^npm test$/m);
+  });
+});

@@ -1,0 +1,96 @@
+/**
+ * One end-to-end world: the Kling emulator and the results-service fake on 127.0.0.1, and the built
+ * action run as a child process the way the runner runs it. Every run is scanned for secrets.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'vitest';
+import { KlingEmulator, type KlingEmulatorOptions } from '../emulator/kling-emulator.ts';
+import { readZip, ResultsService } from '../emulator/results-service.ts';
+import { runAction, type ActionRun, type RunActionOptions } from '../support/run-action.ts';
+
+export const API_KEY = 'sk-test-cometapi-3f9a1c7e5b2d';
+export const KLING_API_KEY = 'kling-console-key-81b2e6f0a4c9';
+export const ACCESS_KEY = 'ak-test-5e7d1a9c3b';
+export const SECRET_KEY = 'sk-secret-test-0c4f8a2e6d1b9573';
+
+export interface World {
+  kling: KlingEmulator;
+  results: ResultsService;
+  /** Runs the built action with CometAPI defaults pointed at the emulator; `inputs` override them. */
+  run(inputs: Record<string, string>, options?: Partial<RunActionOptions>): Promise<ActionRun>;
+  close(): Promise<void>;
+}
+
+export async function startWorld(options: KlingEmulatorOptions = {}): Promise<World> {
+  const kling = await KlingEmulator.start({
+    apiKeys: [API_KEY, KLING_API_KEY],
+    accessKeys: { [ACCESS_KEY]: SECRET_KEY },
+    ...options,
+  });
+  const results = await ResultsService.start();
+  return {
+    kling,
+    results,
+    async run(inputs, extra = {}) {
+      const run = await runAction({
+        ...extra,
+        inputs: { api_key: API_KEY, base_url: kling.url, poll_interval_seconds: '0.05', ...inputs },
+        env: { ...results.env(), ...extra.env },
+      });
+      await expectNoSecrets(run, kling, results);
+      return run;
+    },
+    async close() {
+      await Promise.all([kling.close(), results.close()]);
+    },
+  };
+}
+
+/**
+ * Credentials and every token derived from them must appear nowhere: not in the log (except the
+ * runner's own `::add-mask::` command), outputs, state, summary, files written, or artifacts.
+ */
+export async function expectNoSecrets(run: ActionRun, kling: KlingEmulator, results: ResultsService) {
+  const tokens = kling.requests
+    .map((r) => r.authorization?.replace(/^Bearer\s+/i, ''))
+    .filter((t): t is string => Boolean(t));
+  const secrets = [...new Set([API_KEY, KLING_API_KEY, ACCESS_KEY, SECRET_KEY, ...tokens])];
+  const log = `${run.stdout}\n${run.stderr}`
+    .split('\n')
+    .filter((line) => !line.startsWith('::add-mask::'))
+    .join('\n');
+  const places: [string, string][] = [
+    ['log', log],
+    ['outputs', JSON.stringify(run.outputs)],
+    ['state', JSON.stringify(run.state)],
+    ['summary', run.summary],
+    ...workspaceFiles(run.workspace).map((f): [string, string] => [f, readFileSync(f, 'latin1')]),
+  ];
+  for (const artifact of results.artifacts)
+    for (const [name, bytes] of await readZip(artifact.blob))
+      places.push([`artifact ${artifact.name}/${name}`, bytes.toString('latin1')]);
+  for (const [where, text] of places)
+    for (const secret of secrets) expect(text.includes(secret), `a secret leaked into ${where}`).toBe(false);
+}
+
+function workspaceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const full = path.join(dir, name);
+    return statSync(full).isDirectory() ? workspaceFiles(full) : [full];
+  });
+}
+
+/** The `::error::` line the action printed, decoded the way the runner shows it. */
+export function errorMessage(run: ActionRun): string {
+  const line = run.stdout.split('\n').find((l) => l.startsWith('::error'));
+  return (line ?? '')
+    .replace(/^::error[^:]*::/, '')
+    .replace(/%0A/g, '\n')
+    .replace(/%0D/g, '\r')
+    .replace(/%25/g, '%');
+}
+
+export function routeRequests(kling: KlingEmulator, route: 'create' | 'query' | 'download') {
+  return kling.requests.filter((r) => r.route === route);
+}

@@ -1,0 +1,887 @@
+// The Kling emulator over real HTTP on 127.0.0.1, as the action and the demo use it.
+import { request as httpRequest, Agent } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { SignJWT } from 'jose';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KlingEmulator, faults } from './kling-emulator.ts';
+import type { KlingEmulatorOptions, Timeline } from './kling-emulator.ts';
+import { buildMp3, buildMp4, buildWav, mp3DurationSeconds } from './media.ts';
+
+const API_KEY = 'test-api-key';
+const ACCESS_KEY = 'ak-test';
+const SECRET_KEY = 'sk-test-secret';
+const COMET = '/kling/v1/audio/video-to-audio';
+const KLING = '/v1/audio/video-to-audio';
+const VIDEO = { video_url: 'https://example.com/clip.mp4' };
+// Long enough for a loaded machine to see every status, short enough to keep the suite fast.
+const QUICK: Partial<Timeline> = { submittedMs: 80, processingMs: 80 };
+
+const emulators: KlingEmulator[] = [];
+afterEach(async () => {
+  await Promise.all(emulators.splice(0).map((e) => e.close()));
+});
+
+async function start(options: KlingEmulatorOptions = {}): Promise<KlingEmulator> {
+  const emulator = await KlingEmulator.start({ accessKeys: { [ACCESS_KEY]: SECRET_KEY }, ...options });
+  emulators.push(emulator);
+  return emulator;
+}
+
+interface TaskData {
+  task_id: string;
+  task_status: string;
+  task_status_msg?: string;
+  task_info: { external_task_id?: string };
+  task_result: {
+    videos: { id: string; url: string; duration: string }[];
+    audios: { id: string; url_mp3: string; url_wav: string; duration_mp3: string; duration_wav: string }[];
+  };
+  created_at: number;
+  updated_at: number;
+}
+
+/** Every field the answers under test carry between them; each test reads those its answer has. */
+interface Reply {
+  code: number | string;
+  message: string;
+  request_id: string;
+  error: { message: string; type: string };
+  data: TaskData & { status: string; progress: string; fail_reason: string; data: TaskData };
+}
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  json: Reply;
+}
+
+async function call(
+  emulator: KlingEmulator,
+  method: string,
+  path: string,
+  options: { body?: unknown; auth?: string | null } = {},
+): Promise<Answer> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  const auth = options.auth === undefined ? `Bearer ${API_KEY}` : options.auth;
+  if (auth !== null) headers['authorization'] = auth;
+  const body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  const response = await fetch(`${emulator.url}${path}`, { method, headers, body });
+  const text = await response.text();
+  return {
+    status: response.status,
+    headers: response.headers,
+    json: text === '' ? undefined : JSON.parse(text),
+  };
+}
+
+const create = (emulator: KlingEmulator, root: string, body: unknown = VIDEO, auth?: string | null) =>
+  call(emulator, 'POST', root, { body, auth });
+const query = (emulator: KlingEmulator, root: string, id: string, auth?: string | null) =>
+  call(emulator, 'GET', `${root}/${encodeURIComponent(id)}`, { auth });
+
+/** Polls until a terminal status (or `limitMs`), returning every distinct status seen and the last answer. */
+async function pollStatuses(emulator: KlingEmulator, root: string, id: string, limitMs = 2000) {
+  const seen: string[] = [];
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    const answer = await query(emulator, root, id);
+    const status = String(answer.json.data.task_status ?? answer.json.data.status);
+    if (seen.at(-1) !== status) seen.push(status);
+    if (['succeed', 'failed', 'SUCCESS', 'FAILURE'].includes(status) || Date.now() > deadline)
+      return { seen, answer };
+    await sleep(5);
+  }
+}
+
+/** Polled statuses come in timeline order and end terminal (a stalled machine may skip a short phase). */
+function expectInOrder(seen: string[], order: string[]): void {
+  expect(seen.at(-1)).toBe(order.at(-1));
+  expect(seen).toEqual(order.filter((status) => seen.includes(status)));
+}
+
+function jwt(claims: { iss?: string; exp?: number; nbf?: number }, secret = SECRET_KEY): Promise<string> {
+  const nowSeconds = Math.floor(Date.now() / 1000);
+  const { iss = ACCESS_KEY, exp = nowSeconds + 1800, nbf = nowSeconds - 5 } = claims;
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuer(iss)
+    .setExpirationTime(exp)
+    .setNotBefore(nbf)
+    .sign(new TextEncoder().encode(secret));
+}
+
+/** A GET with node:http, reporting how many body bytes arrived and whether the body completed. */
+function rawGet(
+  url: string,
+): Promise<{ status: number; headers: IncomingHttpHeaders; received: number; complete: boolean }> {
+  return new Promise((resolve, reject) => {
+    httpRequest(url, (response) => {
+      let received = 0;
+      response.on('data', (chunk: Buffer) => (received += chunk.length));
+      response.on('error', () => undefined); // the premature close is what is under test
+      response.on('close', () => {
+        resolve({
+          status: response.statusCode!,
+          headers: response.headers,
+          received,
+          complete: response.complete,
+        });
+      });
+    })
+      .on('error', reject)
+      .end();
+  });
+}
+
+describe('a task through CometAPI routes', () => {
+  it('is created submitted, then moves through processing to succeed on its timeline', async () => {
+    const emulator = await start({ timeline: QUICK });
+    const created = await create(emulator, COMET, { ...VIDEO, external_task_id: 'ext-comet-1' });
+
+    expect(created.status).toBe(200);
+    expect(created.headers.get('content-type')).toBe('application/json');
+    const { data } = created.json;
+    expect(created.json).toMatchObject({ code: 0, message: 'SUCCEED', request_id: expect.any(String) });
+    expect(data.task_id).toMatch(/^\d{18}$/);
+    expect(data).toEqual({
+      task_id: data.task_id,
+      task_info: { external_task_id: 'ext-comet-1' },
+      task_status: 'submitted',
+      created_at: data.created_at,
+      updated_at: data.created_at,
+    });
+    expect(Math.abs(data.created_at - Date.now())).toBeLessThan(5000);
+
+    const { seen, answer } = await pollStatuses(emulator, COMET, data.task_id);
+    expectInOrder(seen, ['submitted', 'processing', 'succeed']);
+    const task = answer.json.data;
+    const files = `${emulator.url}/files/${data.task_id}`;
+    expect(task).toEqual({
+      task_id: data.task_id,
+      task_status: 'succeed',
+      task_info: { external_task_id: 'ext-comet-1' },
+      task_result: {
+        videos: [{ id: expect.stringMatching(/^\d{18}$/), url: `${files}/video.mp4`, duration: '5.000' }],
+        audios: [
+          {
+            id: expect.stringMatching(/^\d{18}$/),
+            url_mp3: `${files}/audio.mp3`,
+            url_wav: `${files}/audio.wav`,
+            duration_mp3: mp3DurationSeconds(5).toFixed(3),
+            duration_wav: '5.000',
+          },
+        ],
+      },
+      created_at: data.created_at,
+      updated_at: data.created_at + 160,
+    });
+    expect(emulator.tasks.get(data.task_id)).toMatchObject({
+      task_id: data.task_id,
+      external_task_id: 'ext-comet-1',
+      created_at: data.created_at,
+      request: { ...VIDEO, external_task_id: 'ext-comet-1' },
+      provider: 'cometapi',
+    });
+  });
+
+  it('reports submitted, then processing, then the outcome, each for as long as the timeline says', async () => {
+    const emulator = await start({ timeline: { submittedMs: 60_000 } });
+    const waiting = (await create(emulator, COMET)).json.data.task_id;
+    emulator.setTimeline({ submittedMs: 0, processingMs: 60_000 });
+    const working = (await create(emulator, COMET)).json.data.task_id;
+    emulator.setTimeline({ processingMs: 0 });
+    const done = (await create(emulator, COMET)).json.data.task_id;
+
+    const statuses = [waiting, working, done].map(
+      async (id) => (await query(emulator, COMET, id)).json.data.task_status,
+    );
+    expect(await Promise.all(statuses)).toEqual(['submitted', 'processing', 'succeed']);
+  });
+
+  it('answers a task with no external id with an empty task_info and an empty task_result while running', async () => {
+    const emulator = await start({ timeline: { submittedMs: 0, outcome: 'never' } });
+    const { json } = await create(emulator, COMET);
+    const { data } = (await query(emulator, COMET, json.data.task_id)).json;
+    expect(data).toMatchObject({ task_status: 'processing', task_info: {}, task_result: {} });
+    expect(data).not.toHaveProperty('task_status_msg');
+  });
+
+  it('ends failed with the reason in task_status_msg, and no result', async () => {
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 10, outcome: 'failed' } });
+    const first = (await create(emulator, COMET)).json.data.task_id;
+    emulator.setTimeline({ failMessage: 'video too long' });
+    const second = (await create(emulator, COMET)).json.data.task_id;
+
+    const { seen, answer } = await pollStatuses(emulator, COMET, first);
+    expect(seen.at(-1)).toBe('failed');
+    expect(answer.json.data).toMatchObject({
+      task_status: 'failed',
+      task_status_msg: 'Content risk control: the video could not be processed',
+      task_result: {},
+    });
+    expect((await pollStatuses(emulator, COMET, second)).answer.json.data.task_status_msg).toBe(
+      'video too long',
+    );
+  });
+
+  it("stays processing forever with outcome 'never'", async () => {
+    const emulator = await start({ timeline: { submittedMs: 5, processingMs: 5, outcome: 'never' } });
+    const { data } = (await create(emulator, COMET)).json;
+    await sleep(40);
+    const later = (await query(emulator, COMET, data.task_id)).json.data;
+    expect(later.task_status).toBe('processing');
+    expect(later.updated_at).toBe(data.created_at + 5);
+  });
+
+  it('applies setTimeline only to tasks created afterwards', async () => {
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    const before = (await create(emulator, COMET)).json.data.task_id;
+    emulator.setTimeline({ outcome: 'never' });
+    const after = (await create(emulator, COMET)).json.data.task_id;
+    await sleep(10);
+    expect((await query(emulator, COMET, before)).json.data.task_status).toBe('succeed');
+    expect((await query(emulator, COMET, after)).json.data.task_status).toBe('processing');
+  });
+});
+
+describe("CometAPI's older wrapped query shape", () => {
+  it('nests the native data under data.data with status and progress, while create stays native', async () => {
+    const emulator = await start({ timeline: QUICK, cometResponseShape: 'wrapped' });
+    const created = await create(emulator, COMET, { ...VIDEO, external_task_id: 'wrapped-1' });
+    expect(created.json).toMatchObject({ code: 0, data: { task_status: 'submitted' } });
+    const id = created.json.data.task_id;
+
+    const { seen, answer } = await pollStatuses(emulator, COMET, id);
+    expectInOrder(seen, ['NOT_START', 'IN_PROGRESS', 'SUCCESS']);
+    expect(answer.json.data).toMatchObject({ status: 'SUCCESS', progress: '100%', fail_reason: '' });
+    expect(answer.json.data.data.task_result.audios[0]!.url_mp3).toBe(
+      `${emulator.url}/files/${id}/audio.mp3`,
+    );
+  });
+
+  it('maps each status and reports progress as a percentage', async () => {
+    const emulator = await start({ timeline: { submittedMs: 60_000 }, cometResponseShape: 'wrapped' });
+    const waiting = (await create(emulator, COMET)).json.data.task_id;
+    emulator.setTimeline({ submittedMs: 0, processingMs: 60_000 });
+    const working = (await create(emulator, COMET)).json.data.task_id;
+
+    const first = (await query(emulator, COMET, waiting)).json;
+    expect(first).toEqual({
+      code: 'success',
+      message: '',
+      data: {
+        task_id: waiting,
+        status: 'NOT_START',
+        progress: '0%',
+        fail_reason: '',
+        data: expect.any(Object),
+      },
+    });
+    expect(first.data.data).toMatchObject({ task_id: waiting, task_status: 'submitted' });
+    const running = (await query(emulator, COMET, working)).json.data;
+    expect(running).toMatchObject({
+      status: 'IN_PROGRESS',
+      progress: '1%',
+      data: { task_status: 'processing' },
+    });
+  });
+
+  it('reports a failure as FAILURE with fail_reason', async () => {
+    const emulator = await start({
+      timeline: { submittedMs: 0, processingMs: 0, outcome: 'failed', failMessage: 'blocked' },
+      cometResponseShape: 'wrapped',
+    });
+    const id = (await create(emulator, COMET)).json.data.task_id;
+    const { data } = (await query(emulator, COMET, id)).json;
+    expect(data).toMatchObject({ status: 'FAILURE', progress: '100%', fail_reason: 'blocked' });
+    expect(data.data).toMatchObject({ task_status: 'failed', task_status_msg: 'blocked' });
+  });
+
+  it('leaves the official routes native', async () => {
+    const emulator = await start({
+      timeline: { submittedMs: 0, processingMs: 0 },
+      cometResponseShape: 'wrapped',
+    });
+    const id = (await create(emulator, KLING)).json.data.task_id;
+    expect((await query(emulator, KLING, id)).json).toMatchObject({
+      code: 0,
+      data: { task_status: 'succeed' },
+    });
+  });
+});
+
+describe('a task through official Kling routes', () => {
+  it('runs the same timeline with a JWT signed by an access key', async () => {
+    const emulator = await start({ timeline: QUICK });
+    const auth = `Bearer ${await jwt({})}`;
+    const created = await create(emulator, KLING, { video_id: 'kling-video-1', asmr_mode: true }, auth);
+    expect(created.status).toBe(200);
+    const id = created.json.data.task_id;
+    expect(created.json.data).toMatchObject({ task_status: 'submitted', task_info: {} });
+    expect(emulator.tasks.get(id)).toMatchObject({
+      provider: 'kling',
+      request: { video_id: 'kling-video-1', asmr_mode: true },
+    });
+
+    const { seen, answer } = await pollStatuses(emulator, KLING, id);
+    expectInOrder(seen, ['submitted', 'processing', 'succeed']);
+    expect(answer.json).toMatchObject({ code: 0, message: 'SUCCEED', request_id: expect.any(String) });
+    expect(answer.json.data.task_result.audios[0]!.url_wav).toBe(`${emulator.url}/files/${id}/audio.wav`);
+  });
+
+  it('finds a task by task_id or external_task_id, and answers 404 code 1203 for anything else', async () => {
+    const emulator = await start();
+    const id = (await create(emulator, KLING, { ...VIDEO, external_task_id: 'run-42/attempt 1' })).json.data
+      .task_id;
+
+    expect((await query(emulator, KLING, 'run-42/attempt 1')).json.data.task_id).toBe(id);
+    expect((await query(emulator, KLING, id)).json.data.task_info.external_task_id).toBe('run-42/attempt 1');
+    const missing = await query(emulator, KLING, 'no-such-task');
+    expect(missing.status).toBe(404);
+    expect(missing.json).toEqual({
+      code: 1203,
+      message: expect.stringContaining('does not exist'),
+      request_id: expect.any(String),
+    });
+    // The two route families are two accounts: a CometAPI query does not see a Kling task.
+    expect((await query(emulator, COMET, id)).status).toBe(404);
+  });
+
+  it('refuses a duplicate external_task_id without creating a second task', async () => {
+    const emulator = await start();
+    await create(emulator, KLING, { ...VIDEO, external_task_id: 'dup' });
+    const again = await create(emulator, KLING, { video_id: 'other', external_task_id: 'dup' });
+    expect(again.status).toBe(400);
+    expect(again.json).toMatchObject({ code: 1201, message: 'external_task_id already exists' });
+    expect(emulator.tasks.size).toBe(1);
+    // Unique per account: the same external id is free on the other provider.
+    expect((await create(emulator, COMET, { ...VIDEO, external_task_id: 'dup' })).status).toBe(200);
+  });
+
+  it('answers an unsupported method on a known path with 404 code 1202', async () => {
+    const emulator = await start();
+    const answer = await call(emulator, 'DELETE', `${KLING}/123`);
+    expect(answer.status).toBe(404);
+    expect(answer.json.code).toBe(1202);
+    expect(emulator.requests.at(-1)).toMatchObject({ route: 'other', status: 404 });
+  });
+});
+
+describe('create validation', () => {
+  const cases: [string, unknown, RegExp][] = [
+    ['neither video field', { bgm_prompt: 'piano' }, /video_id and video_url/],
+    ['both video fields', { video_id: 'v', video_url: 'https://e.com/a.mp4' }, /video_id and video_url/],
+    ['empty strings for both', { video_id: '', video_url: '' }, /video_id and video_url/],
+    ['a non-http video_url', { video_url: 'ftp://e.com/a.mp4' }, /^video_url must be an http or https URL/],
+    ['a video_url that is no URL', { video_url: 'clip.mp4' }, /^video_url/],
+    ['a numeric video_id', { video_id: 7 }, /^video_id must be a string/],
+    [
+      'a long sound_effect_prompt',
+      { ...VIDEO, sound_effect_prompt: 'x'.repeat(201) },
+      /^sound_effect_prompt .*200/,
+    ],
+    ['a long bgm_prompt', { ...VIDEO, bgm_prompt: 'é'.repeat(201) }, /^bgm_prompt .*200/],
+    ['asmr_mode as a string', { ...VIDEO, asmr_mode: 'true' }, /^asmr_mode must be a boolean/],
+    ['a numeric external_task_id', { ...VIDEO, external_task_id: 5 }, /^external_task_id must be a string/],
+  ];
+  it.each(cases)('refuses %s with 400 code 1201 naming the field', async (_name, body, message) => {
+    const emulator = await start();
+    const answer = await create(emulator, COMET, body);
+    expect(answer.status).toBe(400);
+    expect(answer.json).toMatchObject({
+      code: 1201,
+      message: expect.stringMatching(message),
+      request_id: expect.any(String),
+    });
+    expect(emulator.tasks.size).toBe(0);
+  });
+
+  it('refuses a body that is not a JSON object with 400 code 1200, recording the raw text', async () => {
+    const emulator = await start();
+    const answer = await create(emulator, KLING, 'video_url=https://e.com/a.mp4');
+    expect(answer.status).toBe(400);
+    expect(answer.json.code).toBe(1200);
+    expect(emulator.requests[0]!.body).toBe('video_url=https://e.com/a.mp4');
+  });
+
+  it('accepts 200-character prompts counted in characters, and ignores unknown fields', async () => {
+    const emulator = await start();
+    const body = {
+      ...VIDEO,
+      sound_effect_prompt: '🌊'.repeat(200),
+      bgm_prompt: 'p'.repeat(200),
+      model_name: 'x',
+    };
+    const answer = await create(emulator, COMET, body);
+    expect(answer.status).toBe(200);
+    expect(emulator.tasks.get(answer.json.data.task_id)!.request).toEqual(body);
+  });
+});
+
+describe('authentication', () => {
+  const cometRefusal = {
+    error: {
+      message: expect.stringMatching(/^Invalid token \(request id: \w+\)$/),
+      type: 'comet_api_error',
+      param: '',
+      code: '',
+    },
+  };
+
+  it.each([
+    ['no header', null],
+    ['an unknown key', 'Bearer wrong-key'],
+    ['a key without the Bearer scheme', API_KEY],
+  ])('CometAPI refuses %s with 401 in its own envelope', async (_name, auth) => {
+    const emulator = await start();
+    const answer = await create(emulator, COMET, VIDEO, auth);
+    expect(answer.status).toBe(401);
+    expect(answer.json).toEqual(cometRefusal);
+    expect(emulator.tasks.size).toBe(0);
+  });
+
+  it('CometAPI refuses a Kling JWT, and checks queries too', async () => {
+    const emulator = await start();
+    expect((await create(emulator, COMET, VIDEO, `Bearer ${await jwt({})}`)).status).toBe(401);
+    expect((await query(emulator, COMET, '123', 'Bearer nope')).json).toEqual(cometRefusal);
+  });
+
+  it('accepts configured API keys on both route families', async () => {
+    const emulator = await start({ apiKeys: ['key-a', 'key-b'] });
+    expect((await create(emulator, COMET, VIDEO, 'Bearer key-a')).status).toBe(200);
+    expect((await create(emulator, KLING, VIDEO, 'Bearer key-b')).status).toBe(200);
+    expect((await create(emulator, KLING, VIDEO, `Bearer ${API_KEY}`)).status).toBe(401);
+  });
+
+  const nowSeconds = () => Math.floor(Date.now() / 1000);
+  const klingCases: [string, () => Promise<string | null>, number][] = [
+    ['no header', () => Promise.resolve(null), 1001],
+    ['an empty Bearer', () => Promise.resolve('Bearer '), 1001],
+    ['an expired JWT', async () => `Bearer ${await jwt({ exp: nowSeconds() - 1 })}`, 1004],
+    ['a JWT that expires this very second', async () => `Bearer ${await jwt({ exp: nowSeconds() })}`, 1004],
+    ['a JWT not valid yet', async () => `Bearer ${await jwt({ nbf: nowSeconds() + 60 })}`, 1003],
+    ['a JWT with a bad signature', async () => `Bearer ${await jwt({}, 'another-secret')}`, 1002],
+    ['a JWT from an unknown access key', async () => `Bearer ${await jwt({ iss: 'ak-unknown' })}`, 1002],
+    ['a malformed token', () => Promise.resolve('Bearer not.a.jwt'), 1002],
+    ['a token without the Bearer scheme', async () => jwt({}), 1002],
+  ];
+  it.each(klingCases)('Kling refuses %s with 401 code %i', async (_name, header, code) => {
+    const emulator = await start();
+    const answer = await create(emulator, KLING, VIDEO, await header());
+    expect(answer.status).toBe(401);
+    expect(answer.json).toEqual({ code, message: expect.any(String), request_id: expect.any(String) });
+    expect(emulator.tasks.size).toBe(0);
+  });
+
+  it('checks exp and nbf against its own clock, skew included', async () => {
+    const emulator = await start();
+    const token = `Bearer ${await jwt({})}`; // nbf now - 5 s, exp now + 30 min
+    expect((await create(emulator, KLING, VIDEO, token)).status).toBe(200);
+
+    emulator.setClockSkewMs(31 * 60_000);
+    expect((await create(emulator, KLING, VIDEO, token)).json.code).toBe(1004);
+    emulator.setClockSkewMs(-60_000);
+    expect((await create(emulator, KLING, VIDEO, token)).json.code).toBe(1003);
+    // Timestamps follow the skewed clock too.
+    const created = (await create(emulator, KLING)).json.data;
+    expect(Date.now() - created.created_at).toBeGreaterThan(55_000);
+  });
+
+  it('records the Authorization header exactly as sent', async () => {
+    const emulator = await start();
+    const token = await jwt({});
+    await create(emulator, KLING, VIDEO, `Bearer ${token}`);
+    await query(emulator, KLING, 'x', null);
+    expect(emulator.requests.map((r) => r.authorization)).toEqual([`Bearer ${token}`, undefined]);
+  });
+});
+
+describe('the list endpoint', () => {
+  const listed = (answer: Answer) => answer.json.data as unknown as TaskData[];
+
+  it('pages the Kling tasks newest first, each as the query shows it', async () => {
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    const ids: string[] = [];
+    for (const n of [1, 2, 3])
+      ids.push((await create(emulator, KLING, { ...VIDEO, external_task_id: `e${n}` })).json.data.task_id);
+    await create(emulator, COMET); // another account's task is not listed
+
+    const all = await call(emulator, 'GET', KLING);
+    expect(all.json.code).toBe(0);
+    expect(listed(all).map((t) => t.task_id)).toEqual([...ids].reverse());
+    expect(listed(all)[0]).toMatchObject({ task_status: 'succeed', task_info: { external_task_id: 'e3' } });
+
+    const page = await call(emulator, 'GET', `${KLING}?pageNum=2&pageSize=2`);
+    expect(listed(page).map((t) => t.task_id)).toEqual([ids[0]]);
+    expect(emulator.requests.at(-1)).toMatchObject({
+      route: 'query',
+      query: { pageNum: '2', pageSize: '2' },
+    });
+    expect((await call(emulator, 'GET', `${KLING}?pageNum=3&pageSize=2`)).json.data).toEqual([]);
+  });
+
+  it.each([
+    'pageNum=0',
+    'pageNum=1001',
+    'pageSize=0',
+    'pageSize=501',
+    'pageSize=1.5',
+    'pageNum=abc',
+    'pageSize=',
+  ])('refuses %s with 400 code 1201', async (search) => {
+    const emulator = await start();
+    const answer = await call(emulator, 'GET', `${KLING}?${search}`);
+    expect(answer.status).toBe(400);
+    expect(answer.json).toMatchObject({
+      code: 1201,
+      message: expect.stringContaining(search.split('=')[0]!),
+    });
+  });
+
+  it('accepts the extremes of each range', async () => {
+    const emulator = await start();
+    expect((await call(emulator, 'GET', `${KLING}?pageNum=1000&pageSize=500`)).status).toBe(200);
+    expect((await call(emulator, 'GET', `${KLING}?pageNum=1&pageSize=1`)).status).toBe(200);
+  });
+
+  it('is not offered on the CometAPI routes', async () => {
+    const emulator = await start();
+    expect((await call(emulator, 'GET', COMET)).status).toBe(404);
+  });
+});
+
+describe('result files', () => {
+  async function succeededTask(options: KlingEmulatorOptions = {}) {
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 }, ...options });
+    const id: string = (await create(emulator, COMET)).json.data.task_id;
+    return { emulator, id, files: `${emulator.url}/files/${id}` };
+  }
+
+  it('serves exactly media() with the right type, length and magic bytes, without credentials', async () => {
+    const { emulator, id, files } = await succeededTask();
+    const media = emulator.media(id);
+    const expected = [
+      ['audio.mp3', 'audio/mpeg', media.mp3],
+      ['audio.wav', 'audio/wav', media.wav],
+      ['video.mp4', 'video/mp4', media.mp4],
+    ] as const;
+    for (const [name, type, bytes] of expected) {
+      const response = await fetch(`${files}/${name}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toBe(type);
+      expect(response.headers.get('content-length')).toBe(String(bytes.length));
+      expect(Buffer.from(await response.arrayBuffer()).equals(bytes)).toBe(true);
+    }
+    expect(media.mp3.subarray(0, 3).toString('latin1')).toBe('ID3');
+    expect(media.wav.subarray(0, 4).toString('latin1')).toBe('RIFF');
+    expect(media.wav.subarray(8, 12).toString('latin1')).toBe('WAVE');
+    expect(media.mp4.subarray(4, 8).toString('latin1')).toBe('ftyp');
+    expect(emulator.requests.filter((r) => r.route === 'download').map((r) => r.status)).toEqual([
+      200, 200, 200,
+    ]);
+  });
+
+  it('answers HEAD with the headers and no body', async () => {
+    const { emulator, id, files } = await succeededTask();
+    const response = await fetch(`${files}/audio.wav`, { method: 'HEAD' });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('audio/wav');
+    expect(response.headers.get('content-length')).toBe(String(emulator.media(id).wav.length));
+    expect((await response.arrayBuffer()).byteLength).toBe(0);
+  });
+
+  it('has no files before the task succeeds, nor for an unknown task', async () => {
+    const emulator = await start({ timeline: { outcome: 'never' } });
+    const id = (await create(emulator, COMET)).json.data.task_id;
+    expect((await fetch(`${emulator.url}/files/${id}/audio.mp3`)).status).toBe(404);
+    expect((await fetch(`${emulator.url}/files/123456789012345678/audio.mp3`)).status).toBe(404);
+  });
+
+  it('makes audio as long as audioSeconds', async () => {
+    const { emulator, id } = await succeededTask({ audioSeconds: 2 });
+    const { data } = (await query(emulator, COMET, id)).json;
+    expect(data.task_result.audios[0]).toMatchObject({ duration_wav: '2.000', duration_mp3: '2.016' });
+    expect(emulator.media(id).wav.length).toBe(44 + 2 * 8000 * 2);
+  });
+});
+
+describe('media builders', () => {
+  it('are deterministic per task id and differ between tasks', () => {
+    expect(buildWav('1', 1).equals(buildWav('1', 1))).toBe(true);
+    expect(buildWav('1', 1).equals(buildWav('2', 1))).toBe(false);
+    expect(buildMp3('1', 1).equals(buildMp3('2', 1))).toBe(false);
+    expect(buildMp4('1', 1).equals(buildMp4('2', 1))).toBe(false);
+  });
+
+  it('write a RIFF/WAVE PCM 16-bit mono header whose sizes match the data', () => {
+    const wav = buildWav('task', 0.5);
+    expect(wav.readUInt32LE(4)).toBe(wav.length - 8);
+    expect(wav.subarray(12, 16).toString('latin1')).toBe('fmt ');
+    expect([wav.readUInt16LE(20), wav.readUInt16LE(22), wav.readUInt32LE(24), wav.readUInt16LE(34)]).toEqual([
+      1, 1, 8000, 16,
+    ]);
+    expect(wav.subarray(36, 40).toString('latin1')).toBe('data');
+    expect(wav.readUInt32LE(40)).toBe(4000 * 2);
+  });
+
+  it('write an ID3v2 tag followed by back-to-back MPEG-1 Layer III frames', () => {
+    const mp3 = buildMp3('task', 1);
+    const tagSize = 10 + ((mp3[6]! << 21) | (mp3[7]! << 14) | (mp3[8]! << 7) | mp3[9]!);
+    const frames = mp3.subarray(tagSize);
+    expect(frames.length % 384).toBe(0);
+    expect((frames.length / 384) * (1152 / 48_000)).toBeCloseTo(mp3DurationSeconds(1), 6);
+    for (let offset = 0; offset < frames.length; offset += 384) {
+      expect([...frames.subarray(offset, offset + 4)]).toEqual([0xff, 0xfb, 0x94, 0xc4]);
+    }
+  });
+
+  it('write an MP4 as ftyp, moov, mdat boxes that exactly fill the file', () => {
+    const mp4 = buildMp4('task', 3);
+    const boxes: string[] = [];
+    for (let offset = 0; offset < mp4.length; offset += mp4.readUInt32BE(offset)) {
+      boxes.push(mp4.subarray(offset + 4, offset + 8).toString('latin1'));
+    }
+    expect(boxes).toEqual(['ftyp', 'moov', 'mdat']);
+  });
+});
+
+describe('faults', () => {
+  it('answers an error fault instead of handling, with its headers, only on its route and only `times` times', async () => {
+    const emulator = await start();
+    emulator.inject(faults.rateLimited(2));
+    emulator.inject({ ...faults.serverErrors(2), times: 2 });
+
+    const limited = await create(emulator, COMET);
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get('retry-after')).toBe('2');
+    expect(limited.json).toMatchObject({ code: 1302, request_id: expect.any(String) });
+    expect((await query(emulator, COMET, 'x')).status).toBe(404); // the query route has no faults
+    expect((await create(emulator, COMET)).json.code).toBe(5000);
+    expect((await create(emulator, COMET)).status).toBe(500);
+    expect((await create(emulator, COMET)).status).toBe(200);
+    expect(emulator.tasks.size).toBe(1);
+    expect(emulator.requests.map((r) => r.status)).toEqual([429, 404, 500, 500, 200]);
+  });
+
+  it.each([
+    ['concurrencyLimited', faults.concurrencyLimited(), 429, 1303],
+    ['balanceExhausted', faults.balanceExhausted(), 429, 1102],
+    ['authFailed', faults.authFailed(), 401, 1000],
+    ['forbidden', faults.forbidden(), 403, 1103],
+    ['contentRejected', faults.contentRejected(), 400, 1301],
+    ['serviceUnavailable', faults.serviceUnavailable(1), 503, 5001],
+  ])('%s answers HTTP %i with code %i', async (_name, rule, status, code) => {
+    const emulator = await start();
+    emulator.inject(rule);
+    const answer = await create(emulator, KLING);
+    expect(answer.status).toBe(status);
+    expect(answer.json).toEqual({ code, message: expect.any(String), request_id: expect.any(String) });
+  });
+
+  it('cometUnauthorized and cometRateLimited answer in CometAPI envelope', async () => {
+    const emulator = await start();
+    emulator.inject(faults.cometUnauthorized('query'));
+    emulator.inject(faults.cometRateLimited());
+    const unauthorized = await query(emulator, COMET, 'x');
+    expect(unauthorized.status).toBe(401);
+    expect(unauthorized.json.error).toMatchObject({
+      message: expect.stringMatching(/^Invalid token \(request id: /),
+      type: 'comet_api_error',
+    });
+    expect((await create(emulator, COMET)).status).toBe(429);
+  });
+
+  it('a rate limit without retryAfterSeconds sends no Retry-After', async () => {
+    const emulator = await start();
+    emulator.inject(faults.rateLimited(undefined, 'query'));
+    const answer = await query(emulator, KLING, 'x');
+    expect(answer.status).toBe(429);
+    expect(answer.headers.get('retry-after')).toBeNull();
+  });
+
+  it('answers raw bodies: malformed JSON or an HTML page with 200', async () => {
+    const emulator = await start();
+    emulator.inject(faults.malformedJson('query'));
+    emulator.inject(faults.htmlPage('query'));
+    const malformed = await fetch(`${emulator.url}${KLING}/x`, {
+      headers: { authorization: `Bearer ${API_KEY}` },
+    });
+    expect(malformed.status).toBe(200);
+    expect(malformed.headers.get('content-type')).toBe('application/json');
+    await expect(malformed.json()).rejects.toThrow();
+    const html = await fetch(`${emulator.url}${KLING}/x`, {
+      headers: { authorization: `Bearer ${API_KEY}` },
+    });
+    expect(html.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await html.text()).toMatch(/^<!DOCTYPE html>/);
+  });
+
+  it('resets the connection before doing anything', async () => {
+    const emulator = await start();
+    emulator.inject(faults.reset('create', Infinity));
+    await expect(create(emulator, COMET)).rejects.toThrow();
+    await expect(create(emulator, COMET)).rejects.toThrow();
+    expect(emulator.tasks.size).toBe(0);
+    expect(emulator.requests.map((r) => [r.route, r.status])).toEqual([
+      ['create', 0],
+      ['create', 0],
+    ]);
+    expect((await query(emulator, COMET, 'x')).status).toBe(404);
+  });
+
+  it('reset-after-register creates the task and loses the answer, so the client must reconcile', async () => {
+    const emulator = await start();
+    emulator.inject(faults.resetAfterRegister());
+    await expect(create(emulator, COMET, { ...VIDEO, external_task_id: 'lost-answer' })).rejects.toThrow();
+    expect(emulator.tasks.size).toBe(1);
+    const found = await query(emulator, COMET, 'lost-answer');
+    expect(found.json.data.task_id).toBe([...emulator.tasks.keys()][0]);
+    expect((await create(emulator, COMET, { ...VIDEO, external_task_id: 'lost-answer' })).json.code).toBe(
+      1201,
+    );
+  });
+
+  it('error-after-register creates the task and answers an error, by default in Kling shape', async () => {
+    const emulator = await start();
+    emulator.inject(faults.errorAfterRegister());
+    emulator.inject({
+      route: 'create',
+      fault: { kind: 'error-after-register', status: 504, body: { oops: 1 } },
+    });
+
+    const gateway = await create(emulator, COMET, { ...VIDEO, external_task_id: 'after-502' });
+    expect(gateway.status).toBe(502);
+    expect(gateway.json).toMatchObject({ code: 5000, request_id: expect.any(String) });
+    expect((await query(emulator, COMET, 'after-502')).status).toBe(200);
+    const custom = await create(emulator, COMET);
+    expect([custom.status, custom.json]).toEqual([504, { oops: 1 }]);
+    expect(emulator.tasks.size).toBe(2);
+    expect(emulator.requests.map((r) => r.status)).toEqual([502, 200, 504]);
+  });
+
+  it('delays an answer, then handles it normally', async () => {
+    const emulator = await start();
+    emulator.inject(faults.delayed(60, 'create'));
+    const started = performance.now();
+    const answer = await create(emulator, COMET);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(55);
+    expect(answer.status).toBe(200);
+    expect(emulator.tasks.size).toBe(1);
+    // atMs is the arrival, not the answer: the next request arrives at least the delay later.
+    await create(emulator, COMET);
+    const [first, second] = emulator.requests;
+    expect(second!.atMs - first!.atMs).toBeGreaterThanOrEqual(55);
+  });
+
+  it('truncates a download after the announced Content-Length', async () => {
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    const id = (await create(emulator, COMET)).json.data.task_id;
+    const length = emulator.media(id).mp3.length;
+    emulator.inject(faults.truncatedDownload());
+    emulator.inject(faults.truncatedDownload(1000));
+
+    const half = await rawGet(`${emulator.url}/files/${id}/audio.mp3`);
+    expect(half).toMatchObject({ status: 200, received: Math.floor(length / 2), complete: false });
+    expect(half.headers['content-length']).toBe(String(length));
+    expect(await rawGet(`${emulator.url}/files/${id}/audio.mp3`)).toMatchObject({
+      received: 1000,
+      complete: false,
+    });
+    const whole = await rawGet(`${emulator.url}/files/${id}/audio.mp3`);
+    expect(whole).toMatchObject({ received: length, complete: true });
+
+    emulator.inject(faults.truncatedDownload());
+    const viaFetch = await fetch(`${emulator.url}/files/${id}/audio.wav`);
+    await expect(viaFetch.arrayBuffer()).rejects.toThrow();
+  });
+
+  it.each([301, 302, 307] as const)(
+    'redirects a download with %i to another path serving the same file',
+    async (status) => {
+      const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+      const id = (await create(emulator, COMET)).json.data.task_id;
+      emulator.inject(faults.redirectedDownload(status));
+      const url = `${emulator.url}/files/${id}/video.mp4`;
+
+      const redirect = await fetch(url, { redirect: 'manual' });
+      expect(redirect.status).toBe(status);
+      const location = redirect.headers.get('location')!;
+      expect(location).not.toBe(url);
+      expect(location.startsWith(emulator.url)).toBe(true);
+      const followed = await fetch(location);
+      expect(Buffer.from(await followed.arrayBuffer()).equals(emulator.media(id).mp4)).toBe(true);
+    },
+  );
+
+  it('a followed redirect (default 302) ends at the same bytes', async () => {
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    const id = (await create(emulator, COMET)).json.data.task_id;
+    emulator.inject(faults.redirectedDownload());
+    const response = await fetch(`${emulator.url}/files/${id}/audio.mp3`);
+    expect(response.redirected).toBe(true);
+    expect(Buffer.from(await response.arrayBuffer()).equals(emulator.media(id).mp3)).toBe(true);
+    expect(emulator.requests.filter((r) => r.route === 'download').map((r) => r.status)).toEqual([302, 200]);
+  });
+
+  it('answers a download with an HTML page and status 200', async () => {
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    const id = (await create(emulator, COMET)).json.data.task_id;
+    emulator.inject(faults.htmlDownload());
+    const response = await fetch(`${emulator.url}/files/${id}/audio.mp3`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(await response.text()).toContain('<html>');
+  });
+
+  it('are consumed in injection order per route', async () => {
+    const emulator = await start();
+    emulator.inject(faults.authFailed('query'));
+    emulator.inject(faults.serverErrors(1, 'create'));
+    emulator.inject(faults.concurrencyLimited('query'));
+    expect((await create(emulator, KLING)).json.code).toBe(5000);
+    expect((await query(emulator, KLING, 'x')).json.code).toBe(1000);
+    expect((await query(emulator, KLING, 'x')).json.code).toBe(1303);
+    expect((await query(emulator, KLING, 'x')).json.code).toBe(1203);
+  });
+
+  it('refuses a fault on a route where it can never fire', async () => {
+    const emulator = await start();
+    expect(() => emulator.inject({ route: 'query', fault: { kind: 'truncate' } })).toThrow(/download/);
+    expect(() => emulator.inject({ route: 'download', fault: { kind: 'reset-after-register' } })).toThrow(
+      /create/,
+    );
+    expect(() =>
+      emulator.inject({ route: 'query', fault: { kind: 'error-after-register', status: 502 } }),
+    ).toThrow(/create/);
+    expect(() => emulator.inject({ ...faults.reset(), times: 0 })).toThrow(/times/);
+  });
+});
+
+describe('close()', () => {
+  it('is prompt with an idle keep-alive connection open', async () => {
+    const emulator = await start();
+    const agent = new Agent({ keepAlive: true });
+    await new Promise<void>((resolve, reject) => {
+      httpRequest(`${emulator.url}/nowhere`, { agent }, (response) => response.resume().on('end', resolve))
+        .on('error', reject)
+        .end();
+    });
+    const started = performance.now();
+    await emulator.close();
+    expect(performance.now() - started).toBeLessThan(500);
+    agent.destroy();
+  });
+
+  it('is prompt while an answer is delayed, and can be called twice', async () => {
+    const emulator = await start();
+    emulator.inject(faults.delayed(10_000, 'query'));
+    const pending = query(emulator, KLING, 'x').catch((error: unknown) => error);
+    await sleep(20);
+    const started = performance.now();
+    await emulator.close();
+    await emulator.close();
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(await pending).toBeInstanceOf(Error);
+  });
+});

@@ -1,0 +1,474 @@
+/**
+ * A Kling video-to-audio API on 127.0.0.1, speaking both CometAPI's routes and Kling's own, for
+ * end-to-end tests and the offline demo. It follows shared/reference/kling-api.md: tasks move through
+ * a timeline, results are downloadable, and faults can be injected per route.
+ */
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { checkCometAuth, checkKlingAuth } from './kling/auth.ts';
+import type { Credentials } from './kling/auth.ts';
+import { FaultQueue, HTML_ERROR_PAGE } from './kling/faults.ts';
+import {
+  createdTaskData,
+  klingError,
+  klingOk,
+  queriedTaskData,
+  wrappedQueryBody,
+} from './kling/responses.ts';
+import type { ResultFiles } from './kling/responses.ts';
+import { TaskStore, progressAt } from './kling/tasks.ts';
+import type {
+  EmulatorTask,
+  Fault,
+  FaultRule,
+  KlingEmulatorOptions,
+  Provider,
+  RecordedRequest,
+  Route,
+  Timeline,
+} from './kling/types.ts';
+import { createBodyProblem, isObject } from './kling/validation.ts';
+import { buildTaskMedia } from './media.ts';
+import type { TaskMedia } from './media.ts';
+
+export { faults } from './kling/faults.ts';
+export type {
+  EmulatorTask,
+  Fault,
+  FaultRule,
+  KlingEmulatorOptions,
+  Provider,
+  RecordedRequest,
+  Route,
+  Timeline,
+} from './kling/types.ts';
+
+export const DEFAULT_TIMELINE: Readonly<Required<Timeline>> = {
+  submittedMs: 50,
+  processingMs: 100,
+  outcome: 'succeed',
+  failMessage: 'Content risk control: the video could not be processed',
+};
+
+const FILE_TYPES = {
+  'audio.mp3': { contentType: 'audio/mpeg', media: 'mp3' },
+  'audio.wav': { contentType: 'audio/wav', media: 'wav' },
+  'video.mp4': { contentType: 'video/mp4', media: 'mp4' },
+} as const;
+type FileName = keyof typeof FILE_TYPES;
+
+type Endpoint =
+  | { kind: 'create'; provider: Provider }
+  | { kind: 'query'; provider: Provider; id: string }
+  | { kind: 'list' }
+  | { kind: 'download'; taskId: string; file: FileName }
+  | { kind: 'other'; status: number; body: unknown };
+
+const ROUTE_OF: Record<Endpoint['kind'], Route | 'other'> = {
+  create: 'create',
+  query: 'query',
+  list: 'query',
+  download: 'download',
+  other: 'other',
+};
+
+const API_PATH = /^(\/kling)?\/v1\/audio\/video-to-audio(?:\/([^/]+))?$/;
+// Result files live under /files; a redirect fault sends the client to the same file under /cdn.
+const FILE_PATH = /^\/(?:files|cdn)\/(\d+)\/(audio\.mp3|audio\.wav|video\.mp4)$/;
+
+export class KlingEmulator {
+  /** 'http://127.0.0.1:PORT', no trailing slash. */
+  readonly url: string;
+  readonly #server: Server;
+  readonly #credentials: Credentials;
+  readonly #cometShape: 'native' | 'wrapped';
+  readonly #audioSeconds: number;
+  readonly #store = new TaskStore();
+  readonly #faults = new FaultQueue();
+  readonly #requests: RecordedRequest[] = [];
+  readonly #media = new Map<string, TaskMedia>();
+  // Aborted by close(), so delayed answers stop waiting.
+  readonly #closing = new AbortController();
+  #timeline: Required<Timeline>;
+  #skewMs = 0;
+
+  private constructor(server: Server, options: KlingEmulatorOptions) {
+    this.#server = server;
+    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const secrets = Object.entries(options.accessKeys ?? {}).map(([access, secret]) => {
+      return [access, new TextEncoder().encode(secret)] as const;
+    });
+    this.#credentials = {
+      apiKeys: new Set(options.apiKeys ?? ['test-api-key']),
+      accessKeys: new Map(secrets),
+    };
+    this.#cometShape = options.cometResponseShape ?? 'native';
+    this.#audioSeconds = options.audioSeconds ?? 5;
+    this.#timeline = withChanges(DEFAULT_TIMELINE, options.timeline ?? {});
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+      this.#handle(request, response).catch((error: unknown) => answerInternalError(response, error));
+    });
+  }
+
+  static async start(options: KlingEmulatorOptions = {}): Promise<KlingEmulator> {
+    const server = createServer();
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    return new KlingEmulator(server, options);
+  }
+
+  /** Every task created, by task_id. */
+  get tasks(): ReadonlyMap<string, EmulatorTask> {
+    return this.#store.byId;
+  }
+
+  /** Every request received, in arrival order; `status` is filled in when the answer goes out. */
+  get requests(): readonly RecordedRequest[] {
+    return this.#requests;
+  }
+
+  inject(rule: FaultRule): void {
+    this.#faults.add(rule);
+  }
+
+  /** Applies to tasks created afterwards. */
+  setTimeline(timeline: Partial<Timeline>): void {
+    this.#timeline = withChanges(this.#timeline, timeline);
+  }
+
+  /** Shifts the emulator's "now" for JWT checks and timestamps; task timelines are unaffected. */
+  setClockSkewMs(ms: number): void {
+    this.#skewMs = ms;
+  }
+
+  /** The exact bytes served for a task's result files. */
+  media(taskId: string): TaskMedia {
+    let media = this.#media.get(taskId);
+    if (!media) {
+      media = buildTaskMedia(taskId, this.#audioSeconds);
+      this.#media.set(taskId, media);
+    }
+    return media;
+  }
+
+  /** Stops listening and ends every open connection, keep-alive ones included. */
+  async close(): Promise<void> {
+    if (this.#closing.signal.aborted) return;
+    this.#closing.abort();
+    const closed = once(this.#server, 'close');
+    this.#server.close();
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  #now(): number {
+    return Date.now() + this.#skewMs;
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const atMs = performance.now();
+    const url = new URL(request.url ?? '/', this.url);
+    const method = request.method ?? 'GET';
+    const body = parseBody(await readText(request));
+    const endpoint = matchEndpoint(method, url.pathname);
+    const record: RecordedRequest = {
+      method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      ...(request.headers.authorization === undefined
+        ? {}
+        : { authorization: request.headers.authorization }),
+      ...(body === undefined ? {} : { body }),
+      route: ROUTE_OF[endpoint.kind],
+      status: 0,
+      atMs,
+    };
+    this.#requests.push(record);
+    const exchange = new Exchange(request, response, record);
+
+    const fault = record.route === 'other' ? undefined : this.#faults.take(record.route);
+    if (fault?.kind === 'delay' && !(await this.#waitUnlessClosed(fault.ms))) return;
+    if (answerInstead(exchange, fault)) return;
+    exchange.replacement = answerAfterWork(fault);
+
+    switch (endpoint.kind) {
+      case 'create':
+        return this.#create(exchange, endpoint.provider, body);
+      case 'query':
+        return this.#query(exchange, endpoint.provider, endpoint.id);
+      case 'list':
+        return this.#list(exchange, url.searchParams);
+      case 'download':
+        return this.#download(exchange, endpoint.taskId, endpoint.file, fault);
+      case 'other':
+        return exchange.json(endpoint.status, endpoint.body);
+    }
+  }
+
+  /** False when the emulator closed while waiting: the connection is gone, so there is nothing to answer. */
+  async #waitUnlessClosed(ms: number): Promise<boolean> {
+    try {
+      await sleep(ms, undefined, { signal: this.#closing.signal });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Answers the refusal and returns false when the credential is not accepted on this provider's routes. */
+  async #authorize(exchange: Exchange, provider: Provider): Promise<boolean> {
+    const header = exchange.request.headers.authorization;
+    const rejection =
+      provider === 'cometapi'
+        ? checkCometAuth(header, this.#credentials)
+        : await checkKlingAuth(header, this.#credentials, this.#now());
+    if (rejection) exchange.json(rejection.status, rejection.body);
+    return !rejection;
+  }
+
+  async #create(exchange: Exchange, provider: Provider, body: unknown): Promise<void> {
+    if (!(await this.#authorize(exchange, provider))) return;
+    if (!isObject(body)) {
+      return exchange.json(400, klingError(1200, 'Invalid request parameters: body must be a JSON object'));
+    }
+    const problem = createBodyProblem(body);
+    if (problem) return exchange.json(400, klingError(1201, problem));
+    const externalId = body['external_task_id'];
+    if (typeof externalId === 'string' && this.#store.findByExternalId(provider, externalId)) {
+      return exchange.json(400, klingError(1201, 'external_task_id already exists'));
+    }
+    const task = this.#store.create(provider, body, this.#now(), this.#timeline);
+    exchange.json(200, klingOk(createdTaskData(task)));
+  }
+
+  async #query(exchange: Exchange, provider: Provider, id: string): Promise<void> {
+    if (!(await this.#authorize(exchange, provider))) return;
+    const task = this.#store.find(provider, id);
+    if (!task) return exchange.json(404, klingError(1203, `task ${id} does not exist`));
+    const progress = progressAt(task, performance.now());
+    const data = queriedTaskData(task, progress, this.#resultFiles(task.task_id), this.#audioSeconds);
+    const wrapped = provider === 'cometapi' && this.#cometShape === 'wrapped';
+    exchange.json(200, wrapped ? wrappedQueryBody(task, progress, data) : klingOk(data));
+  }
+
+  /** Official only (CometAPI documents no list): newest first, one page. */
+  async #list(exchange: Exchange, params: URLSearchParams): Promise<void> {
+    if (!(await this.#authorize(exchange, 'kling'))) return;
+    const pageNum = pageParameter(params, 'pageNum', 1, 1000);
+    const pageSize = pageParameter(params, 'pageSize', 30, 500);
+    if (typeof pageNum === 'string') return exchange.json(400, klingError(1201, pageNum));
+    if (typeof pageSize === 'string') return exchange.json(400, klingError(1201, pageSize));
+    const now = performance.now();
+    const page = this.#store.newestFirst('kling').slice((pageNum - 1) * pageSize, pageNum * pageSize);
+    const data = page.map((task) => {
+      return queriedTaskData(
+        task,
+        progressAt(task, now),
+        this.#resultFiles(task.task_id),
+        this.#audioSeconds,
+      );
+    });
+    exchange.json(200, klingOk(data));
+  }
+
+  /** Result files need no credential (reference §3.1) and exist only once the task has succeeded. */
+  #download(exchange: Exchange, taskId: string, file: FileName, fault: Fault | undefined): void {
+    const task = this.#store.byId.get(taskId);
+    if (!task || progressAt(task, performance.now()).status !== 'succeed') {
+      return exchange.raw(404, 'text/plain', 'Not Found');
+    }
+    const { contentType, media } = FILE_TYPES[file];
+    const bytes = this.media(taskId)[media];
+    switch (fault?.kind) {
+      case 'redirect':
+        return exchange.redirect(fault.status ?? 302, `${this.url}/cdn/${taskId}/${file}`);
+      case 'html':
+        return exchange.raw(200, 'text/html; charset=utf-8', HTML_ERROR_PAGE);
+      case 'truncate':
+        return exchange.truncatedFile(contentType, bytes, fault.bytes ?? Math.floor(bytes.length / 2));
+      default:
+        return exchange.file(contentType, bytes);
+    }
+  }
+
+  #resultFiles(taskId: string): ResultFiles {
+    const base = `${this.url}/files/${taskId}`;
+    return { mp3: `${base}/audio.mp3`, wav: `${base}/audio.wav`, mp4: `${base}/video.mp4` };
+  }
+}
+
+/** One request and its answer; every way of answering records the status. */
+class Exchange {
+  readonly request: IncomingMessage;
+  readonly #response: ServerResponse;
+  readonly #record: RecordedRequest;
+  /** Set by an *-after-register fault: the work is done, then this answer goes out instead of the real one. */
+  replacement: Fault | undefined;
+
+  constructor(request: IncomingMessage, response: ServerResponse, record: RecordedRequest) {
+    this.request = request;
+    this.#response = response;
+    this.#record = record;
+  }
+
+  json(status: number, body: unknown, headers: Record<string, string> = {}): void {
+    this.raw(status, 'application/json', JSON.stringify(body), headers);
+  }
+
+  raw(status: number, contentType: string, body: string, headers: Record<string, string> = {}): void {
+    const replacement = this.replacement;
+    if (replacement) {
+      this.replacement = undefined;
+      answerInstead(this, replacement);
+      return;
+    }
+    const bytes = Buffer.from(body);
+    this.#record.status = status;
+    this.#response.writeHead(status, {
+      ...headers,
+      'Content-Type': contentType,
+      'Content-Length': bytes.length,
+    });
+    this.#response.end(bytes);
+  }
+
+  redirect(status: number, location: string): void {
+    this.#record.status = status;
+    this.#response.writeHead(status, { Location: location, 'Content-Length': 0 });
+    this.#response.end();
+  }
+
+  /** GET sends the bytes, HEAD only their headers. */
+  file(contentType: string, bytes: Buffer): void {
+    this.#record.status = 200;
+    this.#response.writeHead(200, { 'Content-Type': contentType, 'Content-Length': bytes.length });
+    this.#response.end(this.request.method === 'HEAD' ? undefined : bytes);
+  }
+
+  /** Announces every byte, sends only `sent` of them, then ends the connection. */
+  truncatedFile(contentType: string, bytes: Buffer, sent: number): void {
+    if (this.request.method === 'HEAD') return this.file(contentType, bytes);
+    this.#record.status = 200;
+    this.#response.writeHead(200, { 'Content-Type': contentType, 'Content-Length': bytes.length });
+    this.#response.write(bytes.subarray(0, Math.min(Math.max(0, sent), bytes.length - 1)));
+    // end(), not destroy(): the partial body is still corked in the socket and must go out first.
+    this.request.socket.end();
+  }
+
+  /** A TCP reset, so the client sees ECONNRESET rather than a clean close. */
+  reset(): void {
+    this.request.socket.resetAndDestroy();
+  }
+}
+
+/** Faults that replace the whole answer; true when one did. */
+function answerInstead(exchange: Exchange, fault: Fault | undefined): boolean {
+  switch (fault?.kind) {
+    case 'error':
+      exchange.json(fault.status, fault.body, fault.headers);
+      return true;
+    case 'raw':
+      exchange.raw(fault.status, fault.contentType, fault.body);
+      return true;
+    case 'reset':
+      exchange.reset();
+      return true;
+    default:
+      return false;
+  }
+}
+
+/** A field given as undefined keeps its value, so `{ ...options }` spreads cannot blank a timeline. */
+function withChanges(timeline: Required<Timeline>, changes: Partial<Timeline>): Required<Timeline> {
+  const given = Object.entries(changes).filter(([, value]) => value !== undefined);
+  return { ...timeline, ...Object.fromEntries(given) };
+}
+
+/** What an *-after-register fault answers once the request has been handled. */
+function answerAfterWork(fault: Fault | undefined): Fault | undefined {
+  switch (fault?.kind) {
+    case 'reset-after-register':
+      return { kind: 'reset' };
+    case 'error-after-register': {
+      const body = fault.body ?? klingError(5000, 'Server internal error');
+      return { kind: 'error', status: fault.status, body, headers: fault.headers };
+    }
+    default:
+      return undefined;
+  }
+}
+
+function matchEndpoint(method: string, pathname: string): Endpoint {
+  const file = FILE_PATH.exec(pathname);
+  if (file && (method === 'GET' || method === 'HEAD')) {
+    return { kind: 'download', taskId: file[1]!, file: file[2] as FileName };
+  }
+  const api = API_PATH.exec(pathname);
+  if (!api) return { kind: 'other', status: 404, body: klingError(1203, `no such path: ${pathname}`) };
+  const provider: Provider = api[1] ? 'cometapi' : 'kling';
+  const id = api[2];
+  if (id === undefined && method === 'POST') return { kind: 'create', provider };
+  if (id !== undefined && method === 'GET') return { kind: 'query', provider, id: decodePathSegment(id) };
+  if (id === undefined && method === 'GET' && provider === 'kling') return { kind: 'list' };
+  return {
+    kind: 'other',
+    status: 404,
+    body: klingError(1202, `Invalid request method: ${method} ${pathname}`),
+  };
+}
+
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** A page parameter as a number, or the message explaining why it is refused. */
+function pageParameter(
+  params: URLSearchParams,
+  name: string,
+  fallback: number,
+  max: number,
+): number | string {
+  const text = params.get(name);
+  if (text === null) return fallback;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isInteger(value) || value < 1 || value > max) {
+    return `${name} must be an integer from 1 to ${max}`;
+  }
+  return value;
+}
+
+async function readText(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** JSON when it parses, else the raw text (so tests can see what was sent); undefined when empty. */
+function parseBody(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** A bug in the emulator must show up as a 500 in the test that hit it, not as a hang. */
+function answerInternalError(response: ServerResponse, error: unknown): void {
+  // The client went away (or close() ended the connection) while the request was read: no one to tell.
+  if (!response.socket || response.socket.destroyed) return;
+  console.error('kling emulator: request handler failed', error);
+  if (response.headersSent) {
+    response.destroy();
+    return;
+  }
+  response.writeHead(500, { 'Content-Type': 'text/plain' });
+  response.end(`emulator error: ${error instanceof Error ? error.message : String(error)}`);
+}

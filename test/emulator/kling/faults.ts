@@ -1,0 +1,148 @@
+import { randomUUID } from 'node:crypto';
+import type { Fault, FaultRule, Route } from './types.ts';
+
+const ROUTES_OF: Partial<Record<Fault['kind'], Route>> = {
+  'reset-after-register': 'create',
+  'error-after-register': 'create',
+  truncate: 'download',
+  redirect: 'download',
+  html: 'download',
+};
+
+/** Injected faults, consumed in injection order separately for each route. */
+export class FaultQueue {
+  readonly #pending: { route: Route; fault: Fault; remaining: number }[] = [];
+
+  add(rule: FaultRule): void {
+    const only = ROUTES_OF[rule.fault.kind];
+    // A fault that can never fire on its route would silently do nothing: fail the test that set it up.
+    if (only && only !== rule.route) {
+      throw new TypeError(
+        `a '${rule.fault.kind}' fault applies only to the '${only}' route, not '${rule.route}'`,
+      );
+    }
+    const times = rule.times ?? 1;
+    if (!(times >= 1)) throw new TypeError(`fault times must be at least 1, got ${times}`);
+    this.#pending.push({ route: rule.route, fault: rule.fault, remaining: times });
+  }
+
+  /** The next fault for a request on this route, if any, using up one of its times. */
+  take(route: Route): Fault | undefined {
+    const index = this.#pending.findIndex((rule) => rule.route === route);
+    const rule = this.#pending[index];
+    if (!rule) return undefined;
+    rule.remaining -= 1;
+    if (rule.remaining <= 0) this.#pending.splice(index, 1);
+    return rule.fault;
+  }
+}
+
+function klingError(status: number, code: number, message: string, headers?: Record<string, string>): Fault {
+  const body = { code, message, request_id: randomUUID() };
+  return headers ? { kind: 'error', status, body, headers } : { kind: 'error', status, body };
+}
+
+/** CometAPI's own error envelope, which it answers before the request reaches Kling. */
+export function cometErrorBody(message: string, code = ''): unknown {
+  const requestId = randomUUID().replaceAll('-', '');
+  return {
+    error: { message: `${message} (request id: ${requestId})`, type: 'comet_api_error', param: '', code },
+  };
+}
+
+/** Ready-made rules for the common cases. API faults default to the create route. */
+export const faults = {
+  /** 429 code 1302; a Retry-After header (sent as given) when retryAfterSeconds is set. */
+  rateLimited(retryAfterSeconds?: number, route: Route = 'create'): FaultRule {
+    const headers =
+      retryAfterSeconds === undefined ? undefined : { 'Retry-After': String(retryAfterSeconds) };
+    return { route, fault: klingError(429, 1302, 'Too many requests, please try again later', headers) };
+  },
+  /** 429 code 1303: too many tasks running for the resource pack. */
+  concurrencyLimited(route: Route = 'create'): FaultRule {
+    return { route, fault: klingError(429, 1303, 'parallel task over resource pack limit') };
+  },
+  /** 429 code 1102: the resource pack is used up (a billing problem, not worth retrying). */
+  balanceExhausted(route: Route = 'create'): FaultRule {
+    return {
+      route,
+      fault: klingError(429, 1102, 'Account balance not enough: resource pack exhausted or expired'),
+    };
+  },
+  /** 401 code 1000. */
+  authFailed(route: Route = 'create'): FaultRule {
+    return { route, fault: klingError(401, 1000, 'Authentication failed') };
+  },
+  /** 401 in CometAPI's envelope, as CometAPI answers a bad key. */
+  cometUnauthorized(route: Route = 'create'): FaultRule {
+    return { route, fault: { kind: 'error', status: 401, body: cometErrorBody('Invalid token') } };
+  },
+  /** 429 in CometAPI's envelope. */
+  cometRateLimited(route: Route = 'create'): FaultRule {
+    return { route, fault: { kind: 'error', status: 429, body: cometErrorBody('Rate limit exceeded') } };
+  },
+  /** 403 code 1103: the key may not use this API. */
+  forbidden(route: Route = 'create'): FaultRule {
+    return { route, fault: klingError(403, 1103, 'No access to the requested resource') };
+  },
+  /** 400 code 1301: the input tripped content moderation. */
+  contentRejected(route: Route = 'create'): FaultRule {
+    return { route, fault: klingError(400, 1301, 'Content security policy triggered') };
+  },
+  /** 500 code 5000, `times` times in a row. */
+  serverErrors(times: number, route: Route = 'create'): FaultRule {
+    return { route, times, fault: klingError(500, 5000, 'Server internal error') };
+  },
+  /** 503 code 5001, `times` times in a row. */
+  serviceUnavailable(times: number, route: Route = 'create'): FaultRule {
+    return { route, times, fault: klingError(503, 5001, 'Service temporarily unavailable') };
+  },
+  /** 200 with a body that is not JSON. */
+  malformedJson(route: Route = 'create'): FaultRule {
+    return {
+      route,
+      fault: { kind: 'raw', status: 200, contentType: 'application/json', body: '{"code":0,"message":"SUCC' },
+    };
+  },
+  /** 200 text/html, as a proxy or a wrong path answers. */
+  htmlPage(route: Route = 'create', status = 200): FaultRule {
+    return {
+      route,
+      fault: { kind: 'raw', status, contentType: 'text/html; charset=utf-8', body: HTML_ERROR_PAGE },
+    };
+  },
+  /** The connection resets before any answer. */
+  reset(route: Route = 'create', times = 1): FaultRule {
+    return { route, times, fault: { kind: 'reset' } };
+  },
+  /** The task is created but the answer is lost: the client must reconcile, not submit again. */
+  resetAfterRegister(): FaultRule {
+    return { route: 'create', fault: { kind: 'reset-after-register' } };
+  },
+  /** The task is created but a gateway error is answered: the client must reconcile, not submit again. */
+  errorAfterRegister(status = 502): FaultRule {
+    return { route: 'create', fault: { kind: 'error-after-register', status } };
+  },
+  /** Each answer on the route waits `ms` first. */
+  delayed(ms: number, route: Route = 'create', times = 1): FaultRule {
+    return { route, times, fault: { kind: 'delay', ms } };
+  },
+  /** The download stops after `bytes` (default half) of the announced Content-Length. */
+  truncatedDownload(bytes?: number): FaultRule {
+    return {
+      route: 'download',
+      fault: bytes === undefined ? { kind: 'truncate' } : { kind: 'truncate', bytes },
+    };
+  },
+  /** The download answers a redirect to another emulator path with the same file. */
+  redirectedDownload(status: 301 | 302 | 307 = 302): FaultRule {
+    return { route: 'download', fault: { kind: 'redirect', status } };
+  },
+  /** The download answers 200 text/html instead of the media. */
+  htmlDownload(): FaultRule {
+    return { route: 'download', fault: { kind: 'html' } };
+  },
+};
+
+export const HTML_ERROR_PAGE =
+  '<!DOCTYPE html>\n<html><head><title>Error</title></head><body><h1>Access denied</h1></body></html>\n';

@@ -1,0 +1,83 @@
+import type { EmulatorTask, Provider, Timeline } from './types.ts';
+
+export type TaskStatus = 'submitted' | 'processing' | 'succeed' | 'failed';
+
+export interface StoredTask extends EmulatorTask {
+  readonly timeline: Required<Timeline>;
+  /** performance.now() at creation: the timeline runs on the monotonic clock, so clock skew never moves it. */
+  readonly startedAt: number;
+  readonly audioId: string;
+  readonly videoId: string;
+}
+
+/** Where a task is on its timeline at some moment. */
+export interface Progress {
+  status: TaskStatus;
+  /** When the status last changed, in ms after creation (for updated_at). */
+  changedAfterMs: number;
+  percent: number;
+}
+
+/** Every task created through the emulator, as both providers' accounts see them. */
+export class TaskStore {
+  readonly byId = new Map<string, StoredTask>();
+  // 18-digit ids like Kling's, starting from the clock so two emulators in one test rarely share one.
+  #lastId = 860_000_000_000_000_000n + BigInt(Date.now()) * 1000n;
+
+  create(
+    provider: Provider,
+    request: Record<string, unknown>,
+    createdAt: number,
+    timeline: Required<Timeline>,
+  ) {
+    const externalId = request['external_task_id'];
+    const task: StoredTask = {
+      task_id: this.#newId(),
+      ...(typeof externalId === 'string' && externalId !== '' ? { external_task_id: externalId } : {}),
+      created_at: createdAt,
+      request,
+      provider,
+      timeline,
+      startedAt: performance.now(),
+      audioId: this.#newId(),
+      videoId: this.#newId(),
+    };
+    this.byId.set(task.task_id, task);
+    return task;
+  }
+
+  /** A task of this provider's account by task_id or external_task_id: Kling takes either in the path. */
+  find(provider: Provider, id: string): StoredTask | undefined {
+    const byTaskId = this.byId.get(id);
+    return byTaskId?.provider === provider ? byTaskId : this.findByExternalId(provider, id);
+  }
+
+  findByExternalId(provider: Provider, externalId: string): StoredTask | undefined {
+    return this.newestFirst(provider).find((task) => task.external_task_id === externalId);
+  }
+
+  newestFirst(provider: Provider): StoredTask[] {
+    return [...this.byId.values()].filter((task) => task.provider === provider).reverse();
+  }
+
+  #newId(): string {
+    this.#lastId += 1n;
+    return String(this.#lastId);
+  }
+}
+
+export function progressAt(task: StoredTask, now: number): Progress {
+  const elapsed = now - task.startedAt;
+  const { submittedMs, processingMs, outcome } = task.timeline;
+  if (elapsed < submittedMs) return { status: 'submitted', changedAfterMs: 0, percent: 0 };
+  const doneAfterMs = submittedMs + processingMs;
+  if (outcome === 'never' || elapsed < doneAfterMs) {
+    const share = processingMs > 0 ? (elapsed - submittedMs) / processingMs : 1;
+    return {
+      status: 'processing',
+      changedAfterMs: submittedMs,
+      percent: Math.min(99, Math.max(1, Math.floor(share * 100))),
+    };
+  }
+  return { status: outcome, changedAfterMs: doneAfterMs, percent: 100 };
+}

@@ -1,0 +1,80 @@
+/** The emulator's public types: end-to-end tests and the demo code against exactly these. */
+
+export interface Timeline {
+  /** The task reports `submitted` for this long after creation. */
+  submittedMs: number;
+  /** Then `processing` for this long. */
+  processingMs: number;
+  /** Then terminal; 'never' stays `processing` forever. */
+  outcome: 'succeed' | 'failed' | 'never';
+  /** task_status_msg when failed. */
+  failMessage?: string;
+}
+
+/** The list endpoint counts as 'query': it is a read, and real clients reconcile with it. */
+export type Route = 'create' | 'query' | 'download';
+
+export type Fault =
+  /** Answer this JSON body with this status instead of handling the request. */
+  | { kind: 'error'; status: number; body: unknown; headers?: Record<string, string> }
+  /** Answer a raw body, e.g. an HTML page or malformed JSON with 200. */
+  | { kind: 'raw'; status: number; contentType: string; body: string }
+  /** Reset the connection without answering, before doing anything. */
+  | { kind: 'reset' }
+  /** Create only: register the task as normal, then reset the connection without answering. */
+  | { kind: 'reset-after-register' }
+  /** Create only: register the task as normal, then answer this error (default body: Kling code 5000). */
+  | { kind: 'error-after-register'; status: number; body?: unknown; headers?: Record<string, string> }
+  /** Download only: send the full Content-Length, write only `bytes` (default half), close the socket. */
+  | { kind: 'truncate'; bytes?: number }
+  /** Download only: redirect to another emulator path that serves the same file. */
+  | { kind: 'redirect'; status?: 301 | 302 | 307 }
+  /** Download only: a 200 text/html error page instead of the media. */
+  | { kind: 'html' }
+  /** Wait, then handle normally. */
+  | { kind: 'delay'; ms: number };
+
+export interface FaultRule {
+  route: Route;
+  fault: Fault;
+  /** Default 1; Infinity allowed. */
+  times?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  authorization?: string;
+  /** Parsed JSON, or the raw text when the body is not JSON; absent when empty. */
+  body?: unknown;
+  route: Route | 'other';
+  /** The HTTP status answered; 0 while unanswered or when the connection was reset instead. */
+  status: number;
+  /** When the request arrived, on a monotonic millisecond clock (performance.now()): compare two of them. */
+  atMs: number;
+}
+
+export type Provider = 'cometapi' | 'kling';
+
+export interface EmulatorTask {
+  task_id: string;
+  external_task_id?: string;
+  created_at: number;
+  /** The create request body as sent. */
+  request: Record<string, unknown>;
+  provider: Provider;
+}
+
+export interface KlingEmulatorOptions {
+  /** Bearer keys accepted on both route families (default ['test-api-key']). */
+  apiKeys?: string[];
+  /** Kling access_key → secret_key pairs whose HS256 JWTs are accepted on the official routes. */
+  accessKeys?: Record<string, string>;
+  /** Default { submittedMs: 50, processingMs: 100, outcome: 'succeed' }. */
+  timeline?: Partial<Timeline>;
+  /** Shape of CometAPI query answers (create stays native); default 'native'. */
+  cometResponseShape?: 'native' | 'wrapped';
+  /** Length of the served audio; default 5. */
+  audioSeconds?: number;
+}
