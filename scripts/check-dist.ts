@@ -23,7 +23,7 @@ try {
     ],
     { cwd: root, stdio: 'inherit' },
   );
-  const list = (dir) => readdirSync(dir).sort();
+  const list = (dir: string) => readdirSync(dir).sort();
   const committed = path.join(root, 'dist');
   const names = new Set([...list(fresh), ...list(committed)]);
   const stale = [...names].filter((name) => {
