@@ -35,7 +35,7 @@ export async function submitOrResume(options: SubmitOptions): Promise<Submission
   const { log } = options;
   for (let n = 0; ; n++) {
     const externalTaskId = externalIdCandidate(options.externalTaskId, n);
-    const existing = await lookUp(options, externalTaskId);
+    const existing = await lookUpBeforeCreate(options, externalTaskId);
     if (existing && !(options.derived && existing.status === 'failed' && n < MAX_SUPERSEDED)) {
       log.info(
         `Resuming task ${existing.taskId} (external id ${externalTaskId}, ${existing.status}) from an earlier attempt.`,
@@ -57,7 +57,21 @@ function known(options: SubmitOptions, task: Task, externalTaskId: string, resum
 
 /** undefined when the API says no such task; throws when it cannot tell. */
 async function lookUp(options: SubmitOptions, externalTaskId: string): Promise<Task | undefined> {
-  return options.client.findTask(externalTaskId, { maxAttempts: 5, deadlineMs: options.deadlineMs });
+  return options.client.findByExternalId(externalTaskId, { maxAttempts: 5, deadlineMs: options.deadlineMs });
+}
+
+/**
+ * Before the first create, a provider that refuses the look-up cannot block the submission: a create
+ * with a taken external id is refused by the API itself, and that refusal is reconciled strictly.
+ */
+async function lookUpBeforeCreate(options: SubmitOptions, externalTaskId: string): Promise<Task | undefined> {
+  try {
+    return await lookUp(options, externalTaskId);
+  } catch (error) {
+    if (!(error instanceof KlingApiError) || error.classification.kind !== 'invalid-request') throw error;
+    options.log.debug(`Look-up of external id ${externalTaskId} was refused (${error.message}); creating.`);
+    return undefined;
+  }
 }
 
 async function create(options: SubmitOptions, externalTaskId: string): Promise<Submission> {

@@ -3,7 +3,7 @@ import type { RetryContext, RetryLimits } from '../retry.ts';
 import { withRetries } from '../retry.ts';
 import type { Authorizer } from './auth.ts';
 import { KlingApiError } from './errors.ts';
-import { parseEnvelope, parseTask, type Task } from './responses.ts';
+import { parseEnvelope, parseTask, parseTaskList, type Task } from './responses.ts';
 import type { Routes } from './routes.ts';
 import { send, TransportError, type FetchLike } from './transport.ts';
 
@@ -54,12 +54,28 @@ export class KlingClient {
     );
   }
 
-  /** Look a task up by its id or external id; undefined when the API says it does not exist. */
-  async findTask(idOrExternalId: string, limits: RetryLimits): Promise<Task | undefined> {
+  /**
+   * Look a task up by its external id: undefined only when the API says it does not exist.
+   * The single-task route is tried first; where the provider has a list of recent tasks, a miss or a
+   * refusal (the route's external-id form is undocumented) is settled by searching that list.
+   */
+  async findByExternalId(externalTaskId: string, limits: RetryLimits): Promise<Task | undefined> {
     try {
-      return await this.getTask(idOrExternalId, limits);
+      return await this.getTask(externalTaskId, limits);
     } catch (error) {
-      if (error instanceof KlingApiError && error.classification.kind === 'not-found') return undefined;
+      const kind = error instanceof KlingApiError ? error.classification.kind : undefined;
+      if (kind !== 'not-found' && kind !== 'invalid-request') throw error;
+      const list = this.options.routes.recentTasks;
+      if (list) {
+        const recent = await withRetries(
+          'List tasks',
+          async () => parseTaskList(await this.call('List tasks', 'GET', list)),
+          limits,
+          this.options,
+        );
+        return recent.find((t) => t.externalTaskId === externalTaskId);
+      }
+      if (kind === 'not-found') return undefined;
       throw error;
     }
   }

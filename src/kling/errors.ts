@@ -155,6 +155,15 @@ function row(r: Row): Classification {
 }
 
 const BALANCE_WORDS = /insufficient|quota|balance|credit|余额/i;
+const NOT_FOUND_WORDS = /not[\s_-]?(found|exists?)|does not exist|no such task|不存在/i;
+const DUPLICATE_WORDS = /exist|duplicat|already|in use|unique|重复/i;
+
+/** The create was refused because the external id is taken: the wording is undocumented, so match loosely. */
+function isDuplicateExternalId(facts: FailureFacts): boolean {
+  const message = `${facts.cometCode ?? ''} ${facts.message ?? ''}`;
+  const refused = facts.status !== undefined && facts.status >= 400 && facts.status < 500;
+  return refused && /external[_\s-]?task[_\s-]?id/i.test(message) && DUPLICATE_WORDS.test(message);
+}
 
 /** Classification by HTTP status alone (CometAPI, proxies, gateways). */
 function byStatus(status: number, facts: FailureFacts): Classification {
@@ -218,18 +227,14 @@ export function classifyFailure(facts: FailureFacts): Classification {
       advice: definitelyNotSent ? 'Check base_url and the runner’s network or proxy settings.' : RETRY,
     });
   }
+  if (isDuplicateExternalId(facts))
+    return row({
+      kind: 'duplicate-external-id',
+      retryable: false,
+      meaning: 'a task with this external_task_id already exists',
+      advice: 'The action resumes that task.',
+    });
   if (facts.klingCode !== undefined && facts.klingCode !== 0) {
-    if (
-      facts.klingCode === 1201 &&
-      /external_task_id/i.test(facts.message ?? '') &&
-      /exist/i.test(facts.message ?? '')
-    )
-      return row({
-        kind: 'duplicate-external-id',
-        retryable: false,
-        meaning: 'a task with this external_task_id already exists',
-        advice: 'The action resumes that task.',
-      });
     const known = KLING_CODES[facts.klingCode];
     if (known) return row(known);
   }
@@ -240,6 +245,17 @@ export function classifyFailure(facts: FailureFacts): Classification {
       outcomeUnknown: true,
       meaning: 'the API answered with a body that is not the documented JSON',
       advice: `${RETRY} If it persists, check base_url.`,
+    });
+  if (
+    facts.status !== undefined &&
+    facts.status < 500 &&
+    NOT_FOUND_WORDS.test(`${facts.cometCode ?? ''} ${facts.message ?? ''}`)
+  )
+    return row({
+      kind: 'not-found',
+      retryable: false,
+      meaning: 'not found',
+      advice: 'Check the task_id and base_url.',
     });
   if (facts.status !== undefined) return byStatus(facts.status, facts);
   return row({ kind: 'server', retryable: false, meaning: 'unknown failure', advice: RETRY });

@@ -4,9 +4,15 @@ export type ProviderName = 'cometapi' | 'kling';
 export interface Routes {
   create: string;
   task(idOrExternalId: string): string;
+  /** Newest tasks first; only Kling documents it (CometAPI does not). */
+  recentTasks?: string;
 }
 
 export function routesFor(provider: ProviderName, baseUrl: string): Routes {
   const root = `${baseUrl.replace(/\/+$/, '')}${provider === 'cometapi' ? '/kling' : ''}/v1/audio/video-to-audio`;
-  return { create: root, task: (id) => `${root}/${encodeURIComponent(id)}` };
+  return {
+    create: root,
+    task: (id) => `${root}/${encodeURIComponent(id)}`,
+    ...(provider === 'kling' ? { recentTasks: `${root}?pageNum=1&pageSize=500` } : {}),
+  };
 }
