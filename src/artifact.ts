@@ -44,7 +44,9 @@ export class ArtifactUploadError extends Error {
 }
 
 /** GitHub Enterprise Server has no artifact v4 service: the files stay in output_dir instead. */
-export class ArtifactsUnsupportedError extends Error {}
+export class ArtifactsUnsupportedError extends Error {
+  override name = 'ArtifactsUnsupportedError';
+}
 
 export async function uploadResults(request: UploadRequest): Promise<UploadedArtifact> {
   const { store, name, files, rootDirectory, retentionDays, log } = request;

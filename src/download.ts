@@ -103,7 +103,12 @@ export async function downloadFile(file: PlannedFile, options: DownloadOptions):
 async function downloadOnce(file: PlannedFile, options: DownloadOptions): Promise<number> {
   const timeout = AbortSignal.timeout(options.attemptTimeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-  const response = await options.fetch(file.url, { redirect: 'follow', signal });
+  // Media is already compressed; an unencoded body lets Content-Length be checked byte for byte.
+  const response = await options.fetch(file.url, {
+    redirect: 'follow',
+    signal,
+    headers: { 'Accept-Encoding': 'identity' },
+  });
   if (!/^https?:$/.test(new URL(response.url || file.url).protocol))
     throw new DownloadError(`it was redirected to a non-http(s) URL`, false);
   if (response.status !== 200) {
@@ -121,7 +126,9 @@ async function downloadOnce(file: PlannedFile, options: DownloadOptions): Promis
       false,
     );
   }
-  const declared = Number(response.headers.get('content-length') ?? NaN);
+  // fetch decodes gzip/br itself, and Content-Length then counts encoded bytes: compare only unencoded ones.
+  const encoding = (response.headers.get('content-encoding') ?? 'identity').trim().toLowerCase();
+  const declared = encoding === 'identity' ? Number(response.headers.get('content-length') ?? NaN) : NaN;
   if (Number.isFinite(declared) && declared > options.maxBytes) {
     await response.body?.cancel();
     throw new DownloadError(`it is ${declared} bytes, over the ${options.maxBytes}-byte cap`, false);

@@ -208,6 +208,8 @@ export function readInputs(getInput: GetInput, workspace: string): ActionInputs 
       `${Inputs.PollIntervalSeconds} (${pollIntervalSeconds}) must not exceed ${Inputs.TimeoutSeconds} (${timeoutSeconds}).`,
     );
   if (problems.length > 0) throw new InputError(problems);
+  Object.freeze(inputs.source);
+  Object.freeze(inputs.credentials);
   return Object.freeze(inputs);
 }
 

@@ -55,11 +55,8 @@ const DOWNLOAD_ATTEMPTS = 4;
 const DOWNLOAD_ATTEMPT_TIMEOUT_MS = 10 * 60_000;
 
 export class TaskFailedError extends Error {
-  constructor(task: Task) {
-    super(
-      `Task ${task.taskId} failed: ${task.statusMessage || 'no reason given'}. ` +
-        `Kling does not retry failed tasks; change the video or prompts, then re-run (a re-run submits a fresh task).`,
-    );
+  constructor(task: Task, howToRetry: string) {
+    super(`Task ${task.taskId} failed: ${task.statusMessage || 'no reason given'}. ${howToRetry}`);
     this.name = 'TaskFailedError';
   }
 }
@@ -106,7 +103,7 @@ export async function run(deps: Dependencies): Promise<void> {
       startedMs,
       onStatus: (t) => report.status(t),
     });
-    if (task.status === 'failed') throw new TaskFailedError(task);
+    if (task.status === 'failed') throw new TaskFailedError(task, howToRetry(inputs));
 
     const files = await downloadResults(task, inputs, deps, retry);
     report.downloaded(files);
@@ -250,6 +247,15 @@ function endingFor(error: unknown, signal: AbortSignal): Ending {
   }
   const message = error instanceof Error ? error.message : String(error);
   return error instanceof TaskTimeoutError ? { kind: 'timeout', message } : { kind: 'failed', message };
+}
+
+/** A re-run resumes whatever the external id names, so what to do next depends on who chose it. */
+function howToRetry(inputs: ActionInputs): string {
+  if (inputs.source.kind === 'task_id')
+    return `To try again, submit a new task (${Inputs.VideoUrl} or ${Inputs.VideoId}) instead of ${Inputs.TaskId}.`;
+  if (inputs.externalTaskId)
+    return `A re-run would resume this failed task: set a new ${Inputs.ExternalTaskId} to submit a fresh one.`;
+  return 'Change the video or prompts if the reason calls for it; a re-run submits a fresh task.';
 }
 
 function describeSource(inputs: ActionInputs): string {

@@ -72,15 +72,20 @@ export class TaskReport {
 
   private results(task: Task): void {
     const audio = task.audios[0];
-    const wavPrimary = this.context.audioFormat === 'wav';
-    const url = wavPrimary ? audio?.wavUrl : audio?.mp3Url;
-    const duration = wavPrimary
-      ? audio?.wavDurationSeconds
-      : (audio?.mp3DurationSeconds ?? audio?.wavDurationSeconds);
+    const url = this.context.audioFormat === 'wav' ? audio?.wavUrl : audio?.mp3Url;
+    const duration = this.primaryDuration(task);
     if (url) this.sink.setOutput(Outputs.AudioUrl, url);
     if (duration !== undefined) this.sink.setOutput(Outputs.Duration, String(duration));
     const video = task.videos[0];
     if (video) this.sink.setOutput(Outputs.VideoUrl, video.url);
+  }
+
+  /** The duration of the primary format (mp3 unless audio_format is wav), as the API reports it. */
+  private primaryDuration(task: Task): number | undefined {
+    const audio = task.audios[0];
+    return this.context.audioFormat === 'wav'
+      ? audio?.wavDurationSeconds
+      : (audio?.mp3DurationSeconds ?? audio?.wavDurationSeconds);
   }
 
   downloaded(files: DownloadedFile[]): void {
@@ -140,8 +145,7 @@ export class TaskReport {
     rows.push(['Provider', this.context.provider]);
     rows.push(['Source', escape(this.context.source)]);
     rows.push(['Time', `${elapsed}${this.timeline()}`]);
-    const audio = task?.audios[0];
-    const seconds = audio?.mp3DurationSeconds ?? audio?.wavDurationSeconds;
+    const seconds = task && this.primaryDuration(task);
     if (seconds !== undefined) rows.push(['Audio duration', `${seconds} s`]);
     if (this.uploaded)
       rows.push([

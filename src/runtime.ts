@@ -17,7 +17,13 @@ export interface Log {
 export const systemClock: Clock = { now: () => Date.now() };
 
 export const abortableSleep: Sleep = async (ms, signal) => {
-  await delay(Math.max(0, ms), undefined, { signal });
+  try {
+    await delay(Math.max(0, ms), undefined, { signal });
+  } catch (error) {
+    // timers/promises rejects with an AbortError wrapping the reason; callers want the reason.
+    if (signal?.aborted) throw signal.reason;
+    throw error;
+  }
 };
 
 export const silentLog: Log = { info: () => {}, warning: () => {}, debug: () => {} };

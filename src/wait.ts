@@ -42,8 +42,6 @@ export async function waitForTask(task: Task, options: WaitOptions): Promise<Tas
       Math.min(pollDelayMs(n, options.pollSchedule, options.random), remaining),
       options.signal,
     );
-    if (clock.now() >= options.deadlineMs)
-      throw new TaskTimeoutError(current, clock.now() - options.startedMs);
 
     const previous = current.status;
     current = await options.client.getTask(current.taskId, {

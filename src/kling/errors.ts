@@ -156,13 +156,31 @@ function row(r: Row): Classification {
 
 const BALANCE_WORDS = /insufficient|quota|balance|credit|余额/i;
 const NOT_FOUND_WORDS = /not[\s_-]?(found|exists?)|does not exist|no such task|不存在/i;
-const DUPLICATE_WORDS = /exist|duplicat|already|in use|unique|重复/i;
+const DUPLICATE_WORDS = /already|exists\b|duplicat|in use|unique|重复/i;
 
 /** The create was refused because the external id is taken: the wording is undocumented, so match loosely. */
 function isDuplicateExternalId(facts: FailureFacts): boolean {
   const message = `${facts.cometCode ?? ''} ${facts.message ?? ''}`;
   const refused = facts.status !== undefined && facts.status >= 400 && facts.status < 500;
-  return refused && /external[_\s-]?task[_\s-]?id/i.test(message) && DUPLICATE_WORDS.test(message);
+  return (
+    refused &&
+    facts.klingCode !== 1203 &&
+    !NOT_FOUND_WORDS.test(message) &&
+    /external[_\s-]?task[_\s-]?id/i.test(message) &&
+    DUPLICATE_WORDS.test(message)
+  );
+}
+
+/** A 4xx that says the task is not there, whatever code the provider attached to it (1201, 1203, none). */
+function isTaskNotFound(facts: FailureFacts): boolean {
+  const message = `${facts.cometCode ?? ''} ${facts.message ?? ''}`;
+  return (
+    facts.status !== undefined &&
+    facts.status >= 400 &&
+    facts.status < 500 &&
+    /task/i.test(message) &&
+    NOT_FOUND_WORDS.test(message)
+  );
 }
 
 /** Classification by HTTP status alone (CometAPI, proxies, gateways). */
@@ -227,6 +245,13 @@ export function classifyFailure(facts: FailureFacts): Classification {
       advice: definitelyNotSent ? 'Check base_url and the runner’s network or proxy settings.' : RETRY,
     });
   }
+  if (isTaskNotFound(facts))
+    return row({
+      kind: 'not-found',
+      retryable: false,
+      meaning: 'no such task',
+      advice: 'Check the task_id and the provider/base_url it was created with.',
+    });
   if (isDuplicateExternalId(facts))
     return row({
       kind: 'duplicate-external-id',
@@ -245,17 +270,6 @@ export function classifyFailure(facts: FailureFacts): Classification {
       outcomeUnknown: true,
       meaning: 'the API answered with a body that is not the documented JSON',
       advice: `${RETRY} If it persists, check base_url.`,
-    });
-  if (
-    facts.status !== undefined &&
-    facts.status < 500 &&
-    NOT_FOUND_WORDS.test(`${facts.cometCode ?? ''} ${facts.message ?? ''}`)
-  )
-    return row({
-      kind: 'not-found',
-      retryable: false,
-      meaning: 'not found',
-      advice: 'Check the task_id and base_url.',
     });
   if (facts.status !== undefined) return byStatus(facts.status, facts);
   return row({ kind: 'server', retryable: false, meaning: 'unknown failure', advice: RETRY });

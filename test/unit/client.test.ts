@@ -1,0 +1,430 @@
+import nock from 'nock';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bearerAuthorizer, jwtAuthorizer, type Authorizer } from '../../src/kling/auth.ts';
+import { KlingClient } from '../../src/kling/client.ts';
+import { KlingApiError } from '../../src/kling/errors.ts';
+import { routesFor, type ProviderName } from '../../src/kling/routes.ts';
+import {
+  apiSucceededTask,
+  apiTask,
+  cometError,
+  fakeRetryContext,
+  klingError,
+  ok,
+  type FakeRetryContext,
+} from './fakes.ts';
+
+const COMET = 'https://api.cometapi.test';
+const KLING = 'https://api-singapore.klingai.test';
+const COMET_PATH = '/kling/v1/audio/video-to-audio';
+const KLING_PATH = '/v1/audio/video-to-audio';
+
+beforeAll(() => {
+  nock.disableNetConnect();
+  nock.enableNetConnect('127.0.0.1');
+});
+afterEach(() => {
+  nock.cleanAll();
+});
+afterAll(() => {
+  nock.enableNetConnect();
+});
+
+function client(
+  options: {
+    provider?: ProviderName;
+    auth?: Authorizer;
+    context?: FakeRetryContext;
+    /** Sees every request's headers as the client sent them. */
+    onRequest?: (headers: Record<string, string>) => void;
+  } = {},
+): { client: KlingClient; context: FakeRetryContext } {
+  const provider = options.provider ?? 'cometapi';
+  const context = options.context ?? fakeRetryContext();
+  return {
+    context,
+    client: new KlingClient({
+      ...context,
+      routes: routesFor(provider, provider === 'cometapi' ? COMET : KLING),
+      auth: options.auth ?? bearerAuthorizer('sk-test'),
+      fetch: (input, init) => {
+        options.onRequest?.(init.headers as Record<string, string>);
+        return fetch(input, init);
+      },
+      requestTimeoutMs: 5_000,
+      userAgent: 'kling-v2a-test/1.0',
+    }),
+  };
+}
+
+const NO_LIMIT = { maxAttempts: 10 };
+
+async function rejection(promise: Promise<unknown>): Promise<KlingApiError> {
+  const error = await promise.then(
+    () => {
+      throw new Error('expected a rejection');
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(KlingApiError);
+  return error as KlingApiError;
+}
+
+describe('createTask', () => {
+  const request = {
+    video_url: 'https://cdn.example.com/clip.mp4',
+    sound_effect_prompt: 'rain on a tin roof',
+    external_task_id: 'gha-123',
+  };
+
+  it('POSTs the JSON body with a Bearer key to /kling/v1/audio/video-to-audio on CometAPI', async () => {
+    const scope = nock(COMET)
+      .post(COMET_PATH, request)
+      .matchHeader('authorization', 'Bearer sk-test')
+      .matchHeader('content-type', 'application/json')
+      .matchHeader('accept', 'application/json')
+      .matchHeader('user-agent', 'kling-v2a-test/1.0')
+      .reply(
+        200,
+        ok(apiTask('861254119619698760', 'submitted', { task_info: { external_task_id: 'gha-123' } })),
+      );
+
+    const task = await client().client.createTask(request);
+    expect(task).toMatchObject({
+      taskId: '861254119619698760',
+      status: 'submitted',
+      externalTaskId: 'gha-123',
+    });
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it("POSTs to /v1/audio/video-to-audio on Kling's own API", async () => {
+    const scope = nock(KLING)
+      .post(KLING_PATH, request)
+      .matchHeader('authorization', 'Bearer console-key')
+      .reply(200, ok(apiTask('t-k', 'submitted')));
+    const { client: c } = client({ provider: 'kling', auth: bearerAuthorizer('console-key') });
+    expect((await c.createTask(request)).taskId).toBe('t-k');
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('is single-shot: a 503 is thrown, not retried', async () => {
+    const scope = nock(COMET).post(COMET_PATH).reply(503, 'Service Unavailable');
+    const { client: c, context } = client();
+    const error = await rejection(c.createTask(request));
+    expect(error.classification).toMatchObject({ kind: 'server', outcomeUnknown: true });
+    expect(context.sleep.delays).toEqual([]);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('turns a connection reset into a transport KlingApiError with an unknown outcome', async () => {
+    nock(COMET)
+      .post(COMET_PATH)
+      .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+    const error = await rejection(client().client.createTask(request));
+    expect(error.classification).toMatchObject({ kind: 'transport', retryable: true, outcomeUnknown: true });
+    expect(error.message).toContain('network error (reset)');
+    expect(error.message).toContain('ECONNRESET');
+  });
+
+  it('rejects a success envelope without a task as malformed', async () => {
+    nock(COMET).post(COMET_PATH).reply(200, ok(null));
+    const error = await rejection(client().client.createTask(request));
+    expect(error.classification.kind).toBe('malformed-response');
+    expect(error.message).toContain('no task_id or task_status');
+  });
+});
+
+describe('getTask', () => {
+  it('GETs the task by id and parses it', async () => {
+    const scope = nock(COMET)
+      .get(`${COMET_PATH}/t1`)
+      .matchHeader('authorization', 'Bearer sk-test')
+      .reply(200, ok(apiSucceededTask('t1')));
+    const task = await client().client.getTask('t1', NO_LIMIT);
+    expect(task.status).toBe('succeed');
+    expect(task.audios[0]?.mp3Url).toBe('https://cdn.example.com/a.mp3');
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('encodes the id into the path', async () => {
+    const scope = nock(COMET)
+      .get(`${COMET_PATH}/a%2Fb%20c`)
+      .reply(200, ok(apiTask('a/b c', 'processing')));
+    await client().client.getTask('a/b c', NO_LIMIT);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('retries 429/1302 and 429/1303, honouring Retry-After', async () => {
+    const scope = nock(COMET)
+      .get(`${COMET_PATH}/t1`)
+      .reply(429, klingError(1302, 'too many requests'), { 'Retry-After': '2' })
+      .get(`${COMET_PATH}/t1`)
+      .reply(429, klingError(1303, 'parallel task over resource pack limit'), { 'Retry-After': '7' })
+      .get(`${COMET_PATH}/t1`)
+      .reply(200, ok(apiTask('t1', 'processing')));
+    const { client: c, context } = client();
+    expect((await c.getTask('t1', NO_LIMIT)).status).toBe('processing');
+    expect(context.sleep.delays).toEqual([2_000, 7_000]);
+    expect(scope.isDone()).toBe(true);
+    expect(context.log.at('warning')).toHaveLength(2);
+    expect(context.log.at('warning')[0]).toMatch(/code 1302.*retrying in 2s/);
+  });
+
+  it('retries a burst of 5xx with backoff, then succeeds', async () => {
+    const scope = nock(COMET)
+      .get(`${COMET_PATH}/t1`)
+      .reply(500, klingError(5000, 'internal error'))
+      .get(`${COMET_PATH}/t1`)
+      .reply(503, '<html>maintenance</html>', { 'Content-Type': 'text/html' })
+      .get(`${COMET_PATH}/t1`)
+      .reply(524, cometError('timeout'))
+      .get(`${COMET_PATH}/t1`)
+      .reply(200, ok(apiTask('t1', 'processing')));
+    const { client: c, context } = client();
+    expect((await c.getTask('t1', NO_LIMIT)).taskId).toBe('t1');
+    expect(context.sleep.delays).toHaveLength(3);
+    for (const d of context.sleep.delays) expect(d).toBeGreaterThanOrEqual(1_000);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('does not retry 1102 (resource pack exhausted)', async () => {
+    const scope = nock(COMET)
+      .get(`${COMET_PATH}/t1`)
+      .reply(429, klingError(1102, 'resource pack exhausted', 'req-1102'));
+    const { client: c, context } = client();
+    const error = await rejection(c.getTask('t1', NO_LIMIT));
+    expect(error.code).toBe(1102);
+    expect(error.requestId).toBe('req-1102');
+    expect(context.sleep.delays).toEqual([]);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('does not retry 1000 (authentication failed)', async () => {
+    nock(COMET).get(`${COMET_PATH}/t1`).reply(401, klingError(1000, 'auth failed'));
+    const { client: c, context } = client();
+    expect((await rejection(c.getTask('t1', NO_LIMIT))).classification.kind).toBe('auth');
+    expect(context.sleep.delays).toEqual([]);
+  });
+
+  it('gives up after maxAttempts, throwing the last error', async () => {
+    nock(COMET).get(`${COMET_PATH}/t1`).times(3).reply(503, cometError('busy'));
+    const { client: c, context } = client();
+    const error = await rejection(c.getTask('t1', { maxAttempts: 3 }));
+    expect(error.status).toBe(503);
+    expect(context.sleep.delays).toHaveLength(2);
+  });
+
+  it('does not follow a 301: it becomes a clear error about base_url', async () => {
+    const scope = nock(COMET)
+      .get(`${COMET_PATH}/t1`)
+      .reply(301, '<html><body>Moved Permanently</body></html>', {
+        Location: 'https://www.cometapi.test/',
+        'Content-Type': 'text/html',
+      });
+    const elsewhere = nock('https://www.cometapi.test')
+      .get('/')
+      .reply(200, ok(apiTask('t1', 'succeed')));
+    const { client: c, context } = client();
+    const error = await rejection(c.getTask('t1', NO_LIMIT));
+    expect(error.status).toBe(301);
+    expect(error.classification.retryable).toBe(false);
+    expect(error.message).toMatch(/unexpected redirect \(HTTP 301\)/);
+    expect(error.message).toContain('base_url');
+    expect(scope.isDone()).toBe(true);
+    expect(elsewhere.isDone()).toBe(false);
+    expect(context.sleep.delays).toEqual([]);
+  });
+
+  it('stops retrying when the next wait would pass the deadline', async () => {
+    const context = fakeRetryContext();
+    let requests = 0;
+    nock(COMET)
+      .get(`${COMET_PATH}/t1`)
+      .times(10)
+      .reply(() => {
+        requests++;
+        return [503, cometError('busy')];
+      });
+    const { client: c } = client({ context });
+    // random 0: each retry waits the 1 s floor; the deadline leaves room for two.
+    const error = await rejection(
+      c.getTask('t1', { maxAttempts: 10, deadlineMs: context.clock.now() + 2_500 }),
+    );
+    expect(error.status).toBe(503);
+    expect(context.sleep.delays).toEqual([1_000, 1_000]);
+    expect(requests).toBe(3);
+  });
+
+  it('does not sleep through a Retry-After that ends past the deadline', async () => {
+    const context = fakeRetryContext();
+    const scope = nock(COMET)
+      .get(`${COMET_PATH}/t1`)
+      .reply(429, klingError(1302, 'slow down'), { 'Retry-After': '60' });
+    const { client: c } = client({ context });
+    const error = await rejection(
+      c.getTask('t1', { maxAttempts: 10, deadlineMs: context.clock.now() + 30_000 }),
+    );
+    expect(error.code).toBe(1302);
+    expect(context.sleep.delays).toEqual([]);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('retries a reset and takes the request id from x-request-id when the body has none', async () => {
+    nock(COMET)
+      .get(`${COMET_PATH}/t1`)
+      .replyWithError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }))
+      .get(`${COMET_PATH}/t1`)
+      .reply(404, 'Not Found', { 'x-request-id': 'edge-42' });
+    const { client: c, context } = client();
+    const error = await rejection(c.getTask('t1', NO_LIMIT));
+    expect(error.classification.kind).toBe('not-found');
+    expect(error.requestId).toBe('edge-42');
+    expect(context.sleep.delays).toEqual([1_000]);
+  });
+});
+
+describe('token expiry (401 / 1004)', () => {
+  it('re-signs the JWT once and retries with a different token', async () => {
+    const context = fakeRetryContext();
+    const masked: string[] = [];
+    const auth = jwtAuthorizer({
+      accessKey: 'ak',
+      secretKey: 'sk',
+      clock: context.clock,
+      mask: (t) => masked.push(t),
+    });
+    const seen: string[] = [];
+    nock(KLING)
+      .get(`${KLING_PATH}/t1`)
+      .reply(200, ok(apiTask('t1', 'processing')))
+      .get(`${KLING_PATH}/t1`)
+      .reply(401, klingError(1004, 'token expired'))
+      .get(`${KLING_PATH}/t1`)
+      .reply(200, ok(apiTask('t1', 'succeed')));
+    const { client: c } = client({
+      provider: 'kling',
+      auth,
+      context,
+      onRequest: (headers) => seen.push(headers.Authorization ?? ''),
+    });
+
+    await c.getTask('t1', NO_LIMIT);
+    context.clock.advance(10 * 60_000); // the cached token is still fresh on our clock
+    const task = await c.getTask('t1', NO_LIMIT);
+
+    expect(task.status).toBe('succeed');
+    expect(seen).toHaveLength(3);
+    expect(seen[1]).toBe(seen[0]);
+    expect(seen[2]).not.toBe(seen[1]);
+    expect(seen[2]).toBe(`Bearer ${masked[1]}`);
+    expect(masked).toHaveLength(2);
+    expect(context.sleep.delays).toEqual([]);
+    expect(context.log.at('info').join('\n')).toMatch(/token expired; signed a fresh one/);
+  });
+
+  it('gives up after one re-sign when the fresh token is also rejected', async () => {
+    const context = fakeRetryContext();
+    const auth = jwtAuthorizer({ accessKey: 'ak', secretKey: 'sk', clock: context.clock, mask: () => {} });
+    const scope = nock(KLING).get(`${KLING_PATH}/t1`).times(2).reply(401, klingError(1004, 'token expired'));
+    const extra = nock(KLING)
+      .get(`${KLING_PATH}/t1`)
+      .reply(200, ok(apiTask('t1', 'succeed')));
+    const { client: c } = client({ provider: 'kling', auth, context });
+    const error = await rejection(c.getTask('t1', NO_LIMIT));
+    expect(error.classification.kind).toBe('token-expired');
+    expect(scope.isDone()).toBe(true);
+    expect(extra.isDone()).toBe(false);
+  });
+
+  it('does not loop with a console API key (nothing to re-sign)', async () => {
+    let requests = 0;
+    nock(KLING)
+      .get(`${KLING_PATH}/t1`)
+      .times(3)
+      .reply(() => {
+        requests++;
+        return [401, klingError(1004, 'token expired')];
+      });
+    const { client: c } = client({ provider: 'kling', auth: bearerAuthorizer('console-key') });
+    const error = await rejection(c.getTask('t1', NO_LIMIT));
+    expect(error.code).toBe(1004);
+    expect(requests).toBe(1);
+  });
+});
+
+describe('findByExternalId', () => {
+  it('returns the task found by external id on the single-task route', async () => {
+    const scope = nock(COMET)
+      .get(`${COMET_PATH}/gha-abc`)
+      .reply(200, ok(apiTask('t1', 'processing')));
+    expect((await client().client.findByExternalId('gha-abc', NO_LIMIT))?.taskId).toBe('t1');
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it.each([
+    ['HTTP 404 with Kling code 1203', 404, klingError(1203, 'resource does not exist')],
+    ['a JSON 404 from CometAPI', 404, cometError('task not found')],
+    ['HTTP 400 with Kling code 1203', 400, klingError(1203, 'resource does not exist')],
+    [
+      '1203 naming the external id',
+      404,
+      klingError(1203, 'task with external_task_id gha-abc does not exist'),
+    ],
+  ])('returns undefined on %s (CometAPI has no list to search)', async (_label, status, body) => {
+    const scope = nock(COMET).get(`${COMET_PATH}/gha-abc`).reply(status, body);
+    const { client: c, context } = client();
+    expect(await c.findByExternalId('gha-abc', NO_LIMIT)).toBeUndefined();
+    expect(scope.isDone()).toBe(true);
+    expect(context.sleep.delays).toEqual([]);
+  });
+
+  it('throws when the API cannot tell (auth failure)', async () => {
+    nock(COMET).get(`${COMET_PATH}/gha-abc`).reply(401, cometError('Invalid token'));
+    await expect(client().client.findByExternalId('gha-abc', NO_LIMIT)).rejects.toBeInstanceOf(KlingApiError);
+  });
+
+  it('throws when CometAPI refuses the look-up as an invalid request', async () => {
+    nock(COMET).get(`${COMET_PATH}/gha-abc`).reply(400, cometError('invalid task id', 'invalid_request'));
+    const error = await rejection(client().client.findByExternalId('gha-abc', NO_LIMIT));
+    expect(error.classification.kind).toBe('invalid-request');
+  });
+
+  it('on Kling, settles a miss by searching the list of recent tasks', async () => {
+    const single = nock(KLING)
+      .get(`${KLING_PATH}/gha-abc`)
+      .reply(404, klingError(1203, 'resource does not exist'));
+    const list = nock(KLING)
+      .get(KLING_PATH)
+      .query({ pageNum: '1', pageSize: '500' })
+      .reply(
+        200,
+        ok([
+          apiTask('t-other', 'succeed', { task_info: { external_task_id: 'gha-other' } }),
+          apiTask('t-mine', 'processing', { task_info: { external_task_id: 'gha-abc' } }),
+        ]),
+      );
+    const { client: c } = client({ provider: 'kling' });
+    expect((await c.findByExternalId('gha-abc', NO_LIMIT))?.taskId).toBe('t-mine');
+    expect(single.isDone()).toBe(true);
+    expect(list.isDone()).toBe(true);
+  });
+
+  it('on Kling, returns undefined when the list does not hold the external id either', async () => {
+    nock(KLING).get(`${KLING_PATH}/gha-abc`).reply(400, klingError(1201, 'invalid parameter'));
+    const list = nock(KLING)
+      .get(KLING_PATH)
+      .query(true)
+      .reply(200, ok([apiTask('t-other', 'succeed', { task_info: { external_task_id: 'gha-other' } })]));
+    const { client: c } = client({ provider: 'kling' });
+    expect(await c.findByExternalId('gha-abc', NO_LIMIT)).toBeUndefined();
+    expect(list.isDone()).toBe(true);
+  });
+
+  it('on Kling, throws when the list itself fails', async () => {
+    nock(KLING).get(`${KLING_PATH}/gha-abc`).reply(404, klingError(1203, 'resource does not exist'));
+    nock(KLING).get(KLING_PATH).query(true).reply(401, klingError(1000, 'authentication failed'));
+    const { client: c } = client({ provider: 'kling' });
+    expect((await rejection(c.findByExternalId('gha-abc', NO_LIMIT))).code).toBe(1000);
+  });
+});

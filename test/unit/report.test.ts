@@ -1,0 +1,303 @@
+import { describe, expect, it } from 'vitest';
+import type { DownloadedFile } from '../../src/download.ts';
+import type { AudioFormat } from '../../src/inputs.ts';
+import { formatBytes, TaskReport, type Ending } from '../../src/report.ts';
+import { TaskTimeoutError } from '../../src/wait.ts';
+import { FakeClock, recordingSink, succeededTask, task } from './fakes.ts';
+
+function setup(audioFormat: AudioFormat = 'mp3', source = 'https://cdn.example.com/clip.mp4') {
+  const clock = new FakeClock();
+  const sink = recordingSink();
+  const report = new TaskReport(sink, {
+    provider: 'cometapi',
+    source,
+    audioFormat,
+    clock,
+    startedMs: clock.now(),
+  });
+  return { clock, sink, report };
+}
+
+const files = (dir = '/ws/kling-audio'): DownloadedFile[] => [
+  { role: 'audio', kind: 'mp3', url: 'https://x/a.mp3', path: `${dir}/t1.mp3`, bytes: 80_000 },
+  { role: 'audio', kind: 'wav', url: 'https://x/a.wav', path: `${dir}/t1.wav`, bytes: 900 },
+  { role: 'video', kind: 'mp4', url: 'https://x/v.mp4', path: `${dir}/t1.mp4`, bytes: 3_500_000 },
+];
+
+describe('outputs', () => {
+  it('sets task_id and saves state the moment the task is known, before anything else', () => {
+    const { sink, report } = setup();
+    report.taskKnown(task({ taskId: 't1', status: 'submitted' }), 'gha-ext', false);
+    expect(sink.events).toEqual([
+      { kind: 'output', name: 'task_id', value: 't1' },
+      { kind: 'state', name: 'task_id', value: 't1' },
+      { kind: 'output', name: 'external_task_id', value: 'gha-ext' },
+      { kind: 'state', name: 'external_task_id', value: 'gha-ext' },
+      { kind: 'output', name: 'task_status', value: 'submitted' },
+    ]);
+    expect(report.taskId).toBe('t1');
+  });
+
+  it('takes the external id from the task when it was not given (attaching to task_id)', () => {
+    const { sink, report } = setup();
+    report.taskKnown(task({ taskId: 't1', externalTaskId: 'ext-from-api' }), undefined, true);
+    expect(sink.output('external_task_id')).toBe('ext-from-api');
+  });
+
+  it('sets no external_task_id when there is none', () => {
+    const { sink, report } = setup();
+    report.taskKnown(task({ taskId: 't1' }), undefined, true);
+    expect(sink.events.some((e) => e.name === 'external_task_id')).toBe(false);
+  });
+
+  it('updates task_status only when it changes', () => {
+    const { sink, report } = setup();
+    report.taskKnown(task({ status: 'submitted' }), 'x', false);
+    report.status(task({ status: 'processing' }));
+    report.status(task({ status: 'processing' }));
+    report.status(task({ status: 'processing' }));
+    expect(sink.events.filter((e) => e.name === 'task_status').map((e) => e.value)).toEqual([
+      'submitted',
+      'processing',
+    ]);
+  });
+
+  it('sets audio_url and duration from the mp3 when it succeeds (mp3 primary), and video_url', () => {
+    const { sink, report } = setup('mp3');
+    report.taskKnown(task({ status: 'processing' }), 'x', false);
+    report.status(succeededTask());
+    expect(sink.output('task_status')).toBe('succeed');
+    expect(sink.output('audio_url')).toBe('https://cdn.example.com/a.mp3');
+    expect(sink.output('duration')).toBe('5.04');
+    expect(sink.output('video_url')).toBe('https://cdn.example.com/v.mp4');
+  });
+
+  it('uses the wav as primary for audio_format wav', () => {
+    const { sink, report } = setup('wav');
+    report.taskKnown(succeededTask(), 'x', true);
+    expect(sink.output('audio_url')).toBe('https://cdn.example.com/a.wav');
+    expect(sink.output('duration')).toBe('5.05');
+  });
+
+  it('uses the mp3 as primary for audio_format both', () => {
+    const { sink, report } = setup('both');
+    report.taskKnown(succeededTask(), 'x', true);
+    expect(sink.output('audio_url')).toBe('https://cdn.example.com/a.mp3');
+  });
+
+  it('falls back to the wav duration when the mp3 has none', () => {
+    const { sink, report } = setup('mp3');
+    report.taskKnown(succeededTask({ audio: { mp3DurationSeconds: undefined } }), 'x', true);
+    expect(sink.output('duration')).toBe('5.05');
+  });
+
+  it('sets no result outputs before success', () => {
+    const { sink, report } = setup();
+    report.taskKnown(task({ status: 'processing' }), 'x', false);
+    report.status(task({ status: 'failed', statusMessage: 'risk' }));
+    expect(sink.output('audio_url')).toBeUndefined();
+    expect(sink.output('duration')).toBeUndefined();
+  });
+
+  it.each([
+    ['mp3', '/ws/kling-audio/t1.mp3'],
+    ['both', '/ws/kling-audio/t1.mp3'],
+    ['wav', '/ws/kling-audio/t1.wav'],
+  ] as const)('sets audio_path to the primary file for %s, and video_path', (format, primary) => {
+    const { sink, report } = setup(format);
+    report.downloaded(files());
+    expect(sink.output('audio_path')).toBe(primary);
+    expect(sink.output('video_path')).toBe('/ws/kling-audio/t1.mp4');
+  });
+
+  it('sets no video_path without a video', () => {
+    const { sink, report } = setup();
+    report.downloaded(files().slice(0, 1));
+    expect(sink.output('video_path')).toBeUndefined();
+  });
+
+  it('sets artifact_id, artifact_url and artifact_digest', () => {
+    const { sink, report } = setup();
+    report.artifactUploaded({
+      name: 'kling-audio-t1',
+      id: 99,
+      url: 'https://github.com/o/r/actions/runs/1/artifacts/99',
+      digest: 'sha256:00ff',
+      replaced: false,
+    });
+    expect(sink.output('artifact_id')).toBe('99');
+    expect(sink.output('artifact_url')).toBe('https://github.com/o/r/actions/runs/1/artifacts/99');
+    expect(sink.output('artifact_digest')).toBe('sha256:00ff');
+  });
+});
+
+describe('summary', () => {
+  it('succeeded: task, status, timeline, duration, artifact and files', () => {
+    const { clock, report } = setup();
+    report.taskKnown(task({ taskId: 't1', status: 'submitted' }), 'gha-ext', false);
+    clock.advance(5_000);
+    report.status(task({ taskId: 't1', status: 'processing' }));
+    clock.advance(60_000);
+    report.status(succeededTask({ taskId: 't1' }));
+    report.downloaded(files());
+    report.artifactUploaded({
+      name: 'kling-audio-t1',
+      id: 5,
+      url: 'https://gh/a/5',
+      digest: 'sha256:abc',
+      replaced: true,
+    });
+    const md = report.summary({ kind: 'succeeded' });
+    expect(md).toMatch(/^## Kling video-to-audio: done\n/);
+    expect(md).toContain('| Task | `t1` |');
+    expect(md).toContain('| External id | `gha-ext` |');
+    expect(md).toContain('| Status | succeed |');
+    expect(md).toContain('| Provider | cometapi |');
+    expect(md).toContain('| Time | 1m05s (submitted at 0s, processing at 5s, succeed at 1m05s) |');
+    expect(md).toContain('| Audio duration | 5.04 s |');
+    expect(md).toContain(
+      '[kling-audio-t1](https://gh/a/5) (replaced the earlier attempt’s)<br>sha256 `sha256:abc`',
+    );
+    expect(md).toContain('| `/ws/kling-audio/t1.mp3` | 78.1 KiB |');
+    expect(md).toContain('| `/ws/kling-audio/t1.mp4` | 3.3 MiB |');
+    expect(md).not.toContain('Resume it');
+  });
+
+  it('marks a resumed task', () => {
+    const { report } = setup();
+    report.taskKnown(task({ taskId: 't1', status: 'processing' }), 'gha-ext', true);
+    expect(report.summary({ kind: 'succeeded' })).toContain('| Task | `t1` (resumed) |');
+  });
+
+  it('submitted (wait: false): says how to resume', () => {
+    const { report } = setup();
+    report.taskKnown(task({ taskId: 't1', status: 'submitted' }), 'x', false);
+    const md = report.summary({ kind: 'submitted' });
+    expect(md).toMatch(/^## Kling video-to-audio: submitted/);
+    expect(md).toContain(
+      'Not waited for (`wait: false`). Resume it with `task_id: t1` in a later step or run.',
+    );
+  });
+
+  it('failed task: shows the reason, no resume hint (the task is over)', () => {
+    const { report } = setup();
+    report.taskKnown(task({ taskId: 't1', status: 'processing' }), 'x', false);
+    report.status(task({ taskId: 't1', status: 'failed', statusMessage: 'content risk control' }));
+    const ending: Ending = { kind: 'failed', message: 'Task t1 failed: content risk control.' };
+    const md = report.summary(ending);
+    expect(md).toMatch(/^## Kling video-to-audio: failed/);
+    expect(md).toContain('| Status | failed: content risk control |');
+    expect(md).toContain('> [!CAUTION]\n> Task t1 failed: content risk control.');
+    expect(md).not.toContain('Resume it');
+  });
+
+  it('failed while the task still runs (e.g. a poll failed): says the task is still running and how to resume', () => {
+    const { report } = setup();
+    report.taskKnown(task({ taskId: 't1', status: 'processing' }), 'x', false);
+    const md = report.summary({ kind: 'failed', message: 'Query task failed [HTTP 401]' });
+    expect(md).toContain('Task `t1` is still processing. Resume it with `task_id: t1`');
+  });
+
+  it('failed before any task: says not submitted', () => {
+    const { report } = setup();
+    const md = report.summary({ kind: 'failed', message: 'Create task failed [Kling code 1102]' });
+    expect(md).toContain('| Status | not submitted |');
+    expect(md).not.toContain('| Task |');
+    expect(md).not.toContain('Resume it');
+  });
+
+  it('timeout: shows the timeout message with its resume hint', () => {
+    const { report } = setup();
+    const running = task({ taskId: 't1', status: 'processing' });
+    report.taskKnown(running, 'x', false);
+    const message = new TaskTimeoutError(running, 900_000).message;
+    const md = report.summary({ kind: 'timeout', message });
+    expect(md).toMatch(/^## Kling video-to-audio: still running at the deadline/);
+    expect(md).toContain('> [!WARNING]');
+    expect(md).toContain('`task_id: t1`');
+    expect(md).toContain('15m00s');
+  });
+
+  it('cancelled while processing: says the task keeps running and how to resume', () => {
+    const { report } = setup();
+    report.taskKnown(task({ taskId: 't1', status: 'processing' }), 'x', false);
+    const md = report.summary({ kind: 'cancelled', signal: 'SIGTERM' });
+    expect(md).toMatch(/^## Kling video-to-audio: cancelled; the task is still running/);
+    expect(md).toContain('cancelled (SIGTERM) while task `t1` was processing');
+    expect(md).toContain('Kling has no cancel endpoint');
+    expect(md).toContain('Resume it with `task_id: t1`');
+  });
+
+  it('cancelled before submitting: no task, no resume hint', () => {
+    const { report } = setup();
+    const md = report.summary({ kind: 'cancelled', signal: 'SIGINT' });
+    expect(md).toMatch(/^## Kling video-to-audio: cancelled\n/);
+    expect(md).toContain('> [!NOTE]\n> The step was cancelled (SIGINT).');
+    expect(md).not.toContain('Resume it');
+  });
+
+  it('escapes | in table cells and flattens line breaks', () => {
+    const { report } = setup('mp3', 'https://cdn.example.com/a|b.mp4');
+    report.taskKnown(
+      task({ taskId: 't1', status: 'failed', statusMessage: 'bad | worse\nworst' }),
+      'x',
+      false,
+    );
+    report.artifactSkipped('skipped | because');
+    const md = report.summary({ kind: 'failed', message: 'x | y' });
+    expect(md).toContain('| Source | https://cdn.example.com/a\\|b.mp4 |');
+    expect(md).toContain('| Status | failed: bad \\| worse worst |');
+    expect(md).toContain('| Artifact | skipped \\| because |');
+    expect(md).toContain('> x \\| y');
+    // Every table row still has exactly its two cells.
+    for (const line of md.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| |')))
+      expect(line.replace(/\\\|/g, '').split('|')).toHaveLength(4);
+  });
+});
+
+describe('failureMessage', () => {
+  it('cancelled while processing: names the running task and how to resume', () => {
+    const { report } = setup();
+    report.taskKnown(task({ taskId: 't1', status: 'processing' }), 'x', false);
+    expect(report.failureMessage({ kind: 'cancelled', signal: 'SIGTERM' })).toBe(
+      "Cancelled (SIGTERM) while task t1 was processing; it keeps running on Kling's side. " +
+        'Resume it with `task_id: t1` in a later step or run.',
+    );
+  });
+
+  it('cancelled with no task: just says cancelled', () => {
+    expect(setup().report.failureMessage({ kind: 'cancelled', signal: 'SIGINT' })).toBe(
+      'Cancelled (SIGINT).',
+    );
+  });
+
+  it('failed while running: appends the resume hint', () => {
+    const { report } = setup();
+    report.taskKnown(task({ taskId: 't1', status: 'submitted' }), 'x', false);
+    expect(report.failureMessage({ kind: 'failed', message: 'Boom.' })).toBe(
+      'Boom. Task t1 is still submitted. Resume it with `task_id: t1` in a later step or run.',
+    );
+  });
+
+  it('failed after the task ended: the message as is', () => {
+    const { report } = setup();
+    report.taskKnown(succeededTask({ taskId: 't1' }), 'x', true);
+    expect(report.failureMessage({ kind: 'failed', message: 'Download failed.' })).toBe('Download failed.');
+  });
+
+  it('timeout: the timeout message as is', () => {
+    expect(setup().report.failureMessage({ kind: 'timeout', message: 'late' })).toBe('late');
+  });
+});
+
+describe('formatBytes', () => {
+  it.each([
+    [0, '0 B'],
+    [1023, '1023 B'],
+    [1024, '1.0 KiB'],
+    [1536, '1.5 KiB'],
+    [1024 * 1024, '1.0 MiB'],
+  ])('%i → %s', (bytes, text) => {
+    expect(formatBytes(bytes)).toBe(text);
+  });
+});

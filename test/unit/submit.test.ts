@@ -1,0 +1,263 @@
+import nock from 'nock';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bearerAuthorizer } from '../../src/kling/auth.ts';
+import { KlingClient } from '../../src/kling/client.ts';
+import { KlingApiError } from '../../src/kling/errors.ts';
+import type { Task } from '../../src/kling/responses.ts';
+import { routesFor } from '../../src/kling/routes.ts';
+import { submitOrResume, type SubmitOptions } from '../../src/submit.ts';
+import { apiTask, cometError, fakeRetryContext, klingError, ok } from './fakes.ts';
+
+const BASE = 'https://api.cometapi.test';
+const ROOT = '/kling/v1/audio/video-to-audio';
+const EXT = 'gha-0123456789abcdef0123456789abcdef';
+const REQUEST = { video_url: 'https://cdn.example.com/clip.mp4', bgm_prompt: 'calm piano' };
+const reset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+
+beforeAll(() => {
+  nock.disableNetConnect();
+  nock.enableNetConnect('127.0.0.1');
+});
+afterEach(() => {
+  nock.cleanAll();
+});
+afterAll(() => {
+  nock.enableNetConnect();
+});
+
+interface Harness {
+  options: SubmitOptions;
+  known: { task: Task; externalTaskId: string; resumed: boolean }[];
+  posts: unknown[];
+  context: ReturnType<typeof fakeRetryContext>;
+}
+
+function harness(overrides: Partial<SubmitOptions> = {}): Harness {
+  const context = fakeRetryContext();
+  const known: Harness['known'] = [];
+  const posts: unknown[] = [];
+  const client = new KlingClient({
+    ...context,
+    routes: routesFor('cometapi', BASE),
+    auth: bearerAuthorizer('sk-test'),
+    fetch: (input, init) => {
+      if (init.method === 'POST') posts.push(JSON.parse(init.body as string));
+      return fetch(input, init);
+    },
+    requestTimeoutMs: 5_000,
+    userAgent: 'test',
+  });
+  return {
+    context,
+    known,
+    posts,
+    options: {
+      ...context,
+      client,
+      request: REQUEST,
+      externalTaskId: EXT,
+      derived: true,
+      deadlineMs: context.clock.now() + 900_000,
+      maxCreateAttempts: 5,
+      onTaskKnown: (task, externalTaskId, resumed) => known.push({ task, externalTaskId, resumed }),
+      ...overrides,
+    },
+  };
+}
+
+const lookup = (id = EXT) => nock(BASE).get(`${ROOT}/${id}`);
+const create = () => nock(BASE).post(ROOT);
+const notFound = klingError(1203, 'resource does not exist');
+
+describe('submitOrResume', () => {
+  it('resumes the task an earlier attempt created, without sending a create', async () => {
+    lookup().reply(200, ok(apiTask('t-old', 'processing', { task_info: { external_task_id: EXT } })));
+    const h = harness();
+    const submission = await submitOrResume(h.options);
+    expect(submission).toMatchObject({ externalTaskId: EXT, resumed: true });
+    expect(submission.task.taskId).toBe('t-old');
+    expect(h.posts).toEqual([]);
+    expect(h.known).toEqual([{ task: submission.task, externalTaskId: EXT, resumed: true }]);
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('creates once when the look-up says there is no such task', async () => {
+    lookup().reply(404, notFound);
+    create().reply(200, ok(apiTask('t-new', 'submitted')));
+    const h = harness();
+    const submission = await submitOrResume(h.options);
+    expect(submission).toMatchObject({ resumed: false, externalTaskId: EXT });
+    expect(submission.task.taskId).toBe('t-new');
+    expect(h.posts).toEqual([{ ...REQUEST, external_task_id: EXT }]);
+    expect(h.known).toHaveLength(1);
+    expect(h.known[0]?.resumed).toBe(false);
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('creates when the look-up says no task has that external id, in words naming the id', async () => {
+    lookup().reply(404, klingError(1203, `task with external_task_id ${EXT} does not exist`));
+    create().reply(200, ok(apiTask('t-new', 'submitted')));
+    const h = harness();
+    expect((await submitOrResume(h.options)).task.taskId).toBe('t-new');
+    expect(h.posts).toHaveLength(1);
+  });
+
+  it('after a create 500, finds the task it did create and resumes it: exactly one POST', async () => {
+    lookup().reply(404, notFound);
+    create().reply(500, klingError(5000, 'server internal error'));
+    lookup().reply(200, ok(apiTask('t-made', 'submitted')));
+    const h = harness();
+    const submission = await submitOrResume(h.options);
+    expect(submission.task.taskId).toBe('t-made');
+    expect(submission.resumed).toBe(true);
+    expect(h.posts).toHaveLength(1);
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('after a reset on create and a confirmed miss, sends the create again: two POSTs', async () => {
+    lookup().reply(404, notFound);
+    create().replyWithError(reset());
+    lookup().reply(404, notFound);
+    create().reply(200, ok(apiTask('t-second', 'submitted')));
+    const h = harness();
+    const submission = await submitOrResume(h.options);
+    expect(submission).toMatchObject({ resumed: false });
+    expect(submission.task.taskId).toBe('t-second');
+    expect(h.posts).toHaveLength(2);
+    expect(h.posts[1]).toEqual(h.posts[0]);
+    expect(h.context.sleep.delays).toHaveLength(1);
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('after a reset on create and a failing look-up, does not send again and says so', async () => {
+    lookup().reply(404, notFound);
+    create().replyWithError(reset());
+    lookup().times(5).replyWithError(reset());
+    const h = harness();
+    const error = (await submitOrResume(h.options).catch((e: unknown) => e)) as Error;
+    expect(error).toBeInstanceOf(Error);
+    expect(error.message).toMatch(/may have created a task/);
+    expect(error.message).toMatch(/not sent again/);
+    expect(error.message).toContain(EXT);
+    expect(h.posts).toHaveLength(1);
+    expect(h.known).toEqual([]);
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('after 1201 "external_task_id already exists", looks the task up and resumes it', async () => {
+    lookup().reply(404, notFound);
+    create().reply(400, klingError(1201, 'external_task_id already exists'));
+    lookup().reply(200, ok(apiTask('t-dupe', 'processing')));
+    const h = harness();
+    const submission = await submitOrResume(h.options);
+    expect(submission).toMatchObject({ resumed: true });
+    expect(submission.task.taskId).toBe('t-dupe');
+    expect(h.posts).toHaveLength(1);
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('when the id is taken but cannot be found, fails with advice instead of sending again', async () => {
+    lookup().reply(404, notFound);
+    create().reply(400, klingError(1201, 'external_task_id already exists'));
+    lookup().reply(404, notFound);
+    const h = harness();
+    await expect(submitOrResume(h.options)).rejects.toThrow(/is taken, but no task with it can be found/);
+    expect(h.posts).toHaveLength(1);
+  });
+
+  it('backs off on 429/1303 (concurrency) and then submits', async () => {
+    lookup().reply(404, notFound);
+    create().reply(429, klingError(1303, 'parallel task over resource pack limit'));
+    create().reply(200, ok(apiTask('t-late', 'submitted')));
+    const h = harness();
+    const submission = await submitOrResume(h.options);
+    expect(submission.task.taskId).toBe('t-late');
+    expect(h.posts).toHaveLength(2);
+    expect(h.context.sleep.delays).toHaveLength(1);
+    expect(h.context.sleep.delays[0]).toBeGreaterThanOrEqual(1_000);
+    expect(h.context.log.at('warning').join('\n')).toMatch(/code 1303/);
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('honours Retry-After on 1303', async () => {
+    lookup().reply(404, notFound);
+    create().reply(429, klingError(1303, 'busy'), { 'Retry-After': '9' });
+    create().reply(200, ok(apiTask('t-late', 'submitted')));
+    const h = harness();
+    await submitOrResume(h.options);
+    expect(h.context.sleep.delays).toEqual([9_000]);
+  });
+
+  it('stops after maxCreateAttempts on a persistent 1303', async () => {
+    lookup().reply(404, notFound);
+    create().times(3).reply(429, klingError(1303, 'busy'));
+    const h = harness({ maxCreateAttempts: 3 });
+    const error = await submitOrResume(h.options).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KlingApiError);
+    expect((error as KlingApiError).code).toBe(1303);
+    expect(h.posts).toHaveLength(3);
+  });
+
+  it('throws 1102 (resource pack exhausted) at once', async () => {
+    lookup().reply(404, notFound);
+    create().reply(429, klingError(1102, 'resource pack exhausted'));
+    const h = harness();
+    const error = await submitOrResume(h.options).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KlingApiError);
+    expect((error as KlingApiError).code).toBe(1102);
+    expect(h.posts).toHaveLength(1);
+    expect(h.context.sleep.delays).toEqual([]);
+    expect(h.known).toEqual([]);
+  });
+
+  it('gives a derived id whose task failed a fresh try as <id>-2', async () => {
+    lookup().reply(200, ok(apiTask('t-failed', 'failed', { task_status_msg: 'risk control' })));
+    lookup(`${EXT}-2`).reply(404, notFound);
+    create().reply(200, ok(apiTask('t-fresh', 'submitted')));
+    const h = harness({ derived: true });
+    const submission = await submitOrResume(h.options);
+    expect(submission).toMatchObject({ externalTaskId: `${EXT}-2`, resumed: false });
+    expect(submission.task.taskId).toBe('t-fresh');
+    expect(h.posts).toEqual([{ ...REQUEST, external_task_id: `${EXT}-2` }]);
+    expect(h.known[0]?.externalTaskId).toBe(`${EXT}-2`);
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('resumes a user-given id whose task failed (the user owns that id)', async () => {
+    lookup('my-id').reply(200, ok(apiTask('t-failed', 'failed')));
+    const h = harness({ derived: false, externalTaskId: 'my-id' });
+    const submission = await submitOrResume(h.options);
+    expect(submission).toMatchObject({ externalTaskId: 'my-id', resumed: true });
+    expect(submission.task.status).toBe('failed');
+    expect(h.posts).toEqual([]);
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('calls onTaskKnown before submitOrResume returns', async () => {
+    lookup().reply(404, notFound);
+    create().reply(200, ok(apiTask('t-new', 'submitted')));
+    const h = harness();
+    const promise = submitOrResume(h.options);
+    let knownWhenReturned = -1;
+    await promise.then(() => {
+      knownWhenReturned = h.known.length;
+    });
+    expect(knownWhenReturned).toBe(1);
+    expect(h.known[0]?.task.taskId).toBe('t-new');
+  });
+
+  it('creates anyway when CometAPI refuses the pre-create look-up as invalid', async () => {
+    lookup().reply(400, cometError('invalid task id', 'invalid_request'));
+    create().reply(200, ok(apiTask('t-new', 'submitted')));
+    const h = harness();
+    expect((await submitOrResume(h.options)).task.taskId).toBe('t-new');
+    expect(h.posts).toHaveLength(1);
+  });
+
+  it('does not create when the pre-create look-up fails for another reason', async () => {
+    lookup().reply(401, cometError('Invalid token'));
+    const h = harness();
+    await expect(submitOrResume(h.options)).rejects.toBeInstanceOf(KlingApiError);
+    expect(h.posts).toEqual([]);
+  });
+});
