@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 30_000,
     // End-to-end tests spawn the built action; two cores, so keep the pool small.
     maxWorkers: 2,
+    reporters: ['default', './test/support/closing-line-reporter.ts'],
   },
 });

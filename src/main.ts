@@ -172,6 +172,7 @@ async function obtainTask(
     derived,
     deadlineMs,
     maxCreateAttempts: MAX_CREATE_ATTEMPTS,
+    onCreating: (externalId) => report.submitting(externalId),
     onTaskKnown: (task, externalId, resumed) => report.taskKnown(task, externalId, resumed),
   });
   return submission.task;

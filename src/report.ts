@@ -49,15 +49,20 @@ export class TaskReport {
     return this.task?.taskId;
   }
 
+  /** A create is about to be sent: if the step dies now, this id is how a re-run finds the task. */
+  submitting(externalTaskId: string): void {
+    if (this.externalTaskId === externalTaskId) return;
+    this.externalTaskId = externalTaskId;
+    this.sink.setOutput(Outputs.ExternalTaskId, externalTaskId);
+    this.sink.saveState(State.ExternalTaskId, externalTaskId);
+  }
+
   taskKnown(task: Task, externalTaskId: string | undefined, resumed: boolean): void {
     this.resumed = resumed;
-    this.externalTaskId = externalTaskId ?? task.externalTaskId;
     this.sink.setOutput(Outputs.TaskId, task.taskId);
     this.sink.saveState(State.TaskId, task.taskId);
-    if (this.externalTaskId) {
-      this.sink.setOutput(Outputs.ExternalTaskId, this.externalTaskId);
-      this.sink.saveState(State.ExternalTaskId, this.externalTaskId);
-    }
+    const externalId = externalTaskId ?? task.externalTaskId;
+    if (externalId) this.submitting(externalId);
     this.status(task);
   }
 
@@ -118,7 +123,7 @@ export class TaskReport {
       case 'cancelled':
         return running
           ? `Cancelled (${ending.signal}) while task ${task.taskId} was ${task.status}; it keeps running on Kling's side.${resume}`
-          : `Cancelled (${ending.signal}).`;
+          : `Cancelled (${ending.signal}).${this.pendingCreateNote()}`;
       case 'failed':
         return running
           ? `${ending.message} Task ${task.taskId} is still ${task.status}.${resume}`
@@ -128,6 +133,15 @@ export class TaskReport {
       default:
         return '';
     }
+  }
+
+  /** Cancelled mid-create: the task may exist, and only its external id can find it. */
+  private pendingCreateNote(): string {
+    if (this.task || !this.externalTaskId) return '';
+    return (
+      ` A create request for external id ${this.externalTaskId} may have reached the API;` +
+      ' a re-run of this job finds that task instead of paying for another.'
+    );
   }
 
   /** The job summary as Markdown. */
@@ -161,7 +175,10 @@ export class TaskReport {
       for (const f of this.files) lines.push(`| \`${escape(f.path)}\` | ${formatBytes(f.bytes)} |`);
       lines.push('');
     }
-    const advice = nextStep(ending, task);
+    const advice =
+      ending.kind === 'cancelled' && !task && this.externalTaskId
+        ? `> [!WARNING]\n>${this.pendingCreateNote()}`
+        : nextStep(ending, task);
     if (advice) lines.push(advice, '');
     return lines.join('\n');
   }

@@ -19,6 +19,8 @@ export interface SubmitOptions extends RetryContext {
   deadlineMs: number;
   /** Create attempts allowed (definite rejections such as 1303, and resends after a confirmed miss). */
   maxCreateAttempts: number;
+  /** Called just before a create is sent: from then on a task may exist under this external id. */
+  onCreating: (externalTaskId: string) => void;
   /** Called the moment a task id is known, before anything else can fail. */
   onTaskKnown: (task: Task, externalTaskId: string, resumed: boolean) => void;
 }
@@ -76,6 +78,8 @@ async function lookUpBeforeCreate(options: SubmitOptions, externalTaskId: string
 
 async function create(options: SubmitOptions, externalTaskId: string): Promise<Submission> {
   const request: CreateTaskRequest = { ...options.request, external_task_id: externalTaskId };
+  options.onCreating(externalTaskId);
+  options.log.debug(`Creating a task with external id ${externalTaskId}.`);
   for (let attempt = 0; ; attempt++) {
     try {
       const task = await options.client.createTask(request);

@@ -143,6 +143,20 @@ describe('cancellation', () => {
     expect(run.summary).toContain('cancelled');
     expect(run.summary).toContain(`task_id: ${taskId}`);
   });
+
+  it('SIGINT while the create is in flight: names the external id a re-run will find', async () => {
+    world.kling.inject({ route: 'create', fault: { kind: 'delay', ms: 5_000 } });
+    const run = await world.run(video('cancel-create'), {
+      signal: { name: 'SIGINT', afterStdout: /Creating a task with external id/ },
+    });
+    expect(run.code).not.toBe(0);
+    expect(run.durationMs - run.signalSentAtMs!).toBeLessThan(7_500);
+    const externalId = run.outputs.external_task_id!;
+    expect(externalId).toMatch(/^gha-/);
+    expect(run.outputs).not.toHaveProperty('task_id');
+    expect(errorMessage(run)).toContain(`external id ${externalId} may have reached the API`);
+    expect(run.summary).toContain('a re-run of this job finds that task');
+  });
 });
 
 describe('download faults', () => {

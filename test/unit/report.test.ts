@@ -271,6 +271,19 @@ describe('failureMessage', () => {
     );
   });
 
+  it('cancelled mid-create: publishes the external id and says a re-run finds the task', () => {
+    const { report, sink } = setup();
+    report.submitting('gha-pending');
+    expect(sink.output('external_task_id')).toBe('gha-pending');
+    expect(sink.state('external_task_id')).toBe('gha-pending');
+    const message = report.failureMessage({ kind: 'cancelled', signal: 'SIGINT' });
+    expect(message).toContain('Cancelled (SIGINT).');
+    expect(message).toContain('external id gha-pending may have reached the API');
+    expect(report.summary({ kind: 'cancelled', signal: 'SIGINT' })).toContain(
+      'a re-run of this job finds that task',
+    );
+  });
+
   it('failed while running: appends the resume hint', () => {
     const { report } = setup();
     report.taskKnown(task({ taskId: 't1', status: 'submitted' }), 'x', false);

@@ -28,6 +28,8 @@ afterAll(() => {
 interface Harness {
   options: SubmitOptions;
   known: { task: Task; externalTaskId: string; resumed: boolean }[];
+  /** External ids announced before each create, interleaved with the POSTs they precede. */
+  events: string[];
   posts: unknown[];
   context: ReturnType<typeof fakeRetryContext>;
 }
@@ -36,12 +38,16 @@ function harness(overrides: Partial<SubmitOptions> = {}): Harness {
   const context = fakeRetryContext();
   const known: Harness['known'] = [];
   const posts: unknown[] = [];
+  const events: string[] = [];
   const client = new KlingClient({
     ...context,
     routes: routesFor('cometapi', BASE),
     auth: bearerAuthorizer('sk-test'),
     fetch: (input, init) => {
-      if (init.method === 'POST') posts.push(JSON.parse(init.body as string));
+      if (init.method === 'POST') {
+        posts.push(JSON.parse(init.body as string));
+        events.push('POST');
+      }
       return fetch(input, init);
     },
     requestTimeoutMs: 5_000,
@@ -50,6 +56,7 @@ function harness(overrides: Partial<SubmitOptions> = {}): Harness {
   return {
     context,
     known,
+    events,
     posts,
     options: {
       ...context,
@@ -59,6 +66,7 @@ function harness(overrides: Partial<SubmitOptions> = {}): Harness {
       derived: true,
       deadlineMs: context.clock.now() + 900_000,
       maxCreateAttempts: 5,
+      onCreating: (externalTaskId) => events.push(`creating ${externalTaskId}`),
       onTaskKnown: (task, externalTaskId, resumed) => known.push({ task, externalTaskId, resumed }),
       ...overrides,
     },
@@ -231,6 +239,19 @@ describe('submitOrResume', () => {
     expect(submission.task.status).toBe('failed');
     expect(h.posts).toEqual([]);
     expect(nock.isDone()).toBe(true);
+  });
+
+  it('announces the external id before the create is sent, and not at all when resuming', async () => {
+    lookup().reply(404, notFound);
+    create().reply(200, ok(apiTask('t-new', 'submitted')));
+    const h = harness();
+    await submitOrResume(h.options);
+    expect(h.events).toEqual([`creating ${EXT}`, 'POST']);
+
+    lookup().reply(200, ok(apiTask('t-new', 'processing')));
+    const resumed = harness();
+    await submitOrResume(resumed.options);
+    expect(resumed.events).toEqual([]);
   });
 
   it('calls onTaskKnown before submitOrResume returns', async () => {
