@@ -27,6 +27,11 @@ export interface UploadRequest {
   files: string[];
   rootDirectory: string;
   retentionDays?: number;
+  /**
+   * The default name belongs to one task, so a conflict is an earlier attempt (or a matrix leg with the
+   * same request) holding the same files: replace it. A chosen name may belong to another job: never.
+   */
+  replaceOnConflict: boolean;
   log: Log;
   /** Built like actions/upload-artifact: {server}/{owner}/{repo}/actions/runs/{run}/artifacts/{id}. */
   urlFor: (id: number) => string;
@@ -58,6 +63,13 @@ export async function uploadResults(request: UploadRequest): Promise<UploadedArt
       result = await store.uploadArtifact(name, files, rootDirectory, options);
     } catch (error) {
       if (!isNameConflict(error)) throw error;
+      if (!request.replaceOnConflict)
+        throw new Error(
+          `an artifact named "${name}" already exists in this run (another job, a matrix leg, or an earlier attempt). ` +
+            'Make artifact_name unique, e.g. with ${{ matrix.<key> }} or ${{ github.run_attempt }}, or leave it empty ' +
+            'for the default kling-audio-<task_id>, which a re-run replaces',
+          { cause: error },
+        );
       // A re-run resumed the task an earlier attempt already uploaded: replace that artifact.
       log.info(`Artifact "${name}" exists from an earlier attempt of this run; replacing it.`);
       await store.deleteArtifact(name);

@@ -39,11 +39,10 @@ await run({
   fail: (message) => core.setFailed(message),
   log: { info: core.info, warning: (m) => core.warning(m), debug: core.debug },
   run: {
-    repository: env.GITHUB_REPOSITORY ?? 'local/local',
+    repository: env.GITHUB_REPOSITORY ?? '',
     runId: env.GITHUB_RUN_ID ?? '',
     job: context.job ?? '',
     step: context.action ?? '',
-    inWorkflowRun: Boolean(env.GITHUB_RUN_ID && env.GITHUB_REPOSITORY),
     serverUrl: context.serverUrl,
     workspace: env.GITHUB_WORKSPACE || process.cwd(),
   },

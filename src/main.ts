@@ -4,7 +4,6 @@
  * Everything that touches the outside world arrives in `Dependencies`, so the flow runs in tests
  * without a runner, and several flows can run side by side in one process.
  */
-import { randomUUID } from 'node:crypto';
 import { Inputs } from './constants.ts';
 import { ArtifactsUnsupportedError, uploadResults, type ArtifactStore } from './artifact.ts';
 import { DEFAULT_POLL_SCHEDULE, DEFAULT_RETRY_SCHEDULE } from './backoff.ts';
@@ -23,8 +22,6 @@ import { submitOrResume } from './submit.ts';
 import { TaskTimeoutError, waitForTask } from './wait.ts';
 
 export interface RunContext extends RunIdentity {
-  /** Known only inside a workflow run; without it no stable external id can be derived. */
-  inWorkflowRun: boolean;
   serverUrl: string;
   workspace: string;
 }
@@ -161,9 +158,7 @@ async function obtainTask(
   }
   const request = createRequest(inputs);
   const derived = !inputs.externalTaskId;
-  const externalTaskId =
-    inputs.externalTaskId ??
-    (deps.run.inWorkflowRun ? deriveExternalTaskId(deps.run, request) : `local-${randomUUID()}`);
+  const externalTaskId = inputs.externalTaskId ?? deriveExternalTaskId(deps.run, request);
   const submission = await submitOrResume({
     ...retry,
     client,
@@ -226,6 +221,7 @@ async function uploadArtifact(
       files: files.map((f) => f.path),
       rootDirectory: inputs.outputDir,
       retentionDays: inputs.retentionDays,
+      replaceOnConflict: inputs.artifactName === undefined,
       log: deps.log,
       urlFor: (id) => `${serverUrl}/${repository}/actions/runs/${runId}/artifacts/${id}`,
     });

@@ -65,17 +65,27 @@ export class KlingClient {
     } catch (error) {
       const kind = error instanceof KlingApiError ? error.classification.kind : undefined;
       if (kind !== 'not-found' && kind !== 'invalid-request') throw error;
-      const list = this.options.routes.recentTasks;
-      if (list) {
-        const recent = await withRetries(
-          'List tasks',
-          async () => parseTaskList(await this.call('List tasks', 'GET', list)),
-          limits,
-          this.options,
-        );
-        return recent.find((t) => t.externalTaskId === externalTaskId);
-      }
+      const recent = await this.recentTasks(limits);
+      if (recent) return recent.find((t) => t.externalTaskId === externalTaskId);
       if (kind === 'not-found') return undefined;
+      throw error;
+    }
+  }
+
+  /** The newest tasks, or undefined where the provider has no list (or refuses it). */
+  private async recentTasks(limits: RetryLimits): Promise<Task[] | undefined> {
+    const url = this.options.routes.recentTasks;
+    if (!url) return undefined;
+    try {
+      return await withRetries(
+        'List tasks',
+        async () => parseTaskList(await this.call('List tasks', 'GET', url)),
+        limits,
+        this.options,
+      );
+    } catch (error) {
+      const kind = error instanceof KlingApiError ? error.classification.kind : undefined;
+      if (kind === 'not-found' || kind === 'invalid-request') return undefined;
       throw error;
     }
   }

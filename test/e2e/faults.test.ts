@@ -211,6 +211,17 @@ describe('artifacts and re-runs', () => {
     expect(existsSync(run.outputs.audio_path!)).toBe(true);
   });
 
+  it("a chosen artifact_name taken by another job fails clearly and leaves that job's artifact alone", async () => {
+    const first = await world.run({ ...video('leg-a'), artifact_name: 'soundtrack' });
+    expect(first.code, first.stdout).toBe(0);
+    const second = await world.run({ ...video('leg-b'), artifact_name: 'soundtrack' });
+    expect(second.code).toBe(1);
+    expect(errorMessage(second)).toContain('an artifact named "soundtrack" already exists in this run');
+    expect(errorMessage(second)).toContain(second.outputs.audio_path);
+    const live = world.results.artifacts.filter((a) => a.name === 'soundtrack' && !a.deleted);
+    expect(live.map((a) => String(a.id))).toEqual([first.outputs.artifact_id]);
+  });
+
   it('a re-run of the same job resumes the task (no second payment) and replaces the artifact', async () => {
     const env = { GITHUB_RUN_ID: '777000111', GITHUB_RUN_ATTEMPT: '1' };
     const first = await world.run(video('rerun'), { env });

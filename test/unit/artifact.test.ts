@@ -38,6 +38,7 @@ function request(s: ArtifactStore, overrides: Partial<UploadRequest> = {}): Uplo
     name: 'kling-audio-t1',
     files: FILES,
     rootDirectory: '/ws/kling-audio',
+    replaceOnConflict: true,
     log: recordingLog(),
     urlFor: (id) => `https://github.com/o/r/actions/runs/42/artifacts/${id}`,
     ...overrides,
@@ -50,6 +51,21 @@ const conflict = () =>
   );
 
 describe('uploadResults', () => {
+  it("never replaces a chosen name on conflict: it may be another job's artifact", async () => {
+    const { store: s, calls } = store([conflict()]);
+    const error: unknown = await uploadResults(
+      request(s, { name: 'soundtrack', replaceOnConflict: false }),
+    ).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (!(error instanceof ArtifactUploadError)) throw new Error('expected an ArtifactUploadError');
+    expect(error.message).toContain('an artifact named "soundtrack" already exists in this run');
+    expect(error.message).toContain('github.run_attempt');
+    expect(error.message).toContain(FILES[0]);
+    expect(calls.map((c) => c.op)).toEqual(['upload']);
+  });
+
   it('uploads the files and returns id, size, digest and the url built by urlFor', async () => {
     const { store: s, calls } = store([{ id: 77, size: 1234, digest: 'sha256:abc' }]);
     const uploaded = await uploadResults(request(s));

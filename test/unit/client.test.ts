@@ -410,6 +410,26 @@ describe('findByExternalId', () => {
     expect(list.isDone()).toBe(true);
   });
 
+  it('on Kling, falls back to the single-task verdict when the list route is missing', async () => {
+    nock(KLING).get(`${KLING_PATH}/gha-abc`).reply(404, klingError(1203, 'resource does not exist'));
+    const list = nock(KLING)
+      .get(KLING_PATH)
+      .query(true)
+      .reply(404, klingError(1202, 'invalid request method'));
+    const { client: c } = client({ provider: 'kling' });
+    expect(await c.findByExternalId('gha-abc', NO_LIMIT)).toBeUndefined();
+    expect(list.isDone()).toBe(true);
+  });
+
+  it('on Kling, a refused look-up with no list to settle it stays a refusal', async () => {
+    nock(KLING).get(`${KLING_PATH}/gha-abc`).reply(400, klingError(1201, 'invalid parameter'));
+    nock(KLING).get(KLING_PATH).query(true).reply(400, klingError(1200, 'invalid request'));
+    const { client: c } = client({ provider: 'kling' });
+    expect((await rejection(c.findByExternalId('gha-abc', NO_LIMIT))).classification.kind).toBe(
+      'invalid-request',
+    );
+  });
+
   it('on Kling, returns undefined when the list does not hold the external id either', async () => {
     nock(KLING).get(`${KLING_PATH}/gha-abc`).reply(400, klingError(1201, 'invalid parameter'));
     const list = nock(KLING)
