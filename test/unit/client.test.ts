@@ -1,5 +1,5 @@
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bearerAuthorizer, jwtAuthorizer, type Authorizer } from '../../src/kling/auth.ts';
 import { KlingClient } from '../../src/kling/client.ts';
 import { KlingApiError } from '../../src/kling/errors.ts';
@@ -12,6 +12,7 @@ import {
   klingError,
   ok,
   type FakeRetryContext,
+  useNockWithLoopbackOnly,
 } from './fakes.ts';
 
 const COMET = 'https://api.cometapi.test';
@@ -19,16 +20,7 @@ const KLING = 'https://api-singapore.klingai.test';
 const COMET_PATH = '/kling/v1/audio/video-to-audio';
 const KLING_PATH = '/v1/audio/video-to-audio';
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1');
-});
-afterEach(() => {
-  nock.cleanAll();
-});
-afterAll(() => {
-  nock.enableNetConnect();
-});
+useNockWithLoopbackOnly();
 
 function client(
   options: {

@@ -1,3 +1,5 @@
+import nock from 'nock';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 /**
  * Test doubles shared by the unit tests: a clock that only moves when told, a sleep that advances it
  * and records every delay, a log and an output sink that record what they were given, and builders
@@ -218,4 +220,18 @@ export function mp4Bytes(length = 1024): Buffer {
   b.write('isomiso2', 16, 'latin1');
   for (let i = 24; i < length; i++) b[i] = (i * 3) & 0xff;
   return b;
+}
+
+/** HTTP in unit tests goes to nock only; loopback stays open for the small local servers some tests start. */
+export function useNockWithLoopbackOnly(): void {
+  beforeAll(() => {
+    nock.disableNetConnect();
+    nock.enableNetConnect('127.0.0.1');
+  });
+  afterEach(() => {
+    nock.cleanAll();
+  });
+  afterAll(() => {
+    nock.enableNetConnect();
+  });
 }

@@ -1,12 +1,12 @@
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { bearerAuthorizer } from '../../src/kling/auth.ts';
 import { KlingClient } from '../../src/kling/client.ts';
 import { KlingApiError } from '../../src/kling/errors.ts';
 import type { Task } from '../../src/kling/responses.ts';
 import { routesFor } from '../../src/kling/routes.ts';
 import { submitOrResume, type SubmitOptions } from '../../src/submit.ts';
-import { apiTask, cometError, fakeRetryContext, klingError, ok } from './fakes.ts';
+import { apiTask, cometError, fakeRetryContext, klingError, ok, useNockWithLoopbackOnly } from './fakes.ts';
 
 const BASE = 'https://api.cometapi.test';
 const ROOT = '/kling/v1/audio/video-to-audio';
@@ -14,16 +14,7 @@ const EXT = 'gha-0123456789abcdef0123456789abcdef';
 const REQUEST = { video_url: 'https://cdn.example.com/clip.mp4', bgm_prompt: 'calm piano' };
 const reset = () => Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
 
-beforeAll(() => {
-  nock.disableNetConnect();
-  nock.enableNetConnect('127.0.0.1');
-});
-afterEach(() => {
-  nock.cleanAll();
-});
-afterAll(() => {
-  nock.enableNetConnect();
-});
+useNockWithLoopbackOnly();
 
 interface Harness {
   options: SubmitOptions;
