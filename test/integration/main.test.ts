@@ -1,0 +1,139 @@
+// run() in-process, with every dependency injected: no runner, no child process.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ArtifactStore } from '../../src/artifact.ts';
+import { run, type Dependencies } from '../../src/main.ts';
+import { abortableSleep, systemClock } from '../../src/runtime.ts';
+import { KlingEmulator } from '../emulator/kling-emulator.ts';
+
+const KEY = 'sk-in-process-7d2c';
+const ACCESS = 'ak-in-process';
+const SECRET = 'sk-in-process-secret-91ab';
+
+let kling: KlingEmulator;
+beforeAll(async () => {
+  kling = await KlingEmulator.start({ apiKeys: [KEY], accessKeys: { [ACCESS]: SECRET } });
+});
+afterAll(async () => kling.close());
+
+/** Everything run() touches, recorded in one ordered list of events. */
+function harness(inputs: Record<string, string>) {
+  const events: string[] = [];
+  const outputs: Record<string, string> = {};
+  const uploads: { name: string; files: string[] }[] = [];
+  let summary = '';
+  const artifacts: ArtifactStore = {
+    uploadArtifact: (name, files) => {
+      uploads.push({ name, files });
+      return Promise.resolve({ id: uploads.length, size: 1, digest: 'abc' });
+    },
+    deleteArtifact: () => Promise.reject(new Error('unexpected delete')),
+  };
+  const deps: Dependencies = {
+    getInput: (name) => inputs[name] ?? '',
+    mask: (secret) => events.push(`mask ${secret}`),
+    outputs: {
+      setOutput: (name, value) => {
+        events.push(`output ${name}`);
+        outputs[name] = value;
+      },
+      saveState: (name) => events.push(`state ${name}`),
+    },
+    writeSummary: (markdown) => {
+      summary = markdown;
+      return Promise.resolve();
+    },
+    fail: (message) => events.push(`fail ${message}`),
+    log: {
+      info: (m) => events.push(`info ${m}`),
+      warning: (m) => events.push(`warning ${m}`),
+      debug: (m) => events.push(`debug ${m}`),
+    },
+    run: {
+      repository: 'o/r',
+      runId: '1',
+      job: 'sound',
+      step: 'gen',
+      serverUrl: 'https://github.com',
+      workspace: mkdtempSync(path.join(tmpdir(), 'main-')),
+    },
+    fetch: (url, init) => {
+      events.push(`fetch ${init.method ?? 'GET'}`);
+      return fetch(url, init);
+    },
+    artifacts,
+    clock: systemClock,
+    sleep: abortableSleep,
+    random: () => 0.5,
+    signal: new AbortController().signal,
+    userAgent: 'test',
+  };
+  return { deps, events, outputs, uploads, summary: () => summary };
+}
+
+const common = { poll_interval_seconds: '0.05', timeout_seconds: '30', audio_format: 'mp3' };
+
+describe('run()', () => {
+  it('masks every credential before it logs, sets an output or sends a request', async () => {
+    const h = harness({
+      ...common,
+      base_url: kling.url,
+      provider: 'kling',
+      access_key: ACCESS,
+      secret_key: SECRET,
+      video_url: 'https://example.com/m.mp4',
+    });
+    await run(h.deps);
+    expect(h.events.filter((e) => e.startsWith('fail'))).toEqual([]);
+    expect(h.events.slice(0, 2).sort()).toEqual([`mask ${ACCESS}`, `mask ${SECRET}`]);
+    // The JWT is masked too, before the first request carries it.
+    const firstFetch = h.events.findIndex((e) => e.startsWith('fetch'));
+    const tokenMasks = h.events.filter((e, i) => e.startsWith('mask ey') && i < firstFetch);
+    expect(tokenMasks).toHaveLength(1);
+  });
+
+  it('runs two tasks side by side in one process without sharing state', async () => {
+    const a = harness({
+      ...common,
+      base_url: kling.url,
+      api_key: KEY,
+      video_url: 'https://example.com/a.mp4',
+      sound_effect_prompt: 'rain',
+    });
+    const b = harness({
+      ...common,
+      base_url: kling.url,
+      api_key: KEY,
+      video_url: 'https://example.com/b.mp4',
+      audio_format: 'wav',
+    });
+    await Promise.all([run(a.deps), run(b.deps)]);
+    for (const h of [a, b]) expect(h.events.filter((e) => e.startsWith('fail'))).toEqual([]);
+    expect(a.outputs.task_id).not.toBe(b.outputs.task_id);
+    expect(a.outputs.external_task_id).not.toBe(b.outputs.external_task_id);
+    expect(readFileSync(a.outputs.audio_path!).equals(kling.media(a.outputs.task_id!).mp3)).toBe(true);
+    expect(readFileSync(b.outputs.audio_path!).equals(kling.media(b.outputs.task_id!).wav)).toBe(true);
+    expect(a.uploads).toEqual([{ name: `kling-audio-${a.outputs.task_id}`, files: [a.outputs.audio_path] }]);
+    expect(b.uploads).toEqual([{ name: `kling-audio-${b.outputs.task_id}`, files: [b.outputs.audio_path] }]);
+    expect(a.summary()).toContain(a.outputs.task_id);
+    expect(a.summary()).not.toContain(b.outputs.task_id);
+  });
+
+  it('sets task_id before it starts waiting', async () => {
+    const h = harness({
+      ...common,
+      base_url: kling.url,
+      api_key: KEY,
+      video_url: 'https://example.com/order.mp4',
+    });
+    await run(h.deps);
+    const taskIdAt = h.events.indexOf('output task_id');
+    const posts = h.events.map((e, i) => (e === 'fetch POST' ? i : -1)).filter((i) => i >= 0);
+    const firstPollAfterCreate = h.events.findIndex((e, i) => i > posts[0]! && e === 'fetch GET');
+    expect(posts).toHaveLength(1);
+    expect(taskIdAt).toBeGreaterThan(posts[0]!);
+    expect(taskIdAt).toBeLessThan(firstPollAfterCreate);
+  });
+});
