@@ -94,9 +94,8 @@ describe('README', () => {
   });
 
   it('gives the test command that .ci/run runs', () => {
-    const ci = read('.ci/run');
-    expect(read('README.md')).toContain('npm ci && npm test');
-    expect(ci).toMatch(/^npm ci$/m);
-    expect(ci).toMatch(/^npm test$/m);
+    const command = 'npm ci && npm test';
+    expect(read('README.md')).toContain(command);
+    expect(read('.ci/run').split('\n')).toContain(command);
   });
 });
