@@ -211,6 +211,18 @@ describe('artifacts and re-runs', () => {
     expect(existsSync(run.outputs.audio_path!)).toBe(true);
   });
 
+  it('on GitHub Enterprise Server (no artifact service): warns, keeps the files, succeeds', async () => {
+    const run = await world.run(video('ghes'), { env: { GITHUB_SERVER_URL: 'https://ghes.example.com' } });
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.stdout).toMatch(/::warning::Artifacts are not available on GitHub Enterprise Server/);
+    expect(readFileSync(run.outputs.audio_path!).equals(world.kling.media(run.outputs.task_id!).mp3)).toBe(
+      true,
+    );
+    expect(run.outputs).not.toHaveProperty('artifact_id');
+    expect(world.results.calls).toHaveLength(0);
+    expect(run.summary).toContain('GitHub Enterprise Server');
+  });
+
   it("a chosen artifact_name taken by another job fails clearly and leaves that job's artifact alone", async () => {
     const first = await world.run({ ...video('leg-a'), artifact_name: 'soundtrack' });
     expect(first.code, first.stdout).toBe(0);
