@@ -35,16 +35,7 @@ import { buildTaskMedia } from './media.ts';
 import type { TaskMedia } from './media.ts';
 
 export { faults } from './kling/faults.ts';
-export type {
-  EmulatorTask,
-  Fault,
-  FaultRule,
-  KlingEmulatorOptions,
-  Provider,
-  RecordedRequest,
-  Route,
-  Timeline,
-} from './kling/types.ts';
+export type * from './kling/types.ts';
 
 export const DEFAULT_TIMELINE: Readonly<Required<Timeline>> = {
   submittedMs: 50,
