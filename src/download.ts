@@ -119,7 +119,7 @@ async function downloadOnce(file: PlannedFile, options: DownloadOptions): Promis
     throw new DownloadError(`the server answered HTTP ${response.status}${hint}`, retryable);
   }
   const contentType = response.headers.get('content-type') ?? '';
-  if (/text\/html|application\/json|text\/plain|application\/xml/i.test(contentType)) {
+  if (/text\/html|application\/json|[/+]xml\b/i.test(contentType)) {
     await response.body?.cancel();
     throw new DownloadError(
       `the server sent ${contentType.split(';')[0]} instead of ${file.kind} media (an error page?)`,
@@ -146,13 +146,17 @@ async function downloadOnce(file: PlannedFile, options: DownloadOptions): Promis
     if (Number.isFinite(declared) && inspector.bytes !== declared)
       throw new DownloadError(`the body ended after ${inspector.bytes} of ${declared} bytes`, true);
     if (inspector.bytes === 0) throw new DownloadError('the body was empty', true);
+    // An error document saved as audio is the failure that matters; an unrecognised binary is only odd.
     const sniffed = sniffMedia(inspector.head);
-    if (sniffed !== file.kind)
+    if (sniffed === 'html' || sniffed === 'json')
       throw new DownloadError(
-        sniffed === 'html'
-          ? `the server sent an HTML page instead of ${file.kind} media`
-          : `the body is not ${file.kind} media (it starts with ${describeHead(inspector.head)})`,
+        `the server sent ${sniffed === 'html' ? 'an HTML page' : 'a JSON document'} instead of ${file.kind} media`,
         false,
+      );
+    if (sniffed !== file.kind)
+      options.log.warning(
+        `${path.basename(file.path)} does not look like ${file.kind} media` +
+          ` (${sniffed === 'unknown' ? `it starts with ${describeHead(inspector.head)}` : `it looks like ${sniffed}`}); kept as is.`,
       );
     await rename(part, file.path);
     return inspector.bytes;
@@ -192,7 +196,7 @@ class MediaInspector extends Transform {
 }
 
 /** What the first bytes say the file is. */
-export function sniffMedia(head: Buffer): MediaKind | 'html' | 'unknown' {
+export function sniffMedia(head: Buffer): MediaKind | 'html' | 'json' | 'unknown' {
   if (
     head.length >= 12 &&
     head.toString('latin1', 0, 4) === 'RIFF' &&
@@ -202,8 +206,9 @@ export function sniffMedia(head: Buffer): MediaKind | 'html' | 'unknown' {
   if (head.length >= 3 && head.toString('latin1', 0, 3) === 'ID3') return 'mp3';
   if (head.length >= 2 && head[0] === 0xff && ((head[1] ?? 0) & 0xe0) === 0xe0) return 'mp3';
   if (head.length >= 8 && head.toString('latin1', 4, 8) === 'ftyp') return 'mp4';
-  const text = head.toString('utf8').trimStart().toLowerCase();
-  if (text.startsWith('<!doctype html') || text.startsWith('<html') || text.startsWith('<')) return 'html';
+  const text = head.toString('utf8').trimStart();
+  if (text.startsWith('<')) return 'html';
+  if (text.startsWith('{') || text.startsWith('[')) return 'json';
   return 'unknown';
 }
 

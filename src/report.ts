@@ -80,17 +80,17 @@ export class TaskReport {
     const url = this.context.audioFormat === 'wav' ? audio?.wavUrl : audio?.mp3Url;
     const duration = this.primaryDuration(task);
     if (url) this.sink.setOutput(Outputs.AudioUrl, url);
-    if (duration !== undefined) this.sink.setOutput(Outputs.Duration, String(duration));
+    if (duration !== undefined) this.sink.setOutput(Outputs.Duration, duration);
     const video = task.videos[0];
     if (video) this.sink.setOutput(Outputs.VideoUrl, video.url);
   }
 
   /** The duration of the primary format (mp3 unless audio_format is wav), as the API reports it. */
-  private primaryDuration(task: Task): number | undefined {
+  private primaryDuration(task: Task): string | undefined {
     const audio = task.audios[0];
     return this.context.audioFormat === 'wav'
-      ? audio?.wavDurationSeconds
-      : (audio?.mp3DurationSeconds ?? audio?.wavDurationSeconds);
+      ? audio?.wavDuration
+      : (audio?.mp3Duration ?? audio?.wavDuration);
   }
 
   downloaded(files: DownloadedFile[]): void {

@@ -55,39 +55,44 @@ export class KlingClient {
   }
 
   /**
-   * Look a task up by its external id: undefined only when the API says it does not exist.
-   * The single-task route is tried first; where the provider has a list of recent tasks, a miss or a
-   * refusal (the route's external-id form is undocumented) is settled by searching that list.
+   * Look a task up by its external id: undefined only when some form of the look-up answered that it
+   * does not exist. The wire form is undocumented (reference §1.1), so three are tried in turn: the
+   * single-task path, the `?external_task_id=` query, and (Kling) the list of recent tasks. Absence is
+   * the path form's "not found", or a fallback's answer without the task; a form that is refused or
+   * fails cannot tell. Auth and balance errors end the search.
    */
   async findByExternalId(externalTaskId: string, limits: RetryLimits): Promise<Task | undefined> {
-    try {
-      return await this.getTask(externalTaskId, limits);
-    } catch (error) {
-      const kind = error instanceof KlingApiError ? error.classification.kind : undefined;
-      if (kind !== 'not-found' && kind !== 'invalid-request') throw error;
-      const recent = await this.recentTasks(limits);
-      if (recent) return recent.find((t) => t.externalTaskId === externalTaskId);
-      if (kind === 'not-found') return undefined;
-      throw error;
+    const { routes } = this.options;
+    const forms: { url: string; limits: RetryLimits }[] = [
+      { url: routes.task(externalTaskId), limits },
+      { url: routes.taskByExternalIdQuery(externalTaskId), limits: { ...limits, maxAttempts: 1 } },
+      ...(routes.recentTasks ? [{ url: routes.recentTasks, limits: { ...limits, maxAttempts: 1 } }] : []),
+    ];
+    let absent = false;
+    let cannotTell: unknown;
+    for (const [n, form] of forms.entries()) {
+      try {
+        const data = await withRetries(
+          'Look up task',
+          () => this.call('Look up task', 'GET', form.url),
+          form.limits,
+          this.options,
+        );
+        const answer = readLookup(data, externalTaskId, n === 0);
+        if (answer === 'absent') absent = true;
+        else if (answer !== 'unreadable') return answer;
+      } catch (error) {
+        if (!(error instanceof KlingApiError)) throw error;
+        const { kind } = error.classification;
+        if (kind === 'auth' || kind === 'token-expired' || kind === 'balance' || kind === 'account')
+          throw error;
+        // Only the path form's "not found" is about the task; a fallback's may be about the route.
+        if (n === 0 && kind === 'not-found') absent = true;
+        else if (n === 0) cannotTell = error;
+      }
     }
-  }
-
-  /** The newest tasks, or undefined where the provider has no list (or refuses it). */
-  private async recentTasks(limits: RetryLimits): Promise<Task[] | undefined> {
-    const url = this.options.routes.recentTasks;
-    if (!url) return undefined;
-    try {
-      return await withRetries(
-        'List tasks',
-        async () => parseTaskList(await this.call('List tasks', 'GET', url)),
-        limits,
-        this.options,
-      );
-    } catch (error) {
-      const kind = error instanceof KlingApiError ? error.classification.kind : undefined;
-      if (kind === 'not-found' || kind === 'invalid-request') return undefined;
-      throw error;
-    }
+    if (absent) return undefined;
+    throw cannotTell;
   }
 
   private requireTask(operation: string, data: unknown): Task {
@@ -153,4 +158,17 @@ export class KlingClient {
       throw error;
     }
   }
+}
+
+/**
+ * What a look-up answer says about `externalTaskId`: a list either holds it or shows it is absent; a
+ * single task is it when it carries that id (or, from the path form, carries no external id at all).
+ */
+function readLookup(data: unknown, externalTaskId: string, byPath: boolean): Task | 'absent' | 'unreadable' {
+  if (Array.isArray(data))
+    return parseTaskList(data).find((t) => t.externalTaskId === externalTaskId) ?? 'absent';
+  const task = parseTask(data);
+  if (task && (task.externalTaskId === externalTaskId || (byPath && task.externalTaskId === undefined)))
+    return task;
+  return 'unreadable';
 }

@@ -11,8 +11,9 @@ export interface TaskAudio {
   id?: string;
   mp3Url?: string;
   wavUrl?: string;
-  mp3DurationSeconds?: number;
-  wavDurationSeconds?: number;
+  /** Seconds, exactly as the API wrote them ("5.000"): the `duration` output promises the API's value. */
+  mp3Duration?: string;
+  wavDuration?: string;
 }
 
 export interface TaskVideo {
@@ -145,9 +146,14 @@ function parseAudio(a: Json): TaskAudio {
     id: str(a.id),
     mp3Url: str(a.url_mp3),
     wavUrl: str(a.url_wav),
-    mp3DurationSeconds: num(a.duration_mp3),
-    wavDurationSeconds: num(a.duration_wav),
+    mp3Duration: durationText(a.duration_mp3),
+    wavDuration: durationText(a.duration_wav),
   };
+}
+
+/** A duration as the API wrote it, when it is a number of seconds at all. */
+function durationText(value: unknown): string | undefined {
+  return num(value) === undefined ? undefined : String(value).trim();
 }
 
 /** The list endpoint's `data`: an array of tasks. */

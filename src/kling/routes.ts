@@ -4,6 +4,8 @@ export type ProviderName = 'cometapi' | 'kling';
 export interface Routes {
   create: string;
   task(idOrExternalId: string): string;
+  /** The query-string form of an external-id look-up that some clients use (reference §1.1). */
+  taskByExternalIdQuery(externalTaskId: string): string;
   /** Newest tasks first; only Kling documents it (CometAPI does not). */
   recentTasks?: string;
 }
@@ -13,6 +15,7 @@ export function routesFor(provider: ProviderName, baseUrl: string): Routes {
   return {
     create: root,
     task: (id) => `${root}/${encodeURIComponent(id)}`,
+    taskByExternalIdQuery: (id) => `${root}?external_task_id=${encodeURIComponent(id)}`,
     ...(provider === 'kling' ? { recentTasks: `${root}?pageNum=1&pageSize=500` } : {}),
   };
 }

@@ -109,6 +109,8 @@ describe('a video_url through CometAPI, end to end', () => {
     expect(run.code, run.stdout).toBe(0);
     const taskId = run.outputs.task_id!;
     expect(run.outputs.audio_url).toBe(`${world.kling.url}/files/${taskId}/audio.wav`);
+    // As the API wrote it ("5.000"), not re-formatted.
+    expect(run.outputs.duration).toBe('5.000');
     expect(readFileSync(run.outputs.audio_path!).equals(world.kling.media(taskId).wav)).toBe(true);
     expect(existsSync(path.join(run.workspace, 'kling-audio', `${taskId}.mp3`))).toBe(false);
     expect(run.outputs).not.toHaveProperty('artifact_id');

@@ -346,6 +346,49 @@ describe('token expiry (401 / 1004)', () => {
 });
 
 describe('findByExternalId', () => {
+  const withExt = (id: string, ext: string) =>
+    apiTask(id, 'processing', { task_info: { external_task_id: ext } });
+
+  it('finds the task through the ?external_task_id= form when the path form misses', async () => {
+    nock(COMET).get(`${COMET_PATH}/gha-abc`).reply(404, klingError(1203, 'resource does not exist'));
+    nock(COMET)
+      .get(COMET_PATH)
+      .query({ external_task_id: 'gha-abc' })
+      .reply(200, ok([withExt('t-other', 'gha-zzz'), withExt('t-mine', 'gha-abc')]));
+    expect((await client().client.findByExternalId('gha-abc', NO_LIMIT))?.taskId).toBe('t-mine');
+  });
+
+  it('accepts a single task from the query form only when it carries the external id', async () => {
+    nock(COMET).get(`${COMET_PATH}/gha-abc`).reply(404, klingError(1203, 'resource does not exist'));
+    nock(COMET)
+      .get(COMET_PATH)
+      .query(true)
+      .reply(200, ok(withExt('t-mine', 'gha-abc')));
+    expect((await client().client.findByExternalId('gha-abc', NO_LIMIT))?.taskId).toBe('t-mine');
+
+    nock(COMET).get(`${COMET_PATH}/gha-abc`).reply(404, klingError(1203, 'resource does not exist'));
+    nock(COMET)
+      .get(COMET_PATH)
+      .query(true)
+      .reply(200, ok(apiTask('t-unrelated', 'succeed')));
+    expect(await client().client.findByExternalId('gha-abc', NO_LIMIT)).toBeUndefined();
+  });
+
+  it("cannot tell when the path form is refused and the query form's route is missing", async () => {
+    nock(COMET).get(`${COMET_PATH}/gha-abc`).reply(400, cometError('invalid task id', 'invalid_request'));
+    nock(COMET).get(COMET_PATH).query(true).reply(404, '<html>Not Found</html>');
+    const error = await rejection(client().client.findByExternalId('gha-abc', NO_LIMIT));
+    expect(error.classification.kind).toBe('invalid-request');
+  });
+
+  it("takes the path form's not-found as absent even when a fallback fails", async () => {
+    nock(COMET).get(`${COMET_PATH}/gha-abc`).reply(404, klingError(1203, 'resource does not exist'));
+    nock(COMET).get(COMET_PATH).query(true).reply(500, klingError(5000, 'internal error'));
+    const { client: c, context } = client();
+    expect(await c.findByExternalId('gha-abc', NO_LIMIT)).toBeUndefined();
+    expect(context.sleep.delays).toEqual([]);
+  });
+
   it('returns the task found by external id on the single-task route', async () => {
     const scope = nock(COMET)
       .get(`${COMET_PATH}/gha-abc`)

@@ -114,6 +114,7 @@ describe('sniffMedia', () => {
     ['an ftyp box', mp4Bytes(64), 'mp4'],
     ['an HTML page', Buffer.from('\n  <!DOCTYPE html><html><head>'), 'html'],
     ['an XML error', Buffer.from('<?xml version="1.0"?><Error><Code>AccessDenied</Code>'), 'html'],
+    ['a JSON error', Buffer.from(' {"code":1203}'), 'json'],
     ['GIF', Buffer.from('GIF89a\x01\x00\x01\x00', 'latin1'), 'unknown'],
     ['RIFF/AVI (not WAVE)', Buffer.from('RIFF\x00\x00\x00\x00AVI LIST', 'latin1'), 'unknown'],
     ['nothing', Buffer.alloc(0), 'unknown'],
@@ -300,12 +301,25 @@ describe('downloadFile', () => {
     await expectNothingWritten(file);
   });
 
-  it('rejects the wrong magic bytes (a wav where an mp3 was expected), without retrying', async () => {
-    routes.set('/a.mp3', serve(wavBytes(2_000)));
+  it('keeps an unexpected binary (a wav where an mp3 was expected) and warns', async () => {
+    const bytes = wavBytes(2_000);
+    routes.set('/a.mp3', serve(bytes));
     const file = planned('mp3', '/a.mp3');
+    const opts = options();
+    await downloadFile(file, opts);
+    expect((await readFile(file.path)).equals(bytes)).toBe(true);
+    expect(opts.log.at('warning').join('\n')).toContain('does not look like mp3 media (it looks like wav)');
+  });
+
+  it('rejects a JSON document served as audio, without retrying', async () => {
+    routes.set(
+      '/j.mp3',
+      serve(Buffer.from('{"error":"expired"}'), { 'Content-Type': 'application/octet-stream' }),
+    );
+    const file = planned('mp3', '/j.mp3');
     const error = await downloadError(downloadFile(file, options()));
-    expect(error.message).toContain('the body is not mp3 media (it starts with 52 49 46 46');
-    expect(hits.get('/a.mp3')).toBe(1);
+    expect(error.message).toContain('a JSON document instead of mp3 media');
+    expect(hits.get('/j.mp3')).toBe(1);
     await expectNothingWritten(file);
   });
 

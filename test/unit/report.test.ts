@@ -87,7 +87,7 @@ describe('outputs', () => {
 
   it('falls back to the wav duration when the mp3 has none', () => {
     const { sink, report } = setup('mp3');
-    report.taskKnown(succeededTask({ audio: { mp3DurationSeconds: undefined } }), 'x', true);
+    report.taskKnown(succeededTask({ audio: { mp3Duration: undefined } }), 'x', true);
     expect(sink.output('duration')).toBe('5.05');
   });
 

@@ -93,8 +93,8 @@ describe('parseTask', () => {
           id: 'a1',
           mp3Url: 'https://cdn.example.com/a.mp3',
           wavUrl: 'https://cdn.example.com/a.wav',
-          mp3DurationSeconds: 5.04,
-          wavDurationSeconds: 5.05,
+          mp3Duration: '5.04',
+          wavDuration: '5.05',
         },
       ],
       videos: [{ id: 'v1', url: 'https://cdn.example.com/v.mp4', durationSeconds: 5 }],
@@ -127,7 +127,16 @@ describe('parseTask', () => {
         task_result: { audios: [{ url_mp3: 'https://x/a.mp3', duration_mp3: 4.5, duration_wav: 4 }] },
       }),
     );
-    expect(task?.audios[0]).toMatchObject({ mp3DurationSeconds: 4.5, wavDurationSeconds: 4 });
+    expect(task?.audios[0]).toMatchObject({ mp3Duration: '4.5', wavDuration: '4' });
+  });
+
+  it('keeps a duration exactly as the API wrote it', () => {
+    const task = parseTask(
+      apiTask('t1', 'succeed', {
+        task_result: { audios: [{ url_mp3: 'https://x/a.mp3', duration_mp3: '5.000' }] },
+      }),
+    );
+    expect(task?.audios[0]?.mp3Duration).toBe('5.000');
   });
 
   it('does not report an empty duration string as 0 seconds', () => {
@@ -136,8 +145,8 @@ describe('parseTask', () => {
         task_result: { audios: [{ url_mp3: 'https://x/a.mp3', duration_mp3: '', duration_wav: ' ' }] },
       }),
     );
-    expect(task?.audios[0]?.mp3DurationSeconds).toBeUndefined();
-    expect(task?.audios[0]?.wavDurationSeconds).toBeUndefined();
+    expect(task?.audios[0]?.mp3Duration).toBeUndefined();
+    expect(task?.audios[0]?.wavDuration).toBeUndefined();
   });
 
   it('skips result videos without a url', () => {
@@ -181,7 +190,7 @@ describe('parseTask', () => {
         data: { task_result: { audios: [{ url_wav: 'https://x/a.wav', duration_wav: '3.2' }] } },
       });
       expect(task).toMatchObject({ taskId: 't1', status: 'succeed' });
-      expect(task?.audios[0]).toMatchObject({ wavUrl: 'https://x/a.wav', wavDurationSeconds: 3.2 });
+      expect(task?.audios[0]).toMatchObject({ wavUrl: 'https://x/a.wav', wavDuration: '3.2' });
     });
 
     it('reads the failure reason from fail_reason', () => {
