@@ -45,10 +45,6 @@ export class TaskReport {
     this.context = context;
   }
 
-  get taskId(): string | undefined {
-    return this.task?.taskId;
-  }
-
   /** A create is about to be sent: if the step dies now, this id is how a re-run finds the task. */
   submitting(externalTaskId: string): void {
     if (this.externalTaskId === externalTaskId) return;

@@ -38,10 +38,6 @@ export class CancelledError extends Error {
   }
 }
 
-export function throwIfAborted(signal: AbortSignal | undefined): void {
-  if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new CancelledError('abort');
-}
-
 /** "1m05s", "42s": durations in logs and the summary. */
 export function formatDuration(ms: number): string {
   const total = Math.max(0, Math.round(ms / 1000));
