@@ -228,6 +228,11 @@ describe('ResultsService with the real @actions/artifact client', () => {
     service.inject({ method: 'UploadBlock', status: 403, times: 5 });
     await expect(upload('blocked')).rejects.toThrow(/injected 403 fault on UploadBlock/);
     expect(service.artifacts).toHaveLength(0);
+    // The client leaves its zip stream running after a failed upload; it must finish reading the
+    // files before afterAll deletes them, or archiver throws ENOENT outside any test.
+    await vi.waitFor(() => expect(clientLog).toContain('Zip stream for upload has ended.'), {
+      timeout: 10_000,
+    });
   });
 });
 
