@@ -1,8 +1,12 @@
+import type { SerializedError } from 'vitest';
 import type { Reporter, TestModule } from 'vitest/node';
 
 /** Prints the plain "N passed, N failed, N skipped" closing line that CI reads in any language. */
 export default class ClosingLineReporter implements Reporter {
-  onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
+  onTestRunEnd(
+    testModules: ReadonlyArray<TestModule>,
+    unhandledErrors: ReadonlyArray<SerializedError>,
+  ): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
     for (const module of testModules)
       for (const test of module.children.allTests()) {
@@ -11,8 +15,12 @@ export default class ClosingLineReporter implements Reporter {
         else if (state === 'failed') counts.failed++;
         else counts.skipped++;
       }
+    // An unhandled error fails the run even when every test passed; say so next to the counts.
+    const errors = unhandledErrors.length
+      ? `\nUnhandled errors: ${unhandledErrors.length} (the run fails; see "Unhandled Errors" above)`
+      : '';
     process.stdout.write(
-      `\nTests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`,
+      `${errors}\nTests: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`,
     );
   }
 }
