@@ -201,9 +201,7 @@ describe('ResultsService with the real @actions/artifact client', () => {
 
   it('lets the client retry a single 503 on CreateArtifact (its backoff waits about 3 s)', async () => {
     service.inject({ method: 'CreateArtifact', status: 503 });
-    const started = Date.now();
     await expect(upload('retried')).resolves.toMatchObject({ id: 1 });
-    expect(Date.now() - started).toBeLessThan(6000);
     expect(
       service.calls.filter((call) => call.method === 'CreateArtifact').map((call) => call.status),
     ).toEqual([503, 200]);

@@ -163,7 +163,22 @@ describe('runAction', () => {
     expect(run.signalsSent).toEqual([{ name: 'SIGINT', atMs: run.signalSentAtMs }]);
   });
 
-  it('sends the signal after a delay', async () => {
+  it('sends the signal a delay after stdout matches', async () => {
+    // Counting from the match, not from spawn: on a loaded machine Node can take longer than the
+    // delay to start, and a SIGINT before the handler exists would kill the child outright.
+    const run = await runAction({
+      entry: join(scripts, 'wait.mjs'),
+      inputs: {},
+      signal: { name: 'SIGINT', afterStdout: /polling/, afterMs: 200 },
+      timeoutMs: 10_000,
+    });
+    await rm(run.workspace, { recursive: true, force: true });
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('task submitted; polling\ngot SIGINT\n');
+    expect(run.signalSentAtMs).toBeGreaterThanOrEqual(200);
+  });
+
+  it('sends the signal a delay after spawn when no stdout is awaited', async () => {
     const run = await runAction({
       entry: join(scripts, 'wait.mjs'),
       inputs: {},
@@ -171,8 +186,10 @@ describe('runAction', () => {
       timeoutMs: 10_000,
     });
     await rm(run.workspace, { recursive: true, force: true });
-    expect(run.code).toBe(1);
+    expect(run.signalsSent).toEqual([{ name: 'SIGINT', atMs: run.signalSentAtMs }]);
     expect(run.signalSentAtMs).toBeGreaterThanOrEqual(200);
+    // Whether the child's handler was installed by then depends on how fast Node started.
+    expect(run.code === 1 || run.signal === 'SIGINT').toBe(true);
   });
 
   it('escalates to SIGTERM and SIGKILL like the runner when the action ignores SIGINT', async () => {
