@@ -63,17 +63,32 @@ async function lookUp(options: SubmitOptions, externalTaskId: string): Promise<T
 }
 
 /**
- * Before the first create, a provider that refuses the look-up cannot block the submission: a create
- * with a taken external id is refused by the API itself, and that refusal is reconciled strictly.
+ * Before the first create, a provider whose look-up cannot answer (refused, unreadable, route missing)
+ * cannot block the submission: a create with a taken external id is refused by the API itself, and
+ * that refusal is reconciled strictly. Any other failure (credentials, balance, or 5xx, network and
+ * rate limits outlasting their retries) stops the step: the create would fare no better.
  */
 async function lookUpBeforeCreate(options: SubmitOptions, externalTaskId: string): Promise<Task | undefined> {
   try {
     return await lookUp(options, externalTaskId);
   } catch (error) {
-    if (!(error instanceof KlingApiError) || error.classification.kind !== 'invalid-request') throw error;
-    options.log.debug(`Look-up of external id ${externalTaskId} was refused (${error.message}); creating.`);
+    if (!(error instanceof KlingApiError) || !lookUpHasNoAnswer(error)) throw error;
+    options.log.debug(
+      `Look-up of external id ${externalTaskId} gave no answer (${error.message}); creating.`,
+    );
     return undefined;
   }
+}
+
+/** The look-up route itself cannot answer here; credentials, balance and passing failures are not that. */
+function lookUpHasNoAnswer(error: KlingApiError): boolean {
+  const { kind, retryable } = error.classification;
+  return (
+    kind === 'invalid-request' ||
+    kind === 'not-found' ||
+    kind === 'malformed-response' ||
+    (kind === 'server' && !retryable)
+  );
 }
 
 async function create(options: SubmitOptions, externalTaskId: string): Promise<Submission> {

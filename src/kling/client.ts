@@ -69,7 +69,7 @@ export class KlingClient {
       ...(routes.recentTasks ? [{ url: routes.recentTasks, limits: { ...limits, maxAttempts: 1 } }] : []),
     ];
     let absent = false;
-    let cannotTell: unknown;
+    let cannotTell: KlingApiError | undefined;
     for (const [n, form] of forms.entries()) {
       try {
         const data = await withRetries(
@@ -92,7 +92,15 @@ export class KlingClient {
       }
     }
     if (absent) return undefined;
-    throw cannotTell;
+    throw (
+      cannotTell ??
+      new KlingApiError({
+        operation: 'Look up task',
+        malformed: true,
+        status: 200,
+        message: `no form of the look-up showed whether a task with external id ${externalTaskId} exists`,
+      })
+    );
   }
 
   private requireTask(operation: string, data: unknown): Task {

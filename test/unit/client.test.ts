@@ -381,6 +381,14 @@ describe('findByExternalId', () => {
     expect(error.classification.kind).toBe('invalid-request');
   });
 
+  it('cannot tell, with a KlingApiError, when every form answers without a readable task', async () => {
+    nock(COMET).get(`${COMET_PATH}/gha-abc`).reply(200, ok(null));
+    nock(COMET).get(COMET_PATH).query(true).reply(200, ok({}));
+    const error = await rejection(client().client.findByExternalId('gha-abc', NO_LIMIT));
+    expect(error.classification.kind).toBe('malformed-response');
+    expect(error.message).toMatch(/gha-abc/);
+  });
+
   it("takes the path form's not-found as absent even when a fallback fails", async () => {
     nock(COMET).get(`${COMET_PATH}/gha-abc`).reply(404, klingError(1203, 'resource does not exist'));
     nock(COMET).get(COMET_PATH).query(true).reply(500, klingError(5000, 'internal error'));

@@ -266,6 +266,30 @@ describe('submitOrResume', () => {
     expect(h.posts).toHaveLength(1);
   });
 
+  it.each([
+    ['an empty answer on every form', 200, ok(null)],
+    ['HTTP 405 on every form', 405, cometError('method not allowed')],
+    ['an HTML page on every form', 200, '<html><body>Welcome</body></html>'],
+  ])('creates anyway when the pre-create look-up gives %s', async (_label, status, body) => {
+    lookup().times(5).reply(status, body);
+    nock(BASE).get(ROOT).query(true).times(5).reply(status, body);
+    create().reply(200, ok(apiTask('t-new', 'submitted')));
+    const h = harness();
+    expect((await submitOrResume(h.options)).task.taskId).toBe('t-new');
+    expect(h.posts).toHaveLength(1);
+    expect(h.context.log.at('debug').join('\n')).toMatch(/gave no answer/);
+  });
+
+  it('does not create while the pre-create look-up keeps failing with 5xx, and says to retry', async () => {
+    lookup().times(5).reply(503, cometError('upstream unavailable'));
+    const h = harness();
+    const error = (await submitOrResume(h.options).catch((e: unknown) => e)) as KlingApiError;
+    expect(error).toBeInstanceOf(KlingApiError);
+    expect(error.classification.kind).toBe('server');
+    expect(error.message).toMatch(/503/);
+    expect(h.posts).toEqual([]);
+  });
+
   it('does not create when the pre-create look-up fails for another reason', async () => {
     lookup().reply(401, cometError('Invalid token'));
     const h = harness();
