@@ -60,6 +60,8 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const ARTIFACT_NAME_FORBIDDEN = /["<>|*?\r\n\\/:]/;
 const MAX_TIMEOUT_SECONDS = 6 * 60 * 60;
 const MAX_POLL_INTERVAL_SECONDS = 300;
+/** GitHub's longest retention (private repositories); public ones stop at 90. */
+const MAX_RETENTION_DAYS = 400;
 
 export function readInputs(getInput: GetInput, workspace: string): ActionInputs {
   const problems: string[] = [];
@@ -180,8 +182,9 @@ export function readInputs(getInput: GetInput, workspace: string): ActionInputs 
       `${Inputs.ArtifactName} must not contain any of " : < > | * ? \\ / or line breaks, got "${artifactName}".`,
     );
 
-  const retentionRaw = get(Inputs.RetentionDays);
-  const retentionDays = retentionRaw === '' ? undefined : number(Inputs.RetentionDays, 0, 1, 90, true);
+  // As in upload-artifact: 0 means the repository default; the repository's setting caps the rest
+  // (the artifact client warns and uses the cap).
+  const retentionDays = number(Inputs.RetentionDays, 0, 0, MAX_RETENTION_DAYS, true) || undefined;
 
   const inputs: ActionInputs = {
     source: source ?? { kind: 'task_id', taskId: '' },

@@ -236,15 +236,17 @@ describe('numbers', () => {
     );
   });
 
-  it.each(['0', '91', '7.5', '-3', 'week'])('rejects retention_days %s', (raw) => {
+  it.each(['401', '7.5', '-3', 'week'])('rejects retention_days %s', (raw) => {
     expect(problems({ retention_days: raw })[0]).toMatch(
-      /^retention_days must be a whole number from 1 to 90/,
+      /^retention_days must be a whole number from 0 to 400/,
     );
   });
 
-  it('reads retention_days 1..90 and leaves it undefined when empty', () => {
+  it('reads retention_days up to 400, and 0 or empty as the repository default (as upload-artifact)', () => {
     expect(read({ retention_days: '1' }).retentionDays).toBe(1);
     expect(read({ retention_days: '90' }).retentionDays).toBe(90);
+    expect(read({ retention_days: '400' }).retentionDays).toBe(400);
+    expect(read({ retention_days: '0' }).retentionDays).toBeUndefined();
     expect(read({ retention_days: '' }).retentionDays).toBeUndefined();
   });
 });
