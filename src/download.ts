@@ -14,6 +14,7 @@ import type { AudioFormat } from './inputs.ts';
 import type { Task } from './kling/responses.ts';
 import type { FetchLike } from './kling/transport.ts';
 import type { RetryContext } from './retry.ts';
+import { PROXY_ADVICE, readNetworkError } from './network-error.ts';
 import { formatDuration } from './runtime.ts';
 
 export type MediaKind = 'mp3' | 'wav' | 'mp4';
@@ -86,10 +87,7 @@ export async function downloadFile(file: PlannedFile, options: DownloadOptions):
       return { ...file, bytes };
     } catch (error) {
       if (options.signal?.aborted) throw options.signal.reason;
-      const failure =
-        error instanceof DownloadError
-          ? error
-          : new DownloadError(`the connection failed (${describe(error)})`, true, { cause: error });
+      const failure = error instanceof DownloadError ? error : connectionFailed(error);
       const label = `Download of the ${file.kind} file for ${path.basename(file.path)}`;
       if (!failure.retryable || attempt + 1 >= options.maxAttempts)
         throw new DownloadError(`${label} failed: ${failure.message}`, false, { cause: failure });
@@ -216,8 +214,11 @@ function describeHead(head: Buffer): string {
   return head.subarray(0, 8).toString('hex').replace(/(..)/g, '$1 ').trim() || 'nothing';
 }
 
-function describe(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
-  return `${error.message}${cause}`;
+function connectionFailed(error: unknown): DownloadError {
+  const { failure, detail } = readNetworkError(error);
+  if (failure === 'proxy')
+    return new DownloadError(`the proxy refused the connection (${detail}); ${PROXY_ADVICE}`, false, {
+      cause: error,
+    });
+  return new DownloadError(`the connection failed (${detail})`, true, { cause: error });
 }

@@ -1,3 +1,5 @@
+import { PROXY_ADVICE } from '../network-error.ts';
+
 /**
  * Every way an API call can fail, classified in one place: from the HTTP status and the body's code
  * (Kling's numeric `code`, or CometAPI's `error.code`), or from the transport.
@@ -30,7 +32,7 @@ export interface Classification {
   advice: string;
 }
 
-export type TransportFailure = 'reset' | 'timeout' | 'dns' | 'refused' | 'other';
+export type TransportFailure = 'reset' | 'timeout' | 'dns' | 'refused' | 'proxy' | 'other';
 
 export interface FailureFacts {
   status?: number;
@@ -235,6 +237,13 @@ function byStatus(status: number, facts: FailureFacts): Classification {
 }
 
 export function classifyFailure(facts: FailureFacts): Classification {
+  if (facts.transport === 'proxy')
+    return row({
+      kind: 'transport',
+      retryable: false,
+      meaning: 'the proxy refused the connection',
+      advice: `The request never reached the API: ${PROXY_ADVICE}`,
+    });
   if (facts.transport) {
     const definitelyNotSent = facts.transport === 'dns' || facts.transport === 'refused';
     return row({
@@ -314,7 +323,9 @@ function describe(
   const where = [code, facts.status !== undefined ? `HTTP ${facts.status}` : undefined]
     .filter(Boolean)
     .join(', ');
-  const server = facts.message ? ` Server said: "${truncate(facts.message, 300)}".` : '';
+  // A transport failure's message comes from the network stack, not from the API.
+  const said = facts.transport ? 'Detail' : 'Server said';
+  const server = facts.message ? ` ${said}: "${truncate(facts.message, 300)}".` : '';
   const request = facts.requestId ? ` (request id ${facts.requestId})` : '';
   return `${facts.operation} failed${where ? ` [${where}]` : ''}: ${c.meaning}.${server} ${c.advice}${request}`;
 }

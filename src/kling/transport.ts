@@ -1,4 +1,5 @@
 import type { TransportFailure } from './errors.ts';
+import { readNetworkError } from '../network-error.ts';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
 
@@ -46,42 +47,7 @@ export async function send(fetchImpl: FetchLike, options: SendOptions): Promise<
     if (options.signal?.aborted) throw options.signal.reason;
     if (timeout.aborted)
       throw new TransportError('timeout', `no answer within ${options.timeoutMs} ms`, { cause: error });
-    throw new TransportError(transportFailure(error), describeCause(error), { cause: error });
+    const { failure, detail } = readNetworkError(error);
+    throw new TransportError(failure, detail, { cause: error });
   }
-}
-
-const CODES: Record<string, TransportFailure> = {
-  ECONNRESET: 'reset',
-  EPIPE: 'reset',
-  UND_ERR_SOCKET: 'reset',
-  UND_ERR_CLOSED: 'reset',
-  ECONNABORTED: 'reset',
-  ETIMEDOUT: 'timeout',
-  UND_ERR_CONNECT_TIMEOUT: 'timeout',
-  UND_ERR_HEADERS_TIMEOUT: 'timeout',
-  UND_ERR_BODY_TIMEOUT: 'timeout',
-  ENOTFOUND: 'dns',
-  EAI_AGAIN: 'dns',
-  ECONNREFUSED: 'refused',
-};
-
-function errorCode(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e && depth < 4; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-export function transportFailure(error: unknown): TransportFailure {
-  const code = errorCode(error);
-  return (code ? CODES[code] : undefined) ?? 'other';
-}
-
-function describeCause(error: unknown): string {
-  const code = errorCode(error);
-  const message =
-    error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : '';
-  return [code, message].filter(Boolean).join(': ') || 'network error';
 }

@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { ProxyAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ForwardProxy } from '../emulator/forward-proxy.ts';
 import {
   DownloadError,
   downloadFile,
@@ -209,6 +211,29 @@ async function expectNothingWritten(file: PlannedFile) {
 }
 
 describe('downloadFile', () => {
+  it('does not retry when the proxy refuses the connection, and says what to check', async () => {
+    routes.set('/p.mp3', serve(mp3Bytes(1_000)));
+    const proxy = await ForwardProxy.start();
+    const agent = new ProxyAgent(proxy.url);
+    try {
+      proxy.refuseWith = 407;
+      const file = planned('mp3', '/p.mp3');
+      const opts = options({
+        fetch: (input, init) => fetch(input, { ...init, dispatcher: agent }),
+      });
+      const error = await downloadError(downloadFile(file, opts));
+      expect(error.message).toMatch(/the proxy refused the connection \(.*Proxy response \(407\)/);
+      expect(error.message).toMatch(/HTTPS_PROXY.*NO_PROXY/);
+      expect(proxy.requests).toHaveLength(1);
+      expect(hits.get('/p.mp3') ?? 0).toBe(0);
+      expect(opts.sleep.delays).toEqual([]);
+      await expectNothingWritten(file);
+    } finally {
+      await agent.close();
+      await proxy.close();
+    }
+  });
+
   it('writes exactly the served bytes, creating the folder, with no .part left', async () => {
     const body = mp3Bytes(70_000);
     routes.set('/a.mp3', serve(body));

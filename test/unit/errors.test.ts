@@ -132,6 +132,23 @@ describe('transport failures', () => {
   it('tells the user to check base_url and the network when nothing was sent', () => {
     expect(classifyFailure({ transport: 'dns' }).advice).toMatch(/base_url/);
   });
+
+  it('a proxy refusal is not retried: the request never reached the API, and the proxy will refuse again', () => {
+    const c = classifyFailure({ transport: 'proxy' });
+    expect(c).toMatchObject({ kind: 'transport', retryable: false, outcomeUnknown: false });
+    expect(c.advice).toMatch(/HTTPS_PROXY/);
+    expect(c.advice).toMatch(/NO_PROXY/);
+  });
+
+  it('quotes a transport failure as a detail, not as something the server said', () => {
+    const error = new KlingApiError({
+      operation: 'Create task',
+      transport: 'refused',
+      message: 'ECONNREFUSED',
+    });
+    expect(error.message).toContain('Detail: "ECONNREFUSED"');
+    expect(error.message).not.toContain('Server said');
+  });
 });
 
 describe('malformed bodies', () => {
