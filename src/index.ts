@@ -4,6 +4,7 @@ import { DefaultArtifactClient } from '@actions/artifact';
 import { context } from '@actions/github';
 import { EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
 import { run } from './main.ts';
+import { proxyConfigured, proxySecrets } from './proxy.ts';
 import { abortableSleep, CancelledError, systemClock } from './runtime.ts';
 import packageJson from '../package.json' with { type: 'json' };
 
@@ -21,8 +22,8 @@ for (const signalName of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 // Node's fetch ignores HTTPS_PROXY by itself; self-hosted runners behind a proxy need it.
-const proxyVariables = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
-if (proxyVariables.some((name) => process.env[name])) setGlobalDispatcher(new EnvHttpProxyAgent());
+for (const secret of proxySecrets(process.env)) core.setSecret(secret);
+if (proxyConfigured(process.env)) setGlobalDispatcher(new EnvHttpProxyAgent());
 
 const env = process.env;
 await run({
