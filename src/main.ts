@@ -81,6 +81,7 @@ export async function run(deps: Dependencies): Promise<void> {
     audioFormat: inputs.audioFormat,
     clock: deps.clock,
     startedMs,
+    workspace: deps.run.workspace,
   });
 
   let ending: Ending = { kind: 'succeeded' };

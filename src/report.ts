@@ -2,6 +2,7 @@
  * What the step tells the user: outputs the moment each fact is known, and a job summary however
  * the step ends (success, failure, timeout, cancellation).
  */
+import path from 'node:path';
 import { Outputs, State, type OutputName } from './constants.ts';
 import type { DownloadedFile } from './download.ts';
 import type { UploadedArtifact } from './artifact.ts';
@@ -27,6 +28,8 @@ export interface ReportContext {
   audioFormat: AudioFormat;
   clock: Clock;
   startedMs: number;
+  /** Files inside it are listed relative to it, as a reader of the workflow thinks of them. */
+  workspace: string;
 }
 
 export class TaskReport {
@@ -168,7 +171,8 @@ export class TaskReport {
 
     if (this.files.length > 0) {
       lines.push('| File | Size |', '|---|---|');
-      for (const f of this.files) lines.push(`| \`${escape(f.path)}\` | ${formatBytes(f.bytes)} |`);
+      for (const f of this.files)
+        lines.push(`| \`${escape(this.displayPath(f.path))}\` | ${formatBytes(f.bytes)} |`);
       lines.push('');
     }
     const advice =
@@ -177,6 +181,11 @@ export class TaskReport {
         : nextStep(ending, task);
     if (advice) lines.push(advice, '');
     return lines.join('\n');
+  }
+
+  private displayPath(file: string): string {
+    const relative = path.relative(this.context.workspace, file);
+    return relative && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
   }
 
   private timeline(): string {

@@ -14,6 +14,7 @@ function setup(audioFormat: AudioFormat = 'mp3', source = 'https://cdn.example.c
     audioFormat,
     clock,
     startedMs: clock.now(),
+    workspace: '/ws',
   });
   return { clock, sink, report };
 }
@@ -157,9 +158,17 @@ describe('summary', () => {
     expect(md).toContain(
       '[kling-audio-t1](https://gh/a/5) (replaced the earlier attempt’s)<br>sha256 `sha256:abc`',
     );
-    expect(md).toContain('| `/ws/kling-audio/t1.mp3` | 78.1 KiB |');
-    expect(md).toContain('| `/ws/kling-audio/t1.mp4` | 3.3 MiB |');
+    // Relative to the workspace, as the workflow names output_dir.
+    expect(md).toContain('| `kling-audio/t1.mp3` | 78.1 KiB |');
+    expect(md).toContain('| `kling-audio/t1.mp4` | 3.3 MiB |');
     expect(md).not.toContain('Resume it');
+  });
+
+  it('lists files outside the workspace by their absolute path', () => {
+    const { report } = setup();
+    report.taskKnown(succeededTask({ taskId: 't1' }), 'gha-ext', false);
+    report.downloaded(files('/elsewhere/audio'));
+    expect(report.summary({ kind: 'succeeded' })).toContain('| `/elsewhere/audio/t1.mp3` | 78.1 KiB |');
   });
 
   it('marks a resumed task', () => {
