@@ -17,7 +17,7 @@ import { routesFor } from './kling/routes.ts';
 import type { FetchLike } from './kling/transport.ts';
 import { TaskReport, type Ending, type OutputSink } from './report.ts';
 import type { RetryContext } from './retry.ts';
-import { CancelledError, type Clock, type Log, type Sleep } from './runtime.ts';
+import { abandonOnAbort, CancelledError, type Clock, type Log, type Sleep } from './runtime.ts';
 import { submitOrResume } from './submit.ts';
 import { TaskTimeoutError, waitForTask } from './wait.ts';
 
@@ -216,7 +216,7 @@ async function uploadArtifact(
 ): Promise<void> {
   const { serverUrl, repository, runId } = deps.run;
   try {
-    const artifact = await uploadResults({
+    const upload = uploadResults({
       store: deps.artifacts,
       name: inputs.artifactName ?? `kling-audio-${task.taskId}`,
       files: files.map((f) => f.path),
@@ -226,6 +226,7 @@ async function uploadArtifact(
       log: deps.log,
       urlFor: (id) => `${serverUrl}/${repository}/actions/runs/${runId}/artifacts/${id}`,
     });
+    const artifact = await abandonOnAbort(upload, deps.signal);
     report.artifactUploaded(artifact);
     deps.log.info(`Uploaded artifact "${artifact.name}" (id ${artifact.id}): ${artifact.url}`);
   } catch (error) {

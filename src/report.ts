@@ -120,9 +120,10 @@ export class TaskReport {
     const resume = running ? ` Resume it with \`task_id: ${task.taskId}\` in a later step or run.` : '';
     switch (ending.kind) {
       case 'cancelled':
-        return running
-          ? `Cancelled (${ending.signal}) while task ${task.taskId} was ${task.status}; it keeps running on Kling's side.${resume}`
-          : `Cancelled (${ending.signal}).${this.pendingCreateNote()}`;
+        if (running)
+          return `Cancelled (${ending.signal}) while task ${task.taskId} was ${task.status}; it keeps running on Kling's side.${resume}`;
+        if (task?.status === 'succeed') return `Cancelled (${ending.signal}) ${this.afterSuccessNote(task)}`;
+        return `Cancelled (${ending.signal}).${this.pendingCreateNote()}`;
       case 'failed':
         return running
           ? `${ending.message} Task ${task.taskId} is still ${task.status}.${resume}`
@@ -132,6 +133,15 @@ export class TaskReport {
       default:
         return '';
     }
+  }
+
+  /** Cancelled while downloading or uploading: the audio exists, say where to get it. */
+  private afterSuccessNote(task: Task): string {
+    const done = `after task ${task.taskId} succeeded`;
+    if (this.files.length === 0)
+      return `${done}, before its files were downloaded. Collect them with \`task_id: ${task.taskId}\` in a later step or run (Kling keeps them for 30 days).`;
+    const paths = this.files.map((f) => this.displayPath(f.path)).join(', ');
+    return `${done}, before the artifact upload finished. The files are on the runner: ${paths}.`;
   }
 
   /** Cancelled mid-create: the task may exist, and only its external id can find it. */
@@ -178,7 +188,9 @@ export class TaskReport {
     const advice =
       ending.kind === 'cancelled' && !task && this.externalTaskId
         ? `> [!WARNING]\n>${this.pendingCreateNote()}`
-        : nextStep(ending, task);
+        : ending.kind === 'cancelled' && task?.status === 'succeed'
+          ? `> [!NOTE]\n> The step was cancelled (${ending.signal}) ${escape(this.afterSuccessNote(task))}`
+          : nextStep(ending, task);
     if (advice) lines.push(advice, '');
     return lines.join('\n');
   }

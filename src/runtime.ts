@@ -26,6 +26,27 @@ export const abortableSleep: Sleep = async (ms, signal) => {
   }
 };
 
+/**
+ * Settles as `work` does, or rejects with the signal's reason the moment it aborts, for work that
+ * cannot be aborted itself (the artifact client takes no signal). The abandoned work may go on until
+ * the process exits; its late failure is swallowed here so it cannot crash the step.
+ */
+export async function abandonOnAbort<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  work.catch(() => {});
+  signal.throwIfAborted();
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([work, aborted]);
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}
+
 export const silentLog: Log = { info: () => {}, warning: () => {}, debug: () => {} };
 
 /** Thrown (as the abort reason) when the runner cancels the step. */

@@ -144,6 +144,21 @@ describe('cancellation', () => {
     expect(run.summary).toContain(`task_id: ${taskId}`);
   });
 
+  it('SIGINT while downloading a finished task: exits promptly and says how to collect the audio', async () => {
+    world.kling.inject({ route: 'download', fault: { kind: 'delay', ms: 5_000 } });
+    const run = await world.run(video('cancel-download'), {
+      signal: { name: 'SIGINT', afterStdout: /Task \d+: succeed/ },
+    });
+    expect(run.code).not.toBe(0);
+    expect(run.durationMs - run.signalSentAtMs!).toBeLessThan(7_500);
+    const taskId = run.outputs.task_id!;
+    expect(run.outputs.task_status).toBe('succeed');
+    expect(errorMessage(run)).toContain(`Cancelled (SIGINT) after task ${taskId} succeeded`);
+    expect(errorMessage(run)).toContain(`task_id: ${taskId}`);
+    expect(run.outputs).not.toHaveProperty('audio_path');
+    expect(existsSync(path.join(run.workspace, 'kling-audio', `${taskId}.mp3.part`))).toBe(false);
+  });
+
   it('SIGINT while the create is in flight: names the external id a re-run will find', async () => {
     world.kling.inject({ route: 'create', fault: { kind: 'delay', ms: 5_000 } });
     const run = await world.run(video('cancel-create'), {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactStore } from '../../src/artifact.ts';
 import { run, type Dependencies } from '../../src/main.ts';
-import { abortableSleep, systemClock } from '../../src/runtime.ts';
+import { abortableSleep, CancelledError, systemClock } from '../../src/runtime.ts';
 import { KlingEmulator } from '../emulator/kling-emulator.ts';
 
 const KEY = 'sk-in-process-7d2c';
@@ -19,7 +19,7 @@ beforeAll(async () => {
 afterAll(async () => kling.close());
 
 /** Everything run() touches, recorded in one ordered list of events. */
-function harness(inputs: Record<string, string>) {
+function harness(inputs: Record<string, string>, overrides: Partial<Dependencies> = {}) {
   const events: string[] = [];
   const outputs: Record<string, string> = {};
   const uploads: { name: string; files: string[] }[] = [];
@@ -69,6 +69,7 @@ function harness(inputs: Record<string, string>) {
     random: () => 0.5,
     signal: new AbortController().signal,
     userAgent: 'test',
+    ...overrides,
   };
   return { deps, events, outputs, uploads, summary: () => summary };
 }
@@ -135,5 +136,36 @@ describe('run()', () => {
     expect(posts).toHaveLength(1);
     expect(taskIdAt).toBeGreaterThan(posts[0]!);
     expect(taskIdAt).toBeLessThan(firstPollAfterCreate);
+  });
+
+  it('on cancellation during the artifact upload, returns at once and says where the files are', async () => {
+    const controller = new AbortController();
+    let uploadStarted = false;
+    const h = harness(
+      { ...common, base_url: kling.url, api_key: KEY, video_url: 'https://example.com/late.mp4' },
+      {
+        signal: controller.signal,
+        artifacts: {
+          // Like the real client: it takes no signal, and here it never finishes.
+          uploadArtifact: () => {
+            uploadStarted = true;
+            controller.abort(new CancelledError('SIGINT'));
+            return new Promise(() => {});
+          },
+          deleteArtifact: () => Promise.reject(new Error('unexpected delete')),
+        },
+      },
+    );
+    await run(h.deps);
+    expect(uploadStarted).toBe(true);
+    const taskId = h.outputs.task_id!;
+    const failures = h.events.filter((e) => e.startsWith('fail '));
+    expect(failures).toEqual([
+      `fail Cancelled (SIGINT) after task ${taskId} succeeded, before the artifact upload finished. ` +
+        `The files are on the runner: kling-audio/${taskId}.mp3.`,
+    ]);
+    expect(readFileSync(h.outputs.audio_path!).equals(kling.media(taskId).mp3)).toBe(true);
+    expect(h.summary()).toContain('The step was cancelled (SIGINT) after task');
+    expect(h.outputs).not.toHaveProperty('artifact_id');
   });
 });

@@ -273,6 +273,27 @@ describe('failureMessage', () => {
     );
   });
 
+  it('cancelled after success, before the download: says how to collect the audio', () => {
+    const { report } = setup();
+    report.taskKnown(succeededTask({ taskId: 't1' }), 'x', false);
+    const ending: Ending = { kind: 'cancelled', signal: 'SIGINT' };
+    expect(report.failureMessage(ending)).toBe(
+      'Cancelled (SIGINT) after task t1 succeeded, before its files were downloaded. ' +
+        'Collect them with `task_id: t1` in a later step or run (Kling keeps them for 30 days).',
+    );
+    expect(report.summary(ending)).toContain('> The step was cancelled (SIGINT) after task t1 succeeded');
+  });
+
+  it('cancelled after the download: says where the files are', () => {
+    const { report } = setup();
+    report.taskKnown(succeededTask({ taskId: 't1' }), 'x', false);
+    report.downloaded(files().slice(0, 2));
+    expect(report.failureMessage({ kind: 'cancelled', signal: 'SIGTERM' })).toBe(
+      'Cancelled (SIGTERM) after task t1 succeeded, before the artifact upload finished. ' +
+        'The files are on the runner: kling-audio/t1.mp3, kling-audio/t1.wav.',
+    );
+  });
+
   it('cancelled with no task: just says cancelled', () => {
     expect(setup().report.failureMessage({ kind: 'cancelled', signal: 'SIGINT' })).toBe(
       'Cancelled (SIGINT).',
