@@ -63,6 +63,24 @@ const MAX_POLL_INTERVAL_SECONDS = 300;
 /** GitHub's longest retention (private repositories); public ones stop at 90. */
 const MAX_RETENTION_DAYS = 400;
 
+/** Files Kling cannot take as video_url (it accepts .mp4 and .mov): images, audio, other containers. */
+const NOT_MP4_OR_MOV =
+  /\.(png|jpe?g|gif|webp|bmp|tiff?|svg|heic|avif|mp3|wav|m4a|aac|ogg|oga|flac|opus|webm|mkv|avi|flv|wmv|mpe?g|3gp|m3u8|mpd|html?)$/i;
+const VIDEO_PAGE_HOSTS = /^(www\.|m\.)?(youtube\.com|youtu\.be)$/i;
+
+/**
+ * Why a video_url cannot be what Kling downloads, or undefined when it may be. Only sure cases: a
+ * URL without a telling extension (a signed link, a download endpoint) is left to the API.
+ */
+function notAnMp4OrMov(url: URL): string | undefined {
+  if (VIDEO_PAGE_HOSTS.test(url.hostname))
+    return `points to a video page (${url.hostname}), not a file. Kling downloads the file itself: give a direct link to an .mp4 or .mov.`;
+  const extension = NOT_MP4_OR_MOV.exec(url.pathname)?.[0];
+  if (extension)
+    return `points to a ${extension.toLowerCase()} file; Kling accepts only .mp4 and .mov videos (3–20 s, up to 100 MB). Convert it first, e.g. ffmpeg -i input${extension.toLowerCase()} output.mp4.`;
+  return undefined;
+}
+
 export function readInputs(getInput: GetInput, workspace: string): ActionInputs {
   const problems: string[] = [];
   const get = (name: string) => getInput(name).trim();
@@ -135,7 +153,9 @@ export function readInputs(getInput: GetInput, workspace: string): ActionInputs 
     );
   } else if (videoUrl) {
     const url = httpUrl(Inputs.VideoUrl, videoUrl);
-    if (url) source = { kind: 'video_url', videoUrl: url };
+    const notAVideoFile = url && notAnMp4OrMov(new URL(url));
+    if (notAVideoFile) problem(`${Inputs.VideoUrl} ${notAVideoFile}`);
+    else if (url) source = { kind: 'video_url', videoUrl: url };
   } else if (videoId) {
     if (/\s/.test(videoId)) problem(`${Inputs.VideoId} must not contain spaces, got "${videoId}".`);
     else source = { kind: 'video_id', videoId };

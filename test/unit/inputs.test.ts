@@ -83,6 +83,34 @@ describe('URLs', () => {
     expect(problems({ video_url: 'clip.mp4' })[0]).toMatch(/video_url must be an absolute http\(s\) URL/);
   });
 
+  it.each([
+    ['https://cdn.example.com/poster.PNG', '.png'],
+    ['https://cdn.example.com/clip.webm?sig=abc', '.webm'],
+    ['https://cdn.example.com/track.mp3', '.mp3'],
+    ['https://cdn.example.com/stream/index.m3u8', '.m3u8'],
+  ])('rejects a video_url that names a file Kling cannot take: %s', (url, extension) => {
+    const [problem] = problems({ video_url: url });
+    expect(problem).toContain(`video_url points to a ${extension} file; Kling accepts only .mp4 and .mov`);
+    expect(problem).toContain(`ffmpeg -i input${extension} output.mp4`);
+  });
+
+  it.each(['https://www.youtube.com/watch?v=abc', 'https://youtu.be/abc'])(
+    'rejects a video page instead of a file: %s',
+    (url) => {
+      expect(problems({ video_url: url })[0]).toMatch(/video_url points to a video page .*direct link/);
+    },
+  );
+
+  it.each([
+    'https://cdn.example.com/clip.MOV',
+    'https://cdn.example.com/clip.mp4?X-Amz-Signature=abc',
+    'https://storage.example.com/download?id=42',
+    'https://cdn.example.com/videos/42',
+    'https://player.vimeo.com/external/42.hd.mp4',
+  ])('leaves a video_url that may be a video to the API: %s', (url) => {
+    expect(read({ video_url: url }).source).toEqual({ kind: 'video_url', videoUrl: url });
+  });
+
   it('accepts an http video_url', () => {
     expect(read({ video_url: 'http://cdn.example.com/clip.mp4' }).source).toMatchObject({
       videoUrl: 'http://cdn.example.com/clip.mp4',
