@@ -92,7 +92,9 @@ export async function downloadFile(file: PlannedFile, options: DownloadOptions):
       if (!failure.retryable || attempt + 1 >= options.maxAttempts)
         throw new DownloadError(`${label} failed: ${failure.message}`, false, { cause: failure });
       const delay = retryDelayMs(attempt, undefined, options.schedule, options.random);
-      options.log.warning(`${label}: ${failure.message}; retrying in ${formatDuration(delay)}.`);
+      options.log.warning(`${label}: ${failure.message}; retrying in ${formatDuration(delay)}.`, {
+        transient: true,
+      });
       await options.sleep(delay, options.signal);
     }
   }

@@ -5,8 +5,11 @@ import { context } from '@actions/github';
 import { EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
 import { run } from './main.ts';
 import { proxyConfigured, proxySecrets } from './proxy.ts';
-import { abortableSleep, CancelledError, systemClock } from './runtime.ts';
+import { abortableSleep, CancelledError, limitTransientWarnings, systemClock } from './runtime.ts';
 import packageJson from '../package.json' with { type: 'json' };
+
+/** Of the 10 warning annotations the runner shows per step, retry notices may use this many. */
+const TRANSIENT_WARNING_ANNOTATIONS = 5;
 
 /** The runner sends SIGINT, then SIGTERM 7.5 s later, then kills: finish well inside that. */
 const EXIT_WITHIN_MS = 5_000;
@@ -38,7 +41,10 @@ await run({
     await core.summary.addRaw(markdown, true).write();
   },
   fail: (message) => core.setFailed(message),
-  log: { info: core.info, warning: (m) => core.warning(m), debug: core.debug },
+  log: limitTransientWarnings(
+    { info: core.info, warning: (m) => core.warning(m), debug: core.debug },
+    TRANSIENT_WARNING_ANNOTATIONS,
+  ),
   run: {
     repository: env.GITHUB_REPOSITORY ?? '',
     runId: env.GITHUB_RUN_ID ?? '',

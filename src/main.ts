@@ -152,7 +152,10 @@ async function obtainTask(
   deadlineMs: number,
 ): Promise<Task> {
   if (inputs.source.kind === 'task_id') {
-    const task = await client.getTask(inputs.source.taskId, { maxAttempts: 5, deadlineMs });
+    const task = await client.getTask(inputs.source.taskId, {
+      maxAttempts: Number.POSITIVE_INFINITY,
+      deadlineMs,
+    });
     report.taskKnown(task, undefined, true);
     deps.log.info(`Attached to task ${task.taskId} (${task.status}).`);
     return task;

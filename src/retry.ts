@@ -16,6 +16,8 @@ export interface RetryLimits {
   maxAttempts: number;
   /** Never sleep past this instant (ms since epoch). */
   deadlineMs?: number;
+  /** Answers that are not the API's JSON allowed before giving up, when that likely means a wrong route. */
+  maxMalformed?: number;
 }
 
 /**
@@ -28,18 +30,25 @@ export async function withRetries<T>(
   limits: RetryLimits,
   context: RetryContext,
 ): Promise<T> {
+  let malformed = 0;
   for (let n = 0; ; n++) {
     try {
       return await attempt();
     } catch (error) {
       if (!(error instanceof KlingApiError) || !error.classification.retryable) throw error;
       if (n + 1 >= limits.maxAttempts) throw error;
+      if (
+        error.classification.kind === 'malformed-response' &&
+        ++malformed >= (limits.maxMalformed ?? Infinity)
+      )
+        throw error;
       const delay = retryDelayMs(n, error.retryAfterMs, context.schedule, context.random);
       if (limits.deadlineMs !== undefined && context.clock.now() + delay > limits.deadlineMs) throw error;
       context.log.warning(
         `${operation}: ${error.classification.meaning}` +
           `${error.code !== undefined ? ` (code ${error.code})` : ''}; retrying in ${formatDuration(delay)}` +
           ` (attempt ${n + 2} of ${Number.isFinite(limits.maxAttempts) ? limits.maxAttempts : 'until the deadline'}).`,
+        { transient: true },
       );
       await context.sleep(delay, context.signal);
     }

@@ -10,8 +10,29 @@ export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
 
 export interface Log {
   info(message: string): void;
-  warning(message: string): void;
+  /** `transient`: a passing problem that is being retried, not something the user must act on. */
+  warning(message: string, options?: { transient?: boolean }): void;
   debug(message: string): void;
+}
+
+/**
+ * The runner turns only the first 10 warnings of a step into annotations. Retry notices take at most
+ * `budget` of them; later ones go to the log as plain lines, so a warning that matters still shows.
+ */
+export function limitTransientWarnings(log: Log, budget: number): Log {
+  let transient = 0;
+  return {
+    info: (message) => log.info(message),
+    debug: (message) => log.debug(message),
+    warning: (message, options) => {
+      if (!options?.transient) return log.warning(message);
+      transient++;
+      if (transient < budget) log.warning(message);
+      else if (transient === budget)
+        log.warning(`${message} (Further retry notices appear in the log only, not as annotations.)`);
+      else log.info(`Retrying: ${message}`);
+    },
+  };
 }
 
 export const systemClock: Clock = { now: () => Date.now() };

@@ -59,7 +59,13 @@ function known(options: SubmitOptions, task: Task, externalTaskId: string, resum
 
 /** undefined when the API says no such task; throws when it cannot tell. */
 async function lookUp(options: SubmitOptions, externalTaskId: string): Promise<Task | undefined> {
-  return options.client.findByExternalId(externalTaskId, { maxAttempts: 5, deadlineMs: options.deadlineMs });
+  // A read: retried freely within the deadline, like polls (only creates have a failure budget). But
+  // answers that are not JSON here more likely mean the look-up route does not exist than a blip.
+  return options.client.findByExternalId(externalTaskId, {
+    maxAttempts: Number.POSITIVE_INFINITY,
+    deadlineMs: options.deadlineMs,
+    maxMalformed: 3,
+  });
 }
 
 /**
@@ -117,6 +123,7 @@ async function create(options: SubmitOptions, externalTaskId: string): Promise<S
       options.log.warning(
         `Create task: ${error.classification.meaning}${error.code !== undefined ? ` (code ${error.code})` : ''};` +
           ` no task was created, sending again in ${formatDuration(delay)}.`,
+        { transient: true },
       );
       await options.sleep(delay, options.signal);
     }

@@ -71,6 +71,19 @@ describe('API faults', () => {
     expect(routeRequests(world.kling, 'query').filter((r) => r.status === 500)).toHaveLength(3);
   });
 
+  it('a long run of rate limits on reads: retried past 5 tries, using at most 5 warning annotations', async () => {
+    // Reads (the look-up before the create, then the polls) take the faults in turn.
+    world.kling.inject({ ...faults.rateLimited(0, 'query'), times: 8 });
+    const run = await world.run(video('throttled'));
+    expect(run.code, run.stdout).toBe(0);
+    expect(routeRequests(world.kling, 'query').filter((r) => r.status === 429)).toHaveLength(8);
+    const lines = run.stdout.split('\n');
+    const warnings = lines.filter((l) => l.startsWith('::warning::'));
+    expect(warnings).toHaveLength(5);
+    expect(warnings.at(-1)).toContain('Further retry notices appear in the log only');
+    expect(lines.filter((l) => /^Retrying: .*code 1302/.test(l))).toHaveLength(3);
+  });
+
   it('a reset on create after the task was registered: resumes it, exactly one task exists', async () => {
     world.kling.inject({ route: 'create', fault: { kind: 'reset-after-register' } });
     const run = await world.run(video('reset'));

@@ -161,6 +161,8 @@ describe('getTask', () => {
     expect(scope.isDone()).toBe(true);
     expect(context.log.at('warning')).toHaveLength(2);
     expect(context.log.at('warning')[0]).toMatch(/code 1302.*retrying in 2s/);
+    // Retry notices are marked transient, so the runner wiring can keep them from using up annotations.
+    expect(context.log.lines.filter((l) => l.level === 'warning').every((l) => l.transient)).toBe(true);
   });
 
   it('retries a burst of 5xx with backoff, then succeeds', async () => {

@@ -265,6 +265,7 @@ describe('downloadFile', () => {
     expect((await readFile(file.path)).equals(body)).toBe(true);
     expect(hits.get('/cut.mp3')).toBe(2);
     expect(o.sleep.delays).toHaveLength(1);
+    expect(o.log.lines.find((l) => l.level === 'warning')?.transient).toBe(true);
     expect(o.log.at('warning')[0]).toMatch(
       /^Download of the mp3 file for task-1\.mp3: .*; retrying in 1s\.$/,
     );
@@ -334,6 +335,8 @@ describe('downloadFile', () => {
     await downloadFile(file, opts);
     expect((await readFile(file.path)).equals(bytes)).toBe(true);
     expect(opts.log.at('warning').join('\n')).toContain('does not look like mp3 media (it looks like wav)');
+    // Not a passing problem: it must keep its annotation.
+    expect(opts.log.lines.filter((l) => l.level === 'warning').some((l) => l.transient)).toBe(false);
   });
 
   it('rejects a JSON document served as audio, without retrying', async () => {

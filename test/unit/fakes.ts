@@ -46,14 +46,16 @@ export interface LogLine {
   level: 'info' | 'warning' | 'debug';
   message: string;
   atMs: number;
+  /** A warning marked as a passing problem being retried. */
+  transient?: boolean;
 }
 
 export type RecordingLog = Log & { lines: LogLine[]; at(level: LogLine['level']): string[] };
 
 export function recordingLog(clock: Clock = new FakeClock()): RecordingLog {
   const lines: LogLine[] = [];
-  const push = (level: LogLine['level']) => (message: string) => {
-    lines.push({ level, message, atMs: clock.now() });
+  const push = (level: LogLine['level']) => (message: string, options?: { transient?: boolean }) => {
+    lines.push({ level, message, atMs: clock.now(), ...(options?.transient ? { transient: true } : {}) });
   };
   return {
     lines,

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
-import { abandonOnAbort, CancelledError } from '../../src/runtime.ts';
+import { abandonOnAbort, CancelledError, limitTransientWarnings } from '../../src/runtime.ts';
+import { recordingLog } from './fakes.ts';
 
 describe('abandonOnAbort', () => {
   it('settles as the work does while the signal stays quiet', async () => {
@@ -37,5 +38,25 @@ describe('abandonOnAbort', () => {
     await abandonOnAbort(Promise.resolve('done'), signal);
     expect(add).toHaveBeenCalledTimes(1);
     expect(remove).toHaveBeenCalledWith('abort', add.mock.calls[0]![1]);
+  });
+});
+
+describe('limitTransientWarnings', () => {
+  it('lets retry notices use only their budget of annotations; other warnings always get one', () => {
+    const log = recordingLog();
+    const limited = limitTransientWarnings(log, 3);
+    for (let n = 1; n <= 5; n++) limited.warning(`retry ${n}`, { transient: true });
+    limited.warning('files kept, upload skipped');
+    limited.info('progress');
+    limited.debug('detail');
+
+    expect(log.at('warning')).toEqual([
+      'retry 1',
+      'retry 2',
+      'retry 3 (Further retry notices appear in the log only, not as annotations.)',
+      'files kept, upload skipped',
+    ]);
+    expect(log.at('info')).toEqual(['Retrying: retry 4', 'Retrying: retry 5', 'progress']);
+    expect(log.at('debug')).toEqual(['detail']);
   });
 });

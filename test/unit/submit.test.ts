@@ -175,6 +175,7 @@ describe('submitOrResume', () => {
     expect(h.context.sleep.delays).toHaveLength(1);
     expect(h.context.sleep.delays[0]).toBeGreaterThanOrEqual(1_000);
     expect(h.context.log.at('warning').join('\n')).toMatch(/code 1303/);
+    expect(h.context.log.lines.find((l) => /code 1303/.test(l.message))?.transient).toBe(true);
     expect(nock.isDone()).toBe(true);
   });
 
@@ -280,14 +281,27 @@ describe('submitOrResume', () => {
     expect(h.context.log.at('debug').join('\n')).toMatch(/gave no answer/);
   });
 
-  it('does not create while the pre-create look-up keeps failing with 5xx, and says to retry', async () => {
-    lookup().times(5).reply(503, cometError('upstream unavailable'));
+  it('retries a failing pre-create look-up until the deadline, then fails without creating', async () => {
+    lookup().times(1000).reply(503, cometError('upstream unavailable'));
     const h = harness();
+    h.options.deadlineMs = h.context.clock.now() + 120_000;
     const error = (await submitOrResume(h.options).catch((e: unknown) => e)) as KlingApiError;
     expect(error).toBeInstanceOf(KlingApiError);
     expect(error.classification.kind).toBe('server');
     expect(error.message).toMatch(/503/);
     expect(h.posts).toEqual([]);
+    // A read is not held to the create's failure budget: more than 5 tries, all within the deadline.
+    expect(h.context.sleep.delays.length).toBeGreaterThan(5);
+    expect(h.context.clock.now()).toBeLessThanOrEqual(h.options.deadlineMs);
+  });
+
+  it('retries a rate-limited pre-create look-up beyond 5 tries, then creates', async () => {
+    lookup().times(7).reply(429, klingError(1302, 'Too many requests'));
+    lookup().reply(404, notFound);
+    create().reply(200, ok(apiTask('t-new', 'submitted')));
+    const h = harness();
+    expect((await submitOrResume(h.options)).task.taskId).toBe('t-new');
+    expect(h.context.sleep.delays).toHaveLength(7);
   });
 
   it('does not create when the pre-create look-up fails for another reason', async () => {
