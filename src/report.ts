@@ -7,7 +7,7 @@ import { Outputs, State, type OutputName } from './constants.ts';
 import type { DownloadedFile } from './download.ts';
 import type { UploadedArtifact } from './artifact.ts';
 import type { AudioFormat } from './inputs.ts';
-import type { Task } from './kling/responses.ts';
+import type { Task, TaskBilling } from './kling/responses.ts';
 import { formatDuration, type Clock } from './runtime.ts';
 
 export interface OutputSink {
@@ -170,6 +170,8 @@ export class TaskReport {
     rows.push(['Time', `${elapsed}${this.timeline()}`]);
     const seconds = task && this.primaryDuration(task);
     if (seconds !== undefined) rows.push(['Audio duration', `${seconds} s`]);
+    const cost = task?.billing && describeBilling(task.billing);
+    if (cost) rows.push(['Billed', escape(cost)]);
     if (this.uploaded)
       rows.push([
         'Artifact',
@@ -241,6 +243,16 @@ function nextStep(ending: Ending, task: Task | undefined): string | undefined {
     case 'failed':
       return `> [!CAUTION]\n> ${escape(ending.message)}${running ? `\n>\n> Task \`${task.taskId}\` is still ${task.status}. ${resume}` : ''}`;
   }
+}
+
+function describeBilling(billing: TaskBilling): string | undefined {
+  const parts = [
+    billing.units !== undefined ? `${billing.units} unit${billing.units === '1' ? '' : 's'}` : undefined,
+    billing.quota !== undefined
+      ? `${billing.quota} from the balance${billing.listPrice !== undefined ? ` (list price ${billing.listPrice})` : ''}`
+      : undefined,
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join('; ') : undefined;
 }
 
 function escape(text: string): string {

@@ -31,6 +31,16 @@ export interface Task {
   videos: TaskVideo[];
   createdAt?: number;
   updatedAt?: number;
+  /** What the task cost, as the API wrote it (all optional: older answers carry none). */
+  billing?: TaskBilling;
+}
+
+export interface TaskBilling {
+  /** `final_unit_deduction`: resource-pack units deducted. */
+  units?: string;
+  /** `final_balance_deduction`: the amount taken from the account balance, and its list price. */
+  quota?: string;
+  listPrice?: string;
 }
 
 export type Envelope =
@@ -138,7 +148,19 @@ export function parseTask(data: unknown): Task | undefined {
     videos,
     createdAt: num(source.created_at),
     updatedAt: num(source.updated_at),
+    ...billingOf(source),
   };
+}
+
+function billingOf(source: Json): { billing?: TaskBilling } {
+  const balance = isObject(source.final_balance_deduction) ? source.final_balance_deduction : {};
+  const billing: TaskBilling = {
+    units: str(source.final_unit_deduction),
+    quota: str(balance.quota),
+    listPrice: str(balance.list_price),
+  };
+  const known = Object.fromEntries(Object.entries(billing).filter(([, v]) => v !== undefined));
+  return Object.keys(known).length > 0 ? { billing: known } : {};
 }
 
 function parseAudio(a: Json): TaskAudio {

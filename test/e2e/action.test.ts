@@ -62,6 +62,7 @@ describe('a video_url through CometAPI, end to end', () => {
     expect(run.summary).toContain('done');
     expect(run.summary).toContain(`${task.task_id}.mp3`);
     expect(run.summary).toContain(outputs.artifact_url);
+    expect(run.summary).toContain('| Billed | 1 unit; 0.10 from the balance (list price 0.10) |');
     // Progress is logged per status change, not per poll.
     const progressLines = run.stdout.split('\n').filter((l) => l.startsWith(`Task ${task.task_id}:`));
     expect(progressLines.length).toBeLessThanOrEqual(3);

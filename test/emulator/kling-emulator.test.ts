@@ -173,6 +173,8 @@ describe('a task through CometAPI routes', () => {
           },
         ],
       },
+      final_unit_deduction: '1',
+      final_balance_deduction: { quota: '0.10', list_price: '0.10' },
       created_at: data.created_at,
       updated_at: data.created_at + 160,
     });

@@ -171,6 +171,21 @@ describe('summary', () => {
     expect(report.summary({ kind: 'succeeded' })).toContain('| `/elsewhere/audio/t1.mp3` | 78.1 KiB |');
   });
 
+  it('shows what the task cost when the API says, and nothing when it does not', () => {
+    const { report } = setup();
+    report.taskKnown(
+      succeededTask({ taskId: 't1', billing: { units: '2', quota: '0.35', listPrice: '0.50' } }),
+      'x',
+      false,
+    );
+    expect(report.summary({ kind: 'succeeded' })).toContain(
+      '| Billed | 2 units; 0.35 from the balance (list price 0.50) |',
+    );
+    const plain = setup();
+    plain.report.taskKnown(succeededTask({ taskId: 't2' }), 'x', false);
+    expect(plain.report.summary({ kind: 'succeeded' })).not.toContain('Billed');
+  });
+
   it('marks a resumed task', () => {
     const { report } = setup();
     report.taskKnown(task({ taskId: 't1', status: 'processing' }), 'gha-ext', true);

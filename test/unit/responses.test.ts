@@ -114,6 +114,21 @@ describe('parseTask', () => {
     expect(task).toMatchObject({ taskId: 't1', status: 'submitted', externalTaskId: 'ext-1', audios: [] });
   });
 
+  it('reads what the task cost, when the answer says (reference §3.1)', () => {
+    const task = parseTask(
+      apiTask('t1', 'succeed', {
+        final_unit_deduction: '2',
+        final_balance_deduction: { quota: '0.35', list_price: '0.50' },
+      }),
+    );
+    expect(task?.billing).toEqual({ units: '2', quota: '0.35', listPrice: '0.50' });
+    expect(parseTask(apiTask('t1', 'succeed', { final_unit_deduction: 3 }))?.billing).toEqual({ units: '3' });
+    expect(parseTask(apiTask('t1', 'succeed'))).not.toHaveProperty('billing');
+    expect(parseTask(apiTask('t1', 'succeed', { final_balance_deduction: 'n/a' }))).not.toHaveProperty(
+      'billing',
+    );
+  });
+
   it('reads the failure reason', () => {
     expect(parseTask(apiTask('t1', 'failed', { task_status_msg: 'content risk control' }))).toMatchObject({
       status: 'failed',

@@ -42,6 +42,10 @@ export function queriedTaskData(
     ...(progress.status === 'failed' ? { task_status_msg: task.timeline.failMessage } : {}),
     task_info: taskInfo(task),
     task_result: progress.status === 'succeed' ? taskResult(task, files, audioSeconds) : {},
+    // Billing appears once the task has ended (the fields are optional; the zh doc lists both).
+    ...(progress.status === 'succeed'
+      ? { final_unit_deduction: '1', final_balance_deduction: { quota: '0.10', list_price: '0.10' } }
+      : {}),
     created_at: task.created_at,
     updated_at: task.created_at + progress.changedAfterMs,
   };
