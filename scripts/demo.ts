@@ -42,7 +42,9 @@ try {
   if (run.stderr.trim()) console.log(run.stderr.trimEnd());
 
   heading(`Exit code ${run.code} after ${(run.durationMs / 1000).toFixed(1)} s. Outputs`);
-  for (const [name, value] of Object.entries(run.outputs)) console.log(`${name.padEnd(18)} ${value}`);
+  // Multi-line values (files) continue under their first line.
+  for (const [name, value] of Object.entries(run.outputs))
+    console.log(`${name.padEnd(18)} ${value.replace(/\n/g, `\n${' '.repeat(19)}`)}`);
 
   heading('Job summary (GITHUB_STEP_SUMMARY)');
   console.log(run.summary.trimEnd());

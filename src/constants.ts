@@ -32,6 +32,7 @@ export const Outputs = {
   AudioPath: 'audio_path',
   VideoUrl: 'video_url',
   VideoPath: 'video_path',
+  Files: 'files',
   Duration: 'duration',
   ArtifactId: 'artifact_id',
   ArtifactUrl: 'artifact_url',

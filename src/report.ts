@@ -100,6 +100,8 @@ export class TaskReport {
     if (primary) this.sink.setOutput(Outputs.AudioPath, primary.path);
     const video = files.find((f) => f.role === 'video');
     if (video) this.sink.setOutput(Outputs.VideoPath, video.path);
+    // Every file, for steps that take them all (a release upload with audio_format: both).
+    if (files.length > 0) this.sink.setOutput(Outputs.Files, files.map((f) => f.path).join('\n'));
   }
 
   artifactUploaded(artifact: UploadedArtifact): void {

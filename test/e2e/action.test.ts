@@ -88,6 +88,10 @@ describe('a video_url through CometAPI, end to end', () => {
     });
     expect(run.outputs.audio_path).toBe(path.join(dir, `${taskId}.mp3`));
     expect(run.outputs.video_path).toBe(path.join(dir, `${taskId}.mp4`));
+    // Multi-line, through the runner's heredoc form of GITHUB_OUTPUT.
+    expect(run.outputs.files!.split('\n').sort()).toEqual(
+      [`${taskId}.mp3`, `${taskId}.mp4`, `${taskId}.wav`].map((name) => path.join(dir, name)),
+    );
     expect(run.outputs.video_url).toBe(`${world.kling.url}/files/${taskId}/video.mp4`);
 
     const artifact = world.results.artifactByName('soundtrack')!;

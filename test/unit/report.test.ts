@@ -114,6 +114,15 @@ describe('outputs', () => {
     const { sink, report } = setup();
     report.downloaded(files().slice(0, 1));
     expect(sink.output('video_path')).toBeUndefined();
+    expect(sink.output('files')).toBe('/ws/kling-audio/t1.mp3');
+  });
+
+  it('lists every downloaded file in files, one per line', () => {
+    const { sink, report } = setup('both');
+    report.downloaded(files());
+    expect(sink.output('files')).toBe(
+      '/ws/kling-audio/t1.mp3\n/ws/kling-audio/t1.wav\n/ws/kling-audio/t1.mp4',
+    );
   });
 
   it('sets artifact_id, artifact_url and artifact_digest', () => {
