@@ -272,6 +272,164 @@ describe('downloadFile', () => {
     expect(await readdir(path.dirname(file.path))).toEqual(['task-1.mp3']);
   });
 
+  describe('resuming a body cut short (HTTP Range)', () => {
+    const ETAG = '"v1-abc"';
+
+    /**
+     * Serves `body` with an ETag and honours `Range` + `If-Range` as a CDN does; the first `cuts`
+     * answers stop after `cutAt` bytes of what they send. Records each request's Range header.
+     */
+    function rangeServer(body: Buffer, options: { cuts?: number; cutAt?: number; etag?: () => string } = {}) {
+      const ranges: (string | undefined)[] = [];
+      const handler: Handler = (req, res, n) => {
+        const etag = options.etag?.() ?? ETAG;
+        ranges.push(req.headers.range);
+        const match = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+        const from = match && req.headers['if-range'] === etag ? Number(match[1]) : 0;
+        const rest = body.subarray(from);
+        const headers = { 'Content-Type': 'audio/mpeg', 'Content-Length': rest.length, ETag: etag };
+        if (from > 0)
+          res.writeHead(206, {
+            ...headers,
+            'Content-Range': `bytes ${from}-${body.length - 1}/${body.length}`,
+          });
+        else res.writeHead(200, headers);
+        if (n <= (options.cuts ?? 1))
+          res.write(rest.subarray(0, options.cutAt ?? 20_000), () => res.destroy());
+        else res.end(rest);
+      };
+      return { handler, ranges };
+    }
+
+    it('asks only for the rest, appends it, and the file is exact', async () => {
+      const body = mp3Bytes(50_000);
+      const server = rangeServer(body);
+      routes.set('/r.mp3', server.handler);
+      const file = planned('mp3', '/r.mp3');
+      const o = options();
+      expect((await downloadFile(file, o)).bytes).toBe(body.length);
+      expect((await readFile(file.path)).equals(body)).toBe(true);
+      expect(server.ranges).toEqual([undefined, 'bytes=20000-']);
+      expect(o.log.at('warning')[0]).toMatch(/retrying in 1s \(resuming after 20000 bytes\)\.$/);
+      expect(await readdir(path.dirname(file.path))).toEqual(['task-1.mp3']);
+    });
+
+    it('resumes more than once, each time from where the last attempt stopped', async () => {
+      const body = mp3Bytes(50_000);
+      const server = rangeServer(body, { cuts: 2, cutAt: 15_000 });
+      routes.set('/r.mp3', server.handler);
+      const file = planned('mp3', '/r.mp3');
+      await downloadFile(file, options());
+      expect((await readFile(file.path)).equals(body)).toBe(true);
+      expect(server.ranges).toEqual([undefined, 'bytes=15000-', 'bytes=30000-']);
+    });
+
+    it('starts over when the file changed meanwhile (If-Range no longer matches: 200)', async () => {
+      const body = mp3Bytes(50_000);
+      let version = 0;
+      const server = rangeServer(body, { etag: () => `"v${version++}"` });
+      routes.set('/r.mp3', server.handler);
+      const file = planned('mp3', '/r.mp3');
+      await downloadFile(file, options());
+      expect((await readFile(file.path)).equals(body)).toBe(true);
+      expect(server.ranges).toEqual([undefined, 'bytes=20000-']);
+    });
+
+    it('starts over when the server ignores Range, without doubling the bytes', async () => {
+      const body = mp3Bytes(50_000);
+      routes.set('/r.mp3', (_req, res, n) => {
+        res.writeHead(200, { 'Content-Type': 'audio/mpeg', 'Content-Length': body.length, ETag: ETAG });
+        if (n === 1) res.write(body.subarray(0, 20_000), () => res.destroy());
+        else res.end(body);
+      });
+      const file = planned('mp3', '/r.mp3');
+      expect((await downloadFile(file, options())).bytes).toBe(body.length);
+      expect((await readFile(file.path)).equals(body)).toBe(true);
+    });
+
+    it('does not append a 206 that does not continue the file; the next attempt starts over', async () => {
+      const body = mp3Bytes(50_000);
+      const ranges: (string | undefined)[] = [];
+      routes.set('/r.mp3', (req, res, n) => {
+        ranges.push(req.headers.range);
+        if (n === 1) {
+          res.writeHead(200, { 'Content-Type': 'audio/mpeg', 'Content-Length': body.length, ETag: ETAG });
+          res.write(body.subarray(0, 20_000), () => res.destroy());
+        } else if (n === 2) {
+          res.writeHead(206, {
+            'Content-Range': `bytes 0-99/${body.length}`,
+            'Content-Length': 100,
+            ETag: ETAG,
+          });
+          res.end(body.subarray(0, 100));
+        } else serve(body, { ETag: ETAG })(req, res, n);
+      });
+      const file = planned('mp3', '/r.mp3');
+      const o = options();
+      await downloadFile(file, o);
+      expect((await readFile(file.path)).equals(body)).toBe(true);
+      expect(ranges).toEqual([undefined, 'bytes=20000-', undefined]);
+      expect(o.log.at('warning')[1]).toMatch(/a byte range that does not continue the file/);
+    });
+
+    it('keeps the part through a 503, then resumes', async () => {
+      const body = mp3Bytes(50_000);
+      const server = rangeServer(body);
+      routes.set('/r.mp3', (req, res, n) => {
+        if (n === 2) {
+          server.ranges.push(req.headers.range);
+          res.writeHead(503).end();
+        } else server.handler(req, res, n === 3 ? 2 : n);
+      });
+      const file = planned('mp3', '/r.mp3');
+      await downloadFile(file, options());
+      expect((await readFile(file.path)).equals(body)).toBe(true);
+      expect(server.ranges).toEqual([undefined, 'bytes=20000-', 'bytes=20000-']);
+    });
+
+    it('without a validator (no ETag or Last-Modified) it never sends Range', async () => {
+      const body = mp3Bytes(50_000);
+      const ranges: (string | undefined)[] = [];
+      routes.set('/r.mp3', (req, res, n) => {
+        ranges.push(req.headers.range);
+        res.writeHead(200, { 'Content-Type': 'audio/mpeg', 'Content-Length': body.length });
+        if (n === 1) res.write(body.subarray(0, 20_000), () => res.destroy());
+        else res.end(body);
+      });
+      await downloadFile(planned('mp3', '/r.mp3'), options());
+      expect(ranges).toEqual([undefined, undefined]);
+    });
+
+    it('removes the kept part when it finally gives up', async () => {
+      const body = mp3Bytes(50_000);
+      const server = rangeServer(body, { cuts: 5, cutAt: 5_000 });
+      routes.set('/r.mp3', server.handler);
+      const file = planned('mp3', '/r.mp3');
+      await downloadError(downloadFile(file, options({ maxAttempts: 2 })));
+      expect(server.ranges).toEqual([undefined, 'bytes=5000-']);
+      await expectNothingWritten(file);
+    });
+
+    it('removes the kept part when cancelled between attempts', async () => {
+      const body = mp3Bytes(50_000);
+      routes.set('/r.mp3', rangeServer(body).handler);
+      const file = planned('mp3', '/r.mp3');
+      const controller = new AbortController();
+      const o = options();
+      const reason = new Error('cancelled');
+      const cancelling: DownloadOptions = {
+        ...o,
+        signal: controller.signal,
+        sleep: (ms, signal) => {
+          controller.abort(reason);
+          return o.sleep(ms, signal);
+        },
+      };
+      await expect(downloadFile(file, cancelling)).rejects.toBe(reason);
+      await expectNothingWritten(file);
+    });
+  });
+
   it('leaves no .part and no file when every attempt is cut short', async () => {
     const body = mp3Bytes(50_000);
     routes.set('/cut.mp3', (_req, res) => {
