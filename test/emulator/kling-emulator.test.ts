@@ -798,6 +798,37 @@ describe('faults', () => {
     await expect(viaFetch.arrayBuffer()).rejects.toThrow();
   });
 
+  it('serves the rest of a file for Range + If-Range, the whole file when If-Range is stale', async () => {
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    const id = (await create(emulator, COMET)).json.data.task_id;
+    const mp3 = emulator.media(id).mp3;
+    const url = `${emulator.url}/files/${id}/audio.mp3`;
+    const first = await fetch(url);
+    const etag = first.headers.get('etag')!;
+    expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
+    expect(first.headers.get('accept-ranges')).toBe('bytes');
+    await first.arrayBuffer();
+
+    const rest = await fetch(url, { headers: { Range: 'bytes=1000-', 'If-Range': etag } });
+    expect(rest.status).toBe(206);
+    expect(rest.headers.get('content-range')).toBe(`bytes 1000-${mp3.length - 1}/${mp3.length}`);
+    expect(Buffer.from(await rest.arrayBuffer()).equals(mp3.subarray(1000))).toBe(true);
+
+    const stale = await fetch(url, { headers: { Range: 'bytes=1000-', 'If-Range': '"other"' } });
+    expect(stale.status).toBe(200);
+    expect(Buffer.from(await stale.arrayBuffer()).equals(mp3)).toBe(true);
+
+    const beyond = await fetch(url, { headers: { Range: `bytes=${mp3.length}-` } });
+    expect(beyond.status).toBe(416);
+    await beyond.arrayBuffer();
+    expect(emulator.requests.filter((r) => r.route === 'download').map((r) => r.range)).toEqual([
+      undefined,
+      'bytes=1000-',
+      'bytes=1000-',
+      `bytes=${mp3.length}-`,
+    ]);
+  });
+
   it.each([301, 302, 307] as const)(
     'redirects a download with %i to another path serving the same file',
     async (status) => {

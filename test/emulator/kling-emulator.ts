@@ -3,6 +3,7 @@
  * end-to-end tests and the offline demo. It follows shared/reference/kling-api.md: tasks move through
  * a timeline, results are downloadable, and faults can be injected per route.
  */
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -173,6 +174,7 @@ export class KlingEmulator {
         ? {}
         : { authorization: request.headers.authorization }),
       ...(body === undefined ? {} : { body }),
+      ...(request.headers.range === undefined ? {} : { range: request.headers.range }),
       route: ROUTE_OF[endpoint.kind],
       status: 0,
       atMs,
@@ -332,18 +334,42 @@ class Exchange {
     this.#response.end();
   }
 
-  /** GET sends the bytes, HEAD only their headers. */
+  /**
+   * GET sends the bytes, HEAD only their headers. Like a CDN, it carries a strong ETag and answers
+   * `Range: bytes=N-` with 206 and the rest, unless If-Range names another version.
+   */
   file(contentType: string, bytes: Buffer): void {
-    this.#record.status = 200;
-    this.#response.writeHead(200, { 'Content-Type': contentType, 'Content-Length': bytes.length });
-    this.#response.end(this.request.method === 'HEAD' ? undefined : bytes);
+    const etag = etagOf(bytes);
+    const range = /^bytes=(\d+)-$/.exec(this.request.headers.range ?? '');
+    const ifRange = this.request.headers['if-range'];
+    const from = range && (ifRange === undefined || ifRange === etag) ? Number(range[1]) : 0;
+    const headers = { 'Content-Type': contentType, ETag: etag, 'Accept-Ranges': 'bytes' };
+    if (from >= bytes.length) {
+      this.#record.status = 416;
+      this.#response.writeHead(416, { 'Content-Range': `bytes */${bytes.length}`, 'Content-Length': 0 });
+      this.#response.end();
+      return;
+    }
+    const status = from > 0 ? 206 : 200;
+    this.#record.status = status;
+    this.#response.writeHead(status, {
+      ...headers,
+      'Content-Length': bytes.length - from,
+      ...(from > 0 ? { 'Content-Range': `bytes ${from}-${bytes.length - 1}/${bytes.length}` } : {}),
+    });
+    this.#response.end(this.request.method === 'HEAD' ? undefined : bytes.subarray(from));
   }
 
   /** Announces every byte, sends only `sent` of them, then ends the connection. */
   truncatedFile(contentType: string, bytes: Buffer, sent: number): void {
     if (this.request.method === 'HEAD') return this.file(contentType, bytes);
     this.#record.status = 200;
-    this.#response.writeHead(200, { 'Content-Type': contentType, 'Content-Length': bytes.length });
+    this.#response.writeHead(200, {
+      'Content-Type': contentType,
+      'Content-Length': bytes.length,
+      ETag: etagOf(bytes),
+      'Accept-Ranges': 'bytes',
+    });
     this.#response.write(bytes.subarray(0, Math.min(Math.max(0, sent), bytes.length - 1)));
     // end(), not destroy(): the partial body is still corked in the socket and must go out first.
     this.request.socket.end();
@@ -353,6 +379,10 @@ class Exchange {
   reset(): void {
     this.request.socket.resetAndDestroy();
   }
+}
+
+function etagOf(bytes: Buffer): string {
+  return `"${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}"`;
 }
 
 /** Faults that replace the whole answer; true when one did. */

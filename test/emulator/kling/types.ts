@@ -48,6 +48,8 @@ export interface RecordedRequest {
   authorization?: string;
   /** Parsed JSON, or the raw text when the body is not JSON; absent when empty. */
   body?: unknown;
+  /** The Range header of a download that resumes. */
+  range?: string;
   route: Route | 'other';
   /** The HTTP status answered; 0 while unanswered or when the connection was reset instead. */
   status: number;
