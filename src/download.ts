@@ -1,7 +1,7 @@
 /**
  * Result files to disk: streamed (never buffered whole), staged under a temporary name and renamed
- * when complete, checked against Content-Length, a size cap and the media's magic bytes, retried
- * when the connection drops mid-body.
+ * when complete, checked against Content-Length, a size cap and the media's magic bytes, and resumed
+ * (HTTP Range) or retried when the connection drops mid-body.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
