@@ -212,9 +212,10 @@ describe('runAction', () => {
   it('kills the child and rejects after timeoutMs', async () => {
     const workspace = await mkdtemp(join(tmpdir(), 'run-action-workspace-'));
     try {
+      // Long enough for a loaded machine to start Node and print, so the output so far is in the error.
       await expect(
-        runAction({ entry: join(scripts, 'stubborn.mjs'), inputs: {}, workspace, timeoutMs: 300 }),
-      ).rejects.toThrow(/did not finish within 300 ms[\s\S]*started/);
+        runAction({ entry: join(scripts, 'stubborn.mjs'), inputs: {}, workspace, timeoutMs: 2_000 }),
+      ).rejects.toThrow(/did not finish within 2000 ms[\s\S]*started/);
     } finally {
       await rm(workspace, { recursive: true, force: true });
     }
