@@ -68,8 +68,8 @@ const SAS_LIFETIME_MS = 60 * 60 * 1000;
 // Same set the client rejects; the real backend rejects them too.
 const INVALID_NAME_CHARACTERS = ['"', ':', '<', '>', '|', '*', '?', '\r', '\n', '\\', '/'];
 
-/** Thrown inside a Twirp handler; becomes a Twirp JSON error. */
-class TwirpError extends Error {
+/** A refusal thrown inside a handler; the subclass picks the wire format it is answered in. */
+abstract class HandlerError extends Error {
   readonly status: number;
   readonly code: string;
   constructor(status: number, code: string, msg: string) {
@@ -79,16 +79,11 @@ class TwirpError extends Error {
   }
 }
 
-/** Thrown inside a blob handler; becomes an Azure XML StorageError. */
-class StorageError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, msg: string) {
-    super(msg);
-    this.status = status;
-    this.code = code;
-  }
-}
+/** Becomes a Twirp JSON error. */
+class TwirpError extends HandlerError {}
+
+/** Becomes an Azure XML StorageError. */
+class StorageError extends HandlerError {}
 
 /** An artifact between CreateArtifact and FinalizeArtifact, with its blob being written. */
 interface PendingUpload {

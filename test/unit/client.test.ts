@@ -12,6 +12,7 @@ import {
   klingError,
   ok,
   type FakeRetryContext,
+  rejectionOf,
   useNockWithLoopbackOnly,
 } from './fakes.ts';
 
@@ -51,16 +52,7 @@ function client(
 
 const NO_LIMIT = { maxAttempts: 10 };
 
-async function rejection(promise: Promise<unknown>): Promise<KlingApiError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected a rejection');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(KlingApiError);
-  return error as KlingApiError;
-}
+const rejection = (promise: Promise<unknown>) => rejectionOf(promise, KlingApiError);
 
 describe('createTask', () => {
   const request = {

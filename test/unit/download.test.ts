@@ -19,6 +19,7 @@ import {
 } from '../../src/download.ts';
 import {
   fakeRetryContext,
+  rejectionOf,
   mp3Bytes,
   mp4Bytes,
   succeededTask,
@@ -191,16 +192,7 @@ function options(
   };
 }
 
-async function downloadError(promise: Promise<unknown>): Promise<DownloadError> {
-  const error = await promise.then(
-    () => {
-      throw new Error('expected the download to fail');
-    },
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(DownloadError);
-  return error as DownloadError;
-}
+const downloadError = (promise: Promise<unknown>) => rejectionOf(promise, DownloadError);
 
 /** Nothing left behind: no final file and no `.part`. */
 async function expectNothingWritten(file: PlannedFile) {

@@ -1,5 +1,5 @@
 import nock from 'nock';
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 /**
  * Test doubles shared by the unit tests: a clock that only moves when told, a sleep that advances it
  * and records every delay, a log and an output sink that record what they were given, and builders
@@ -236,4 +236,19 @@ export function useNockWithLoopbackOnly(): void {
   afterAll(() => {
     nock.enableNetConnect();
   });
+}
+
+/** The error a promise rejects with, checked to be an instance of `type`; fails when it resolves. */
+export async function rejectionOf<T extends Error>(
+  promise: Promise<unknown>,
+  type: abstract new (...args: never[]) => T,
+): Promise<T> {
+  const error = await promise.then(
+    () => {
+      throw new Error(`expected a rejection with ${type.name}`);
+    },
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(type);
+  return error as T;
 }

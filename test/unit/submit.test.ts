@@ -6,7 +6,15 @@ import { KlingApiError } from '../../src/kling/errors.ts';
 import type { Task } from '../../src/kling/responses.ts';
 import { routesFor } from '../../src/kling/routes.ts';
 import { submitOrResume, type SubmitOptions } from '../../src/submit.ts';
-import { apiTask, cometError, fakeRetryContext, klingError, ok, useNockWithLoopbackOnly } from './fakes.ts';
+import {
+  apiTask,
+  cometError,
+  fakeRetryContext,
+  klingError,
+  ok,
+  rejectionOf,
+  useNockWithLoopbackOnly,
+} from './fakes.ts';
 
 const BASE = 'https://api.cometapi.test';
 const ROOT = '/kling/v1/audio/video-to-audio';
@@ -285,8 +293,7 @@ describe('submitOrResume', () => {
     lookup().times(1000).reply(503, cometError('upstream unavailable'));
     const h = harness();
     h.options.deadlineMs = h.context.clock.now() + 120_000;
-    const error = (await submitOrResume(h.options).catch((e: unknown) => e)) as KlingApiError;
-    expect(error).toBeInstanceOf(KlingApiError);
+    const error = await rejectionOf(submitOrResume(h.options), KlingApiError);
     expect(error.classification.kind).toBe('server');
     expect(error.message).toMatch(/503/);
     expect(h.posts).toEqual([]);
