@@ -1,6 +1,7 @@
 // The Kling emulator over real HTTP on 127.0.0.1, as the action and the demo use it.
 import { request as httpRequest, Agent } from 'node:http';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -916,5 +917,492 @@ describe('close()', () => {
     await emulator.close();
     expect(performance.now() - started).toBeLessThan(500);
     expect(await pending).toBeInstanceOf(Error);
+  });
+});
+
+/** A GET with node:http that resolves at the headers, leaving the body to the caller. */
+function openGet(url: string, headers: Record<string, string> = {}): Promise<IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    httpRequest(url, { headers }, resolve).on('error', reject).end();
+  });
+}
+
+/** Resolves once `response` has delivered at least `bytes` body bytes (or ended), with the count. */
+function receivedAtLeast(response: IncomingMessage, bytes: number, count: { received: number }) {
+  return new Promise<void>((resolve) => {
+    const check = () => {
+      if (count.received >= bytes) resolve();
+    };
+    response.on('data', check);
+    response.on('close', resolve);
+    check();
+  });
+}
+
+/** Counts a response's body bytes as they stream by. */
+function counting(response: IncomingMessage): { received: number } {
+  const count = { received: 0 };
+  response.on('data', (chunk: Buffer) => (count.received += chunk.length));
+  response.on('error', () => undefined); // an unfinished body is what is under test
+  return count;
+}
+
+/**
+ * A GET over a bare socket that reads into one reused buffer, so the client allocates (almost)
+ * nothing and the process RSS shows what the server side costs. Counts the body bytes (de-chunked
+ * when chunked), keeping the first 200 and the last 20.
+ */
+function readWithoutAllocating(
+  url: string,
+  headers: Record<string, string>,
+): Promise<{ head: string; received: number; first: string; last: string; complete: boolean }> {
+  const { hostname, port, pathname } = new URL(url);
+  let head = '';
+  let headDone = false;
+  let chunked = false;
+  let length = Infinity;
+  let received = 0;
+  let first = '';
+  let last = '';
+  // Chunked framing: the size line being read, the bytes left in the current chunk, CRLFs to skip.
+  let sizeLine = '';
+  let inChunk = 0;
+  let skip = 0;
+  let finished = false;
+  const body = (bytes: Buffer) => {
+    received += bytes.length;
+    if (first.length < 200) first += bytes.subarray(0, 200 - first.length).toString('latin1');
+    last = (last + bytes.subarray(-20).toString('latin1')).slice(-20);
+  };
+  const dechunk = (bytes: Buffer) => {
+    let at = 0;
+    while (at < bytes.length && !finished) {
+      if (skip > 0) {
+        const n = Math.min(skip, bytes.length - at);
+        skip -= n;
+        at += n;
+      } else if (inChunk > 0) {
+        const n = Math.min(inChunk, bytes.length - at);
+        body(bytes.subarray(at, at + n));
+        inChunk -= n;
+        at += n;
+        if (inChunk === 0) skip = 2;
+      } else {
+        sizeLine += String.fromCharCode(bytes[at]!);
+        at += 1;
+        if (sizeLine.endsWith('\r\n')) {
+          inChunk = parseInt(sizeLine, 16);
+          sizeLine = '';
+          if (inChunk === 0) finished = true;
+        }
+      }
+    }
+  };
+  const readBuffer = Buffer.alloc(64 * 1024);
+  return new Promise((resolve, reject) => {
+    const socket = connect({
+      host: hostname,
+      port: Number(port),
+      onread: {
+        buffer: readBuffer,
+        callback: (size) => {
+          let bytes = readBuffer.subarray(0, size);
+          if (!headDone) {
+            head += bytes.toString('latin1');
+            const end = head.indexOf('\r\n\r\n');
+            if (end < 0) return true;
+            headDone = true;
+            bytes = bytes.subarray(bytes.length - (head.length - end - 4));
+            head = head.slice(0, end + 4);
+            chunked = /\r\ntransfer-encoding: chunked\r\n/i.test(head);
+            length = Number(/\r\ncontent-length: (\d+)\r\n/i.exec(head)?.[1] ?? Infinity);
+          }
+          if (chunked) dechunk(bytes);
+          else body(bytes);
+          return true;
+        },
+      },
+    });
+    socket.on('error', reject);
+    socket.on('close', () => {
+      resolve({ head, received, first, last, complete: chunked ? finished : received === length });
+    });
+    const lines = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`);
+    socket.write(
+      `GET ${pathname} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: close\r\n${lines.join('')}\r\n`,
+    );
+  });
+}
+
+async function succeeded(emulator: KlingEmulator, root = COMET): Promise<string> {
+  const id: string = (await create(emulator, root)).json.data.task_id;
+  await pollStatuses(emulator, root, id);
+  return id;
+}
+
+describe('hostile faults', () => {
+  const MIB = 1024 * 1024;
+  const authorized = { authorization: `Bearer ${API_KEY}` };
+
+  it('hang reads the request and never answers, until the client gives up', async () => {
+    const emulator = await start();
+    emulator.inject(faults.hang('create'));
+    const started = performance.now();
+    const hung = fetch(`${emulator.url}${COMET}`, {
+      method: 'POST',
+      headers: { ...authorized, 'content-type': 'application/json' },
+      body: JSON.stringify(VIDEO),
+      signal: AbortSignal.timeout(300),
+    });
+    await expect(hung).rejects.toThrow(/timeout|abort/i);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    expect(emulator.tasks.size).toBe(0); // not handled: no task
+    expect(emulator.requests[0]).toMatchObject({ route: 'create', status: 0, body: VIDEO });
+    // Used up: the next request is answered.
+    expect((await create(emulator, COMET)).status).toBe(200);
+  });
+
+  it('hang works on the query and download routes, `times` times', async () => {
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    const id = (await create(emulator, COMET)).json.data.task_id;
+    emulator.inject(faults.hang('query', 2));
+    emulator.inject(faults.hang('download'));
+    const signal = () => AbortSignal.timeout(100);
+    const queryUrl = `${emulator.url}${COMET}/${id}`;
+    const fileUrl = `${emulator.url}/files/${id}/audio.mp3`;
+    await expect(fetch(queryUrl, { headers: authorized, signal: signal() })).rejects.toThrow();
+    await expect(fetch(queryUrl, { headers: authorized, signal: signal() })).rejects.toThrow();
+    await expect(fetch(fileUrl, { signal: signal() })).rejects.toThrow();
+    expect((await fetch(queryUrl, { headers: authorized })).status).toBe(200);
+    expect((await fetch(fileUrl)).status).toBe(200);
+    expect(emulator.requests.map((r) => r.status)).toEqual([200, 0, 0, 0, 200, 200]);
+  });
+
+  it('close() is prompt while requests hang', async () => {
+    const emulator = await start();
+    emulator.inject(faults.hang('query', Infinity));
+    const pending = [1, 2, 3].map(() => query(emulator, KLING, 'x').catch((error: unknown) => error));
+    await sleep(30);
+    const started = performance.now();
+    await emulator.close();
+    expect(performance.now() - started).toBeLessThan(500);
+    for (const outcome of await Promise.all(pending)) expect(outcome).toBeInstanceOf(Error);
+  });
+
+  it('trickleDownload announces the whole file at once, then sends it slowly, byte-exact', async () => {
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    const id = await succeeded(emulator);
+    const mp3 = emulator.media(id).mp3;
+    emulator.inject(faults.trickleDownload(20)); // 2 bytes every 100 ms
+
+    const response = await openGet(`${emulator.url}/files/${id}/audio.mp3`);
+    const headersAt = performance.now();
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['content-length']).toBe(String(mp3.length));
+    const count = counting(response);
+    // The headers come at once, the first bytes only an interval later, then a few at a time.
+    const firstAt = await new Promise<number>((resolve) => {
+      response.once('data', () => resolve(performance.now()));
+    });
+    expect(firstAt - headersAt).toBeGreaterThanOrEqual(50);
+    expect(count.received).toBeLessThanOrEqual(6);
+    await sleep(300);
+    expect(count.received).toBeGreaterThan(2);
+    expect(count.received).toBeLessThanOrEqual(20);
+    expect(response.complete).toBe(false);
+    response.destroy();
+
+    // A fast trickle finishes with exactly the file, over the time its rate says.
+    emulator.inject(faults.trickleDownload(mp3.length * 4));
+    const fastStart = performance.now();
+    const whole = await fetch(`${emulator.url}/files/${id}/audio.mp3`);
+    expect(Buffer.from(await whole.arrayBuffer()).equals(mp3)).toBe(true);
+    expect(performance.now() - fastStart).toBeGreaterThanOrEqual(200);
+    expect(faults.trickleDownload()).toEqual({
+      route: 'download',
+      fault: { kind: 'trickle', bytesPerSecond: 1 },
+    });
+    expect(() => faults.trickleDownload(0)).toThrow(/bytesPerSecond/);
+  });
+
+  it('stallDownload sends part of the body, then nothing, keeping the connection open', async () => {
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    const id = await succeeded(emulator);
+    const wav = emulator.media(id).wav;
+    emulator.inject(faults.stallDownload());
+    emulator.inject(faults.stallDownload(1000));
+
+    const half = await openGet(`${emulator.url}/files/${id}/audio.wav`);
+    expect(half.headers['content-length']).toBe(String(wav.length));
+    const halfCount = counting(half);
+    await receivedAtLeast(half, Math.floor(wav.length / 2), halfCount);
+    await sleep(150);
+    expect(halfCount.received).toBe(Math.floor(wav.length / 2));
+    expect(half.complete).toBe(false);
+    expect(half.socket.destroyed).toBe(false);
+    half.destroy();
+
+    const some = await openGet(`${emulator.url}/files/${id}/audio.wav`);
+    const someCount = counting(some);
+    await receivedAtLeast(some, 1000, someCount);
+    await sleep(50);
+    expect(someCount.received).toBe(1000);
+    const closed = new Promise((resolve) => some.on('close', resolve));
+    const started = performance.now();
+    await emulator.close();
+    await closed;
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(some.complete).toBe(false);
+  });
+
+  it.each([
+    ['with a Content-Length', false],
+    ['chunked', true],
+  ])('hugeBody streams a 200 MiB JSON envelope %s, in little memory', async (_name, chunked) => {
+    const emulator = await start();
+    emulator.inject(faults.hugeBody('query', 200, { chunked }));
+    const rssBefore = process.memoryUsage.rss();
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 5);
+
+    const response = await readWithoutAllocating(`${emulator.url}${KLING}/task-42`, authorized);
+    clearInterval(sampler);
+
+    expect(response.head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(response.head).toMatch(/\r\ncontent-type: application\/json\r\n/i);
+    if (chunked) {
+      expect(response.head).toMatch(/\r\ntransfer-encoding: chunked\r\n/i);
+      expect(response.head).not.toMatch(/content-length/i);
+    } else {
+      expect(response.head).toMatch(new RegExp(`\r\ncontent-length: ${200 * MIB}\r\n`, 'i'));
+    }
+    const { received, first: head, last: tail } = response;
+    expect(received).toBe(200 * MIB);
+    expect(response.complete).toBe(true);
+    expect(head).toMatch(
+      /^\{"code":0,"message":"SUCCEED","request_id":"[\w-]+","data":\{"task_id":"task-42","task_status":"processing","padding":"x+/,
+    );
+    expect(tail).toBe(`${'x'.repeat(17)}"}}`);
+    expect(rssPeak - rssBefore).toBeLessThan(50 * MIB);
+    expect(emulator.requests[0]).toMatchObject({ route: 'query', status: 200 });
+  });
+
+  it('hugeBody is valid JSON of exactly the size asked, and creates no task', async () => {
+    const emulator = await start();
+    emulator.inject(faults.hugeBody('create', 1));
+    emulator.inject(faults.hugeBody('create', 0.5, { chunked: true }));
+    for (const size of [MIB, MIB / 2]) {
+      const response = await fetch(`${emulator.url}${COMET}`, {
+        method: 'POST',
+        headers: authorized,
+        body: JSON.stringify(VIDEO),
+      });
+      const text = await response.text();
+      expect(Buffer.byteLength(text)).toBe(size);
+      expect(JSON.parse(text)).toMatchObject({
+        code: 0,
+        message: 'SUCCEED',
+        data: { task_id: expect.any(String), task_status: 'processing', padding: expect.any(String) },
+      });
+    }
+    expect(emulator.tasks.size).toBe(0);
+    expect(() => faults.hugeBody('query', 0)).toThrow(/megabytes/);
+  });
+
+  it('hugeBody waits for a client that does not read, and stops for one that leaves', async () => {
+    const emulator = await start();
+    emulator.inject(faults.hugeBody('query', 200));
+    emulator.inject(faults.hugeBody('query', 200, { chunked: true }));
+    const rssBefore = process.memoryUsage.rss();
+
+    const stuck = await openGet(`${emulator.url}${KLING}/x`, authorized);
+    stuck.pause();
+    await sleep(200);
+    expect(process.memoryUsage.rss() - rssBefore).toBeLessThan(50 * MIB);
+    stuck.destroy();
+
+    const leaving = await openGet(`${emulator.url}${KLING}/x`, authorized);
+    const count = counting(leaving);
+    await receivedAtLeast(leaving, MIB, count);
+    leaving.destroy();
+    await sleep(50);
+    expect(process.memoryUsage.rss() - rssBefore).toBeLessThan(50 * MIB);
+    // Nothing left running: the next query is answered normally, and close() is prompt.
+    expect((await query(emulator, KLING, 'x')).status).toBe(404);
+    const started = performance.now();
+    await emulator.close();
+    expect(performance.now() - started).toBeLessThan(500);
+  });
+
+  it('nullData answers 200 with code 0 and data null', async () => {
+    const emulator = await start();
+    emulator.inject(faults.nullData('create'));
+    emulator.inject(faults.nullData('query'));
+    const created = await create(emulator, COMET);
+    expect([created.status, created.json]).toEqual([
+      200,
+      { code: 0, message: 'SUCCEED', request_id: expect.any(String), data: null },
+    ]);
+    expect((await query(emulator, KLING, 'x')).json.data).toBeNull();
+    expect(emulator.tasks.size).toBe(0);
+  });
+
+  it('undocumentedStatus shows a task_status no document lists, on create, query and list', async () => {
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    emulator.inject(faults.undocumentedStatus('create'));
+    const created = await create(emulator, KLING);
+    expect(created.json.data.task_status).toBe('queued_weird');
+    const id = created.json.data.task_id;
+    expect(emulator.tasks.has(id)).toBe(true);
+
+    emulator.inject(faults.undocumentedStatus('query', 'PAUSED'));
+    emulator.inject(faults.undocumentedStatus('query'));
+    const queried = (await query(emulator, KLING, id)).json.data;
+    expect(queried).toMatchObject({ task_id: id, task_status: 'PAUSED' });
+    expect(queried.task_result.audios).toHaveLength(1); // still the succeeded task underneath
+    const list = (await call(emulator, 'GET', KLING)).json.data as unknown as TaskData[];
+    expect(list.map((t) => t.task_status)).toEqual(['queued_weird']);
+    expect((await query(emulator, KLING, id)).json.data.task_status).toBe('succeed');
+  });
+
+  it('undocumentedStatus shows in the wrapped CometAPI shape too', async () => {
+    const emulator = await start({ cometResponseShape: 'wrapped' });
+    const id = (await create(emulator, COMET)).json.data.task_id;
+    emulator.inject(faults.undocumentedStatus('query'));
+    const { data } = (await query(emulator, COMET, id)).json;
+    expect(data.status).toBe('queued_weird');
+    expect(data.data.task_status).toBe('queued_weird');
+  });
+
+  it('refuses the new faults on routes where they can never fire', async () => {
+    const emulator = await start();
+    expect(() => emulator.inject({ route: 'query', fault: { kind: 'trickle', bytesPerSecond: 1 } })).toThrow(
+      /'download' route/,
+    );
+    expect(() => emulator.inject({ route: 'create', fault: { kind: 'stall' } })).toThrow(/download/);
+    expect(() => emulator.inject({ route: 'download', fault: { kind: 'huge-body', megabytes: 1 } })).toThrow(
+      /'create' or 'query' route, not 'download'/,
+    );
+    expect(() =>
+      emulator.inject({ route: 'download', fault: { kind: 'undocumented-status', status: 'x' } }),
+    ).toThrow(/'create' or 'query'/);
+  });
+});
+
+describe('hostile task ids', () => {
+  const hostile = [
+    ['a workflow command', 'abc\n::add-mask::x'],
+    ['a path traversal', '../../etc'],
+    ['a slash', 'a/b'],
+    ['500 characters', 'k'.repeat(500)],
+    ['URL syntax', 'id with spaces?x=1#frag%41'],
+  ];
+
+  it.each(hostile)('a chosen id (%s) is created, queried, listed and downloadable', async (_name, id) => {
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    emulator.setNextTaskId(id);
+    const created = await create(emulator, KLING);
+    expect(created.json.data.task_id).toBe(id);
+    expect(emulator.tasks.get(id)).toMatchObject({ task_id: id, provider: 'kling' });
+
+    const queried = await query(emulator, KLING, id);
+    expect(queried.status).toBe(200);
+    expect(queried.json.data).toMatchObject({ task_id: id, task_status: 'succeed' });
+    const listed = (await call(emulator, 'GET', KLING)).json.data as unknown as TaskData[];
+    expect(listed.map((t) => t.task_id)).toEqual([id]);
+
+    const url = queried.json.data.task_result.audios[0]!.url_mp3;
+    expect(url).toBe(`${emulator.url}/files/${encodeURIComponent(id)}/audio.mp3`);
+    const file = await fetch(url);
+    expect(Buffer.from(await file.arrayBuffer()).equals(emulator.media(id).mp3)).toBe(true);
+  });
+
+  it('goes to the next tasks in order, then ids are generated again; a taken id is refused', async () => {
+    const emulator = await start();
+    emulator.setNextTaskId('first');
+    emulator.setNextTaskId('second');
+    expect(() => emulator.setNextTaskId('first')).toThrow(/taken/);
+    const ids = [];
+    for (let n = 0; n < 3; n += 1) ids.push((await create(emulator, COMET)).json.data.task_id);
+    expect(ids.slice(0, 2)).toEqual(['first', 'second']);
+    expect(ids[2]).toMatch(/^\d{18}$/);
+    expect(() => emulator.setNextTaskId('second')).toThrow(/taken/);
+  });
+});
+
+describe('foreign result URLs', () => {
+  const foreign = {
+    mp3: 'file:///etc/passwd',
+    wav: 'data:audio/wav;base64,AAAA',
+    mp4: 'http://169.254.169.254/latest/meta-data/',
+  };
+
+  it('setResultUrls chooses what a succeeded task shows, given its id and the defaults', async () => {
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    const calls: [string, unknown][] = [];
+    emulator.setResultUrls((taskId, defaults) => {
+      calls.push([taskId, defaults]);
+      return foreign;
+    });
+    const id = await succeeded(emulator);
+    const { task_result } = (await query(emulator, COMET, id)).json.data;
+    expect(task_result.audios[0]).toMatchObject({ url_mp3: foreign.mp3, url_wav: foreign.wav });
+    expect(task_result.videos[0]!.url).toBe(foreign.mp4);
+    const files = `${emulator.url}/files/${id}`;
+    expect(calls.at(-1)).toEqual([
+      id,
+      { mp3: `${files}/audio.mp3`, wav: `${files}/audio.wav`, mp4: `${files}/video.mp4` },
+    ]);
+
+    emulator.setResultUrls(undefined);
+    expect((await query(emulator, COMET, id)).json.data.task_result.audios[0]!.url_mp3).toBe(
+      `${files}/audio.mp3`,
+    );
+  });
+
+  it.each([
+    'ftp://x/a.mp3',
+    'http://[fd00:ec2::254]/',
+    'https://example.invalid/a.mp3',
+    'data:audio/mpeg;base64,AAAA',
+  ])('the resultUrls option shows %s, in both query shapes and the list', async (url) => {
+    const emulator = await start({
+      timeline: { submittedMs: 0, processingMs: 0 },
+      cometResponseShape: 'wrapped',
+      resultUrls: (_id, defaults) => ({ ...defaults, mp3: url }),
+    });
+    const kling = await succeeded(emulator, KLING);
+    expect((await query(emulator, KLING, kling)).json.data.task_result.audios[0]!.url_mp3).toBe(url);
+    const listed = (await call(emulator, 'GET', KLING)).json.data as unknown as TaskData[];
+    expect(listed[0]!.task_result.audios[0]!.url_mp3).toBe(url);
+    const comet = (await create(emulator, COMET)).json.data.task_id;
+    await sleep(5);
+    expect((await query(emulator, COMET, comet)).json.data.data.task_result.audios[0]!.url_mp3).toBe(url);
+  });
+
+  it('a failure message with newlines and workflow commands is sent verbatim', async () => {
+    const failMessage = 'bad input\n::error::owned\r\n::add-mask::%0A\u001b[31m';
+    const emulator = await start({
+      timeline: { submittedMs: 0, processingMs: 0, outcome: 'failed', failMessage },
+      cometResponseShape: 'wrapped',
+    });
+    const kling = (await create(emulator, KLING)).json.data.task_id;
+    expect((await query(emulator, KLING, kling)).json.data.task_status_msg).toBe(failMessage);
+    const comet = (await create(emulator, COMET)).json.data.task_id;
+    const wrapped = (await query(emulator, COMET, comet)).json.data;
+    expect(wrapped.fail_reason).toBe(failMessage);
+    expect(wrapped.data.task_status_msg).toBe(failMessage);
+  });
+
+  it('records the credentials a download carried, so a leak to a result host shows', async () => {
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    const id = await succeeded(emulator);
+    const url = `${emulator.url}/files/${id}/audio.mp3`;
+    await (await fetch(url, { headers: { authorization: 'Bearer leaked', 'x-api-key': 'k' } })).arrayBuffer();
+    await (await fetch(url)).arrayBuffer();
+    const downloads = emulator.requests.filter((r) => r.route === 'download');
+    expect(downloads.map((r) => r.authorization)).toEqual(['Bearer leaked', undefined]);
+    expect(downloads[0]!.headers['x-api-key']).toBe('k');
+    expect(downloads[1]!.headers).not.toHaveProperty('authorization');
   });
 });

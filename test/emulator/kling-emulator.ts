@@ -3,7 +3,7 @@
  * end-to-end tests and the offline demo. It follows shared/reference/kling-api.md: tasks move through
  * a timeline, results are downloadable, and faults can be injected per route.
  */
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -19,7 +19,6 @@ import {
   queriedTaskData,
   wrappedQueryBody,
 } from './kling/responses.ts';
-import type { ResultFiles } from './kling/responses.ts';
 import { TaskStore, progressAt } from './kling/tasks.ts';
 import type {
   EmulatorTask,
@@ -28,6 +27,8 @@ import type {
   KlingEmulatorOptions,
   Provider,
   RecordedRequest,
+  ResultFiles,
+  ResultUrls,
   Route,
   Timeline,
 } from './kling/types.ts';
@@ -68,8 +69,9 @@ const ROUTE_OF: Record<Endpoint['kind'], Route | 'other'> = {
 };
 
 const API_PATH = /^(\/kling)?\/v1\/audio\/video-to-audio(?:\/([^/]+))?$/;
-// Result files live under /files; a redirect fault sends the client to the same file under /cdn.
-const FILE_PATH = /^\/(?:files|cdn)\/(\d+)\/(audio\.mp3|audio\.wav|video\.mp4)$/;
+// Result files live under /files/<encoded task_id>/; a redirect fault sends the client to the same
+// file under /cdn.
+const FILE_PATH = /^\/(?:files|cdn)\/([^/]+)\/(audio\.mp3|audio\.wav|video\.mp4)$/;
 
 export class KlingEmulator {
   /** 'http://127.0.0.1:PORT', no trailing slash. */
@@ -86,6 +88,7 @@ export class KlingEmulator {
   readonly #closing = new AbortController();
   #timeline: Required<Timeline>;
   #skewMs = 0;
+  #resultUrls: ResultUrls | undefined;
 
   private constructor(server: Server, options: KlingEmulatorOptions) {
     this.#server = server;
@@ -100,6 +103,7 @@ export class KlingEmulator {
     this.#cometShape = options.cometResponseShape ?? 'native';
     this.#audioSeconds = options.audioSeconds ?? 5;
     this.#timeline = withChanges(DEFAULT_TIMELINE, options.timeline ?? {});
+    this.#resultUrls = options.resultUrls;
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
       this.#handle(request, response).catch((error: unknown) => answerInternalError(response, error));
     });
@@ -129,6 +133,23 @@ export class KlingEmulator {
   /** Applies to tasks created afterwards. */
   setTimeline(timeline: Partial<Timeline>): void {
     this.#timeline = withChanges(this.#timeline, timeline);
+  }
+
+  /**
+   * The next task created gets this task_id instead of an 18-digit one, however hostile (newlines,
+   * `../`, `/`, 500 characters…). Called several times, the ids go to the next tasks in order. It is
+   * queried, listed and (URL-encoded in the path) downloaded like any other. Throws if already taken.
+   */
+  setNextTaskId(id: string): void {
+    this.#store.chooseNextId(id);
+  }
+
+  /**
+   * Chooses the result URLs succeeded tasks show from now on (any string: file:, data:, ftp:, other
+   * hosts…); undefined restores the emulator's own. The emulator still serves its own files.
+   */
+  setResultUrls(resultUrls: ResultUrls | undefined): void {
+    this.#resultUrls = resultUrls;
   }
 
   /** Shifts the emulator's "now" for JWT checks and timestamps; task timelines are unaffected. */
@@ -175,17 +196,25 @@ export class KlingEmulator {
         : { authorization: request.headers.authorization }),
       ...(body === undefined ? {} : { body }),
       ...(request.headers.range === undefined ? {} : { range: request.headers.range }),
+      headers: { ...request.headers },
       route: ROUTE_OF[endpoint.kind],
       status: 0,
       atMs,
     };
     this.#requests.push(record);
-    const exchange = new Exchange(request, response, record);
+    const exchange = new Exchange(request, response, record, this.#closing.signal);
 
     const fault = record.route === 'other' ? undefined : this.#faults.take(record.route);
     if (fault?.kind === 'delay' && !(await this.#waitUnlessClosed(fault.ms))) return;
+    if (fault?.kind === 'hang') return exchange.hang();
+    if (fault?.kind === 'huge-body') {
+      // A create has no task behind it: any well-formed id will do.
+      const taskId = endpoint.kind === 'query' ? endpoint.id : '860000000000000000';
+      return exchange.hugeJson(Math.round(fault.megabytes * MIB), fault.chunked === true, taskId);
+    }
     if (answerInstead(exchange, fault)) return;
     exchange.replacement = answerAfterWork(fault);
+    if (fault?.kind === 'undocumented-status') exchange.taskStatus = fault.status;
 
     switch (endpoint.kind) {
       case 'create':
@@ -202,13 +231,8 @@ export class KlingEmulator {
   }
 
   /** False when the emulator closed while waiting: the connection is gone, so there is nothing to answer. */
-  async #waitUnlessClosed(ms: number): Promise<boolean> {
-    try {
-      await sleep(ms, undefined, { signal: this.#closing.signal });
-      return true;
-    } catch {
-      return false;
-    }
+  #waitUnlessClosed(ms: number): Promise<boolean> {
+    return pause(ms, this.#closing.signal);
   }
 
   /** Answers the refusal and returns false when the credential is not accepted on this provider's routes. */
@@ -234,7 +258,7 @@ export class KlingEmulator {
       return exchange.json(400, klingError(1201, 'external_task_id already exists'));
     }
     const task = this.#store.create(provider, body, this.#now(), this.#timeline);
-    exchange.json(200, klingOk(createdTaskData(task)));
+    exchange.json(200, klingOk(exchange.shown(createdTaskData(task))));
   }
 
   async #query(exchange: Exchange, provider: Provider, id: string): Promise<void> {
@@ -242,9 +266,11 @@ export class KlingEmulator {
     const task = this.#store.find(provider, id);
     if (!task) return exchange.json(404, klingError(1203, `task ${id} does not exist`));
     const progress = progressAt(task, performance.now());
-    const data = queriedTaskData(task, progress, this.#resultFiles(task.task_id), this.#audioSeconds);
+    const data = exchange.shown(
+      queriedTaskData(task, progress, this.#resultFiles(task.task_id), this.#audioSeconds),
+    );
     const wrapped = provider === 'cometapi' && this.#cometShape === 'wrapped';
-    exchange.json(200, wrapped ? wrappedQueryBody(task, progress, data) : klingOk(data));
+    exchange.json(200, wrapped ? wrappedQueryBody(task, progress, data, exchange.taskStatus) : klingOk(data));
   }
 
   /** Official only (CometAPI documents no list): newest first, one page. */
@@ -257,18 +283,20 @@ export class KlingEmulator {
     const now = performance.now();
     const page = this.#store.newestFirst('kling').slice((pageNum - 1) * pageSize, pageNum * pageSize);
     const data = page.map((task) => {
-      return queriedTaskData(
-        task,
-        progressAt(task, now),
-        this.#resultFiles(task.task_id),
-        this.#audioSeconds,
+      return exchange.shown(
+        queriedTaskData(task, progressAt(task, now), this.#resultFiles(task.task_id), this.#audioSeconds),
       );
     });
     exchange.json(200, klingOk(data));
   }
 
   /** Result files need no credential (reference §3.1) and exist only once the task has succeeded. */
-  #download(exchange: Exchange, taskId: string, file: FileName, fault: Fault | undefined): void {
+  #download(
+    exchange: Exchange,
+    taskId: string,
+    file: FileName,
+    fault: Fault | undefined,
+  ): void | Promise<void> {
     const task = this.#store.byId.get(taskId);
     if (!task || progressAt(task, performance.now()).status !== 'succeed') {
       return exchange.raw(404, 'text/plain', 'Not Found');
@@ -277,19 +305,27 @@ export class KlingEmulator {
     const bytes = this.media(taskId)[media];
     switch (fault?.kind) {
       case 'redirect':
-        return exchange.redirect(fault.status ?? 302, `${this.url}/cdn/${taskId}/${file}`);
+        return exchange.redirect(
+          fault.status ?? 302,
+          `${this.url}/cdn/${encodeURIComponent(taskId)}/${file}`,
+        );
       case 'html':
         return exchange.raw(200, 'text/html; charset=utf-8', HTML_ERROR_PAGE);
       case 'truncate':
         return exchange.truncatedFile(contentType, bytes, fault.bytes ?? Math.floor(bytes.length / 2));
+      case 'trickle':
+        return exchange.trickledFile(contentType, bytes, fault.bytesPerSecond);
+      case 'stall':
+        return exchange.stalledFile(contentType, bytes, fault.afterBytes ?? Math.floor(bytes.length / 2));
       default:
         return exchange.file(contentType, bytes);
     }
   }
 
   #resultFiles(taskId: string): ResultFiles {
-    const base = `${this.url}/files/${taskId}`;
-    return { mp3: `${base}/audio.mp3`, wav: `${base}/audio.wav`, mp4: `${base}/video.mp4` };
+    const base = `${this.url}/files/${encodeURIComponent(taskId)}`;
+    const own = { mp3: `${base}/audio.mp3`, wav: `${base}/audio.wav`, mp4: `${base}/video.mp4` };
+    return this.#resultUrls ? this.#resultUrls(taskId, own) : own;
   }
 }
 
@@ -298,13 +334,44 @@ class Exchange {
   readonly request: IncomingMessage;
   readonly #response: ServerResponse;
   readonly #record: RecordedRequest;
+  readonly #closing: AbortSignal;
+  #stopped: AbortSignal | undefined;
   /** Set by an *-after-register fault: the work is done, then this answer goes out instead of the real one. */
   replacement: Fault | undefined;
+  /** Set by an undocumented-status fault: the task_status every task in the answer shows. */
+  taskStatus: string | undefined;
 
-  constructor(request: IncomingMessage, response: ServerResponse, record: RecordedRequest) {
+  constructor(
+    request: IncomingMessage,
+    response: ServerResponse,
+    record: RecordedRequest,
+    closing: AbortSignal,
+  ) {
     this.request = request;
     this.#response = response;
     this.#record = record;
+    this.#closing = closing;
+  }
+
+  /** Aborted once the connection is gone (client went away, or the answer ended) or the emulator closes. */
+  get stopped(): AbortSignal {
+    if (!this.#stopped) {
+      const gone = new AbortController();
+      if (this.#response.closed) gone.abort();
+      else this.#response.once('close', () => gone.abort());
+      this.#stopped = AbortSignal.any([this.#closing, gone.signal]);
+    }
+    return this.#stopped;
+  }
+
+  /** A task's data as this answer shows it: with the undocumented status, if one is set. */
+  shown(data: Record<string, unknown>): Record<string, unknown> {
+    return this.taskStatus === undefined ? data : { ...data, task_status: this.taskStatus };
+  }
+
+  /** Never answers; resolves once the connection is gone or the emulator closes. */
+  async hang(): Promise<void> {
+    await untilAborted(this.stopped);
   }
 
   json(status: number, body: unknown, headers: Record<string, string> = {}): void {
@@ -375,9 +442,105 @@ class Exchange {
     this.request.socket.end();
   }
 
+  /** Announces every byte, then sends them `bytesPerSecond`, one small write per interval. */
+  async trickledFile(contentType: string, bytes: Buffer, bytesPerSecond: number): Promise<void> {
+    if (this.request.method === 'HEAD') return this.file(contentType, bytes);
+    this.#fileHeaders(contentType, bytes);
+    // About ten writes a second when the rate allows, else one byte per write.
+    const step = Math.max(1, Math.floor(bytesPerSecond / 10));
+    const intervalMs = (step * 1000) / bytesPerSecond;
+    const startedAt = performance.now();
+    for (let sent = 0, writes = 1; sent < bytes.length; writes += 1) {
+      // Paced from the start, so timer lateness does not slow the rate down.
+      const waitMs = startedAt + writes * intervalMs - performance.now();
+      if (!(await pause(Math.max(0, waitMs), this.stopped))) return;
+      const chunk = bytes.subarray(sent, sent + step);
+      sent += chunk.length;
+      if (!this.#response.write(chunk) && !(await drained(this.#response, this.stopped))) return;
+    }
+    this.#response.end();
+  }
+
+  /** Announces every byte, sends `sent` of them (at most all but one), then nothing, the connection open. */
+  async stalledFile(contentType: string, bytes: Buffer, sent: number): Promise<void> {
+    if (this.request.method === 'HEAD') return this.file(contentType, bytes);
+    this.#fileHeaders(contentType, bytes);
+    this.#response.write(bytes.subarray(0, Math.min(Math.max(0, sent), bytes.length - 1)));
+    await untilAborted(this.stopped);
+  }
+
+  /**
+   * 200 application/json: a valid Kling envelope exactly `totalBytes` long, the bulk a padding string
+   * generated chunk by chunk as the client takes it. With a Content-Length unless `chunked`.
+   */
+  async hugeJson(totalBytes: number, chunked: boolean, taskId: string): Promise<void> {
+    const head = Buffer.from(
+      `{"code":0,"message":"SUCCEED","request_id":"${randomUUID()}","data":{"task_id":${JSON.stringify(taskId)},` +
+        '"task_status":"processing","padding":"',
+    );
+    const tail = Buffer.from('"}}');
+    let padding = totalBytes - head.length - tail.length;
+    if (padding < 0) throw new RangeError(`a ${totalBytes}-byte body cannot hold the envelope`);
+    this.#record.status = 200;
+    this.#response.writeHead(200, {
+      'Content-Type': 'application/json',
+      ...(chunked ? {} : { 'Content-Length': totalBytes }),
+    });
+    this.#response.write(head);
+    while (padding > 0) {
+      if (this.stopped.aborted) return;
+      const chunk = PADDING.subarray(0, Math.min(PADDING.length, padding));
+      padding -= chunk.length;
+      if (!this.#response.write(chunk) && !(await drained(this.#response, this.stopped))) return;
+    }
+    this.#response.end(tail);
+  }
+
+  /** 200 with the whole file's Content-Length, ETag and Accept-Ranges, sent at once. */
+  #fileHeaders(contentType: string, bytes: Buffer): void {
+    this.#record.status = 200;
+    this.#response.writeHead(200, {
+      'Content-Type': contentType,
+      'Content-Length': bytes.length,
+      ETag: etagOf(bytes),
+      'Accept-Ranges': 'bytes',
+    });
+    this.#response.flushHeaders();
+  }
+
   /** A TCP reset, so the client sees ECONNRESET rather than a clean close. */
   reset(): void {
     this.request.socket.resetAndDestroy();
+  }
+}
+
+const MIB = 1024 * 1024;
+// The huge body's padding, written again and again (the writes share it, so it is never copied).
+const PADDING = Buffer.alloc(64 * 1024, 'x');
+
+/** Resolves once the signal aborts (at once if it has). */
+function untilAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
+/** False when the signal aborted before `ms` passed. */
+async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, { signal });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Waits for the response to take more; false when the signal aborted first. */
+async function drained(response: ServerResponse, signal: AbortSignal): Promise<boolean> {
+  try {
+    await once(response, 'drain', { signal });
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -425,7 +588,7 @@ function answerAfterWork(fault: Fault | undefined): Fault | undefined {
 function matchEndpoint(method: string, pathname: string): Endpoint {
   const file = FILE_PATH.exec(pathname);
   if (file && (method === 'GET' || method === 'HEAD')) {
-    return { kind: 'download', taskId: file[1]!, file: file[2] as FileName };
+    return { kind: 'download', taskId: decodePathSegment(file[1]!), file: file[2] as FileName };
   }
   const api = API_PATH.exec(pathname);
   if (!api) return { kind: 'other', status: 404, body: klingError(1203, `no such path: ${pathname}`) };

@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Fault, FaultRule, Route } from './types.ts';
 
-const ROUTES_OF: Partial<Record<Fault['kind'], Route>> = {
-  'reset-after-register': 'create',
-  'error-after-register': 'create',
-  truncate: 'download',
-  redirect: 'download',
-  html: 'download',
+const ROUTES_OF: Partial<Record<Fault['kind'], readonly Route[]>> = {
+  'reset-after-register': ['create'],
+  'error-after-register': ['create'],
+  truncate: ['download'],
+  redirect: ['download'],
+  html: ['download'],
+  trickle: ['download'],
+  stall: ['download'],
+  'huge-body': ['create', 'query'],
+  'undocumented-status': ['create', 'query'],
 };
 
 /** Injected faults, consumed in injection order separately for each route. */
@@ -16,9 +20,10 @@ export class FaultQueue {
   add(rule: FaultRule): void {
     const only = ROUTES_OF[rule.fault.kind];
     // A fault that can never fire on its route would silently do nothing: fail the test that set it up.
-    if (only && only !== rule.route) {
+    if (only && !only.includes(rule.route)) {
+      const routes = only.map((route) => `'${route}'`).join(' or ');
       throw new TypeError(
-        `a '${rule.fault.kind}' fault applies only to the '${only}' route, not '${rule.route}'`,
+        `a '${rule.fault.kind}' fault applies only to the ${routes} route, not '${rule.route}'`,
       );
     }
     const times = rule.times ?? 1;
@@ -141,6 +146,46 @@ export const faults = {
   /** The download answers 200 text/html instead of the media. */
   htmlDownload(): FaultRule {
     return { route: 'download', fault: { kind: 'html' } };
+  },
+  /** The request is read and never answered; the connection stays open until the client gives up. */
+  hang(route: Route, times = 1): FaultRule {
+    return { route, times, fault: { kind: 'hang' } };
+  },
+  /** The download announces the whole file, then sends it at `bytesPerSecond` (default 1). */
+  trickleDownload(bytesPerSecond = 1): FaultRule {
+    if (!(bytesPerSecond > 0 && Number.isFinite(bytesPerSecond))) {
+      throw new TypeError(`bytesPerSecond must be a positive number, got ${bytesPerSecond}`);
+    }
+    return { route: 'download', fault: { kind: 'trickle', bytesPerSecond } };
+  },
+  /** The download announces the whole file, sends `afterBytes` (default half), then nothing, open. */
+  stallDownload(afterBytes?: number): FaultRule {
+    return {
+      route: 'download',
+      fault: afterBytes === undefined ? { kind: 'stall' } : { kind: 'stall', afterBytes },
+    };
+  },
+  /**
+   * A 200 JSON envelope `megabytes` MiB long (default 200), streamed; with a Content-Length, or
+   * chunked without one.
+   */
+  hugeBody(route: 'create' | 'query', megabytes = 200, options: { chunked?: boolean } = {}): FaultRule {
+    if (!(megabytes > 0 && Number.isFinite(megabytes))) {
+      throw new TypeError(`megabytes must be a positive number, got ${megabytes}`);
+    }
+    const fault: Fault = options.chunked
+      ? { kind: 'huge-body', megabytes, chunked: true }
+      : { kind: 'huge-body', megabytes };
+    return { route, fault };
+  },
+  /** 200 `{"code":0,"message":"SUCCEED","request_id":…,"data":null}` instead of handling. */
+  nullData(route: 'create' | 'query'): FaultRule {
+    const body = JSON.stringify({ code: 0, message: 'SUCCEED', request_id: randomUUID(), data: null });
+    return { route, fault: { kind: 'raw', status: 200, contentType: 'application/json', body } };
+  },
+  /** Handled as normal, but the task answered shows a task_status no document lists. */
+  undocumentedStatus(route: 'create' | 'query', status = 'queued_weird'): FaultRule {
+    return { route, fault: { kind: 'undocumented-status', status } };
   },
 };
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mp3DurationSeconds } from '../media.ts';
 import type { Progress, StoredTask } from './tasks.ts';
+import type { ResultFiles } from './types.ts';
 
 /** Kling's envelope (reference §2.2, §3.1); CometAPI passes it through. */
 export function klingOk(data: unknown): unknown {
@@ -13,7 +14,7 @@ export function klingError(code: number, message: string): unknown {
 }
 
 /** The create answer: a task just registered is always `submitted`. */
-export function createdTaskData(task: StoredTask): unknown {
+export function createdTaskData(task: StoredTask): Record<string, unknown> {
   return {
     task_id: task.task_id,
     task_info: taskInfo(task),
@@ -21,12 +22,6 @@ export function createdTaskData(task: StoredTask): unknown {
     created_at: task.created_at,
     updated_at: task.created_at,
   };
-}
-
-export interface ResultFiles {
-  mp3: string;
-  wav: string;
-  mp4: string;
 }
 
 /** The query answer's data (reference §3.1): the result only once succeeded, the reason only once failed. */
@@ -58,18 +53,22 @@ const WRAPPED_STATUS = {
   failed: 'FAILURE',
 } as const;
 
-/** CometAPI's older query envelope (reference §3.2): the native data nested one level down. */
+/**
+ * CometAPI's older query envelope (reference §3.2): the native data nested one level down. `status`
+ * replaces the mapped one (an undocumented-status fault).
+ */
 export function wrappedQueryBody(
   task: StoredTask,
   progress: Progress,
   native: Record<string, unknown>,
+  status?: string,
 ): unknown {
   return {
     code: 'success',
     message: '',
     data: {
       task_id: task.task_id,
-      status: WRAPPED_STATUS[progress.status],
+      status: status ?? WRAPPED_STATUS[progress.status],
       progress: `${progress.percent}%`,
       fail_reason: progress.status === 'failed' ? task.timeline.failMessage : '',
       data: native,

@@ -23,6 +23,16 @@ export class TaskStore {
   readonly byId = new Map<string, StoredTask>();
   // 18-digit ids like Kling's, starting from the clock so two emulators in one test rarely share one.
   #lastId = 860_000_000_000_000_000n + BigInt(Date.now()) * 1000n;
+  // Ids a test chose for the next tasks, used first in order.
+  readonly #chosenIds: string[] = [];
+
+  /** The next task created gets this task_id (after any chosen before it); it must be unused. */
+  chooseNextId(id: string): void {
+    if (this.byId.has(id) || this.#chosenIds.includes(id)) {
+      throw new TypeError(`task_id ${JSON.stringify(id)} is already taken`);
+    }
+    this.#chosenIds.push(id);
+  }
 
   create(
     provider: Provider,
@@ -32,7 +42,7 @@ export class TaskStore {
   ) {
     const externalId = request['external_task_id'];
     const task: StoredTask = {
-      task_id: this.#newId(),
+      task_id: this.#chosenIds.shift() ?? this.#newId(),
       ...(typeof externalId === 'string' && externalId !== '' ? { external_task_id: externalId } : {}),
       created_at: createdAt,
       request,

@@ -32,7 +32,40 @@ export type Fault =
   /** Download only: a 200 text/html error page instead of the media. */
   | { kind: 'html' }
   /** Wait, then handle normally. */
-  | { kind: 'delay'; ms: number };
+  | { kind: 'delay'; ms: number }
+  /**
+   * Any route: the request is read, not handled (create registers no task) and never answered. The
+   * connection stays open until the client goes away or close() is called; the recorded status stays 0.
+   */
+  | { kind: 'hang' }
+  /**
+   * Download only: 200 headers with the full Content-Length at once, then the body at about
+   * `bytesPerSecond` (one small write per interval, the first one interval after the headers), until
+   * done, the client goes away or close() is called. Range is ignored; HEAD is answered normally.
+   */
+  | { kind: 'trickle'; bytesPerSecond: number }
+  /**
+   * Download only: 200 headers with the full Content-Length, the first `afterBytes` (default half,
+   * at most all but one) of the body, then nothing more, with the connection left open until the
+   * client goes away or close() is called. HEAD is answered normally.
+   */
+  | { kind: 'stall'; afterBytes?: number }
+  /**
+   * Create and query only, instead of handling (no task is created): 200 application/json, a valid
+   * Kling envelope `{"code":0,"message":"SUCCEED","request_id":…,"data":{"task_id":…,
+   * "task_status":"processing","padding":"xxx…"}}` exactly `megabytes` MiB (rounded to a byte) long,
+   * generated while it streams out with backpressure respected, stopped when the client goes away.
+   * With a Content-Length, or chunked without one when `chunked` is true. The task_id is the queried
+   * id on the query route, a made-up one on create. Sizes too small for the envelope (about 130
+   * bytes) are answered 500.
+   */
+  | { kind: 'huge-body'; megabytes: number; chunked?: boolean }
+  /**
+   * Create and query only: handle as normal (create registers the task), but every task in the
+   * answer shows this task_status (the wrapped CometAPI shape's `status` too). Not-found and other
+   * errors are answered unchanged.
+   */
+  | { kind: 'undocumented-status'; status: string };
 
 export interface FaultRule {
   route: Route;
@@ -50,6 +83,8 @@ export interface RecordedRequest {
   body?: unknown;
   /** The Range header of a download that resumes. */
   range?: string;
+  /** Every request header as Node parsed it (names lower-case), for checks on other credentials. */
+  headers: Record<string, string | string[] | undefined>;
   route: Route | 'other';
   /** The HTTP status answered; 0 while unanswered or when the connection was reset instead. */
   status: number;
@@ -58,6 +93,19 @@ export interface RecordedRequest {
 }
 
 export type Provider = 'cometapi' | 'kling';
+
+/** The result URLs a succeeded task shows: audios[0].url_mp3, audios[0].url_wav, videos[0].url. */
+export interface ResultFiles {
+  mp3: string;
+  wav: string;
+  mp4: string;
+}
+
+/**
+ * Chooses the result URLs of a succeeded task, called each time one is answered, with the
+ * emulator's own (`defaults`, served by it under /files/<encoded task_id>/).
+ */
+export type ResultUrls = (taskId: string, defaults: ResultFiles) => ResultFiles;
 
 export interface EmulatorTask {
   task_id: string;
@@ -79,4 +127,6 @@ export interface KlingEmulatorOptions {
   cometResponseShape?: 'native' | 'wrapped';
   /** Length of the served audio; default 5. */
   audioSeconds?: number;
+  /** The result URLs succeeded tasks show; default the emulator's own. See also setResultUrls(). */
+  resultUrls?: ResultUrls;
 }
