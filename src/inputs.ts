@@ -5,6 +5,9 @@
 import path from 'node:path';
 import { DEFAULT_BASE_URLS, Inputs, PROMPT_MAX_CHARACTERS } from './constants.ts';
 import type { ProviderName } from './kling/routes.ts';
+import type { AudioFormat } from './task/files.ts';
+
+export type { AudioFormat };
 
 export type Source =
   | { kind: 'video_url'; videoUrl: string }
@@ -13,8 +16,6 @@ export type Source =
 
 export type Credentials =
   { kind: 'api_key'; apiKey: string } | { kind: 'access_key'; accessKey: string; secretKey: string };
-
-export type AudioFormat = 'mp3' | 'wav' | 'both';
 
 export interface ActionInputs {
   source: Source;
@@ -54,6 +55,9 @@ export class InputError extends Error {
 
 export type GetInput = (name: string) => string;
 
+/** Printable ASCII and beyond, but no control character: what an HTTP header value may hold. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
+const HEADER_SAFE = /^[^\u0000-\u001f\u007f]+$/;
 const TRUE = ['true', 'True', 'TRUE'];
 const FALSE = ['false', 'False', 'FALSE'];
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -81,191 +85,217 @@ function notAnMp4OrMov(url: URL): string | undefined {
   return undefined;
 }
 
-export function readInputs(getInput: GetInput, workspace: string): ActionInputs {
-  const problems: string[] = [];
-  const get = (name: string) => getInput(name).trim();
-  const problem = (text: string) => {
-    problems.push(text);
-    return undefined;
-  };
+/** Reads one input at a time, collecting every problem so the user fixes them in one round. */
+class InputReader {
+  readonly problems: string[] = [];
+  readonly #getInput: GetInput;
 
-  const bool = (name: string, fallback: boolean): boolean => {
-    const raw = get(name);
+  constructor(getInput: GetInput) {
+    this.#getInput = getInput;
+  }
+
+  get(name: string): string {
+    return this.#getInput(name).trim();
+  }
+
+  /** Records a problem; returns undefined so a reader can `return reader.problem(...)`. */
+  problem(text: string): undefined {
+    this.problems.push(text);
+    return undefined;
+  }
+
+  bool(name: string, fallback: boolean): boolean {
+    const raw = this.get(name);
     if (raw === '') return fallback;
     if (TRUE.includes(raw)) return true;
     if (FALSE.includes(raw)) return false;
-    problem(`${name} must be true or false, got "${raw}".`);
+    this.problem(`${name} must be true or false, got "${raw}".`);
     return fallback;
-  };
+  }
 
-  const number = (name: string, fallback: number, min: number, max: number, integer = false): number => {
-    const raw = get(name);
+  number(name: string, fallback: number, min: number, max: number, integer = false): number {
+    const raw = this.get(name);
     if (raw === '') return fallback;
     const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN;
     if (!Number.isFinite(value) || (integer && !Number.isInteger(value)) || value < min || value > max) {
-      problem(
+      this.problem(
         `${name} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}, got "${raw}".`,
       );
       return fallback;
     }
     return value;
-  };
+  }
 
-  const httpUrl = (name: string, raw: string): string | undefined => {
+  httpUrl(name: string, raw: string): string | undefined {
     let url: URL;
     try {
       url = new URL(raw);
     } catch {
-      return problem(`${name} must be an absolute http(s) URL, got "${raw}".`);
+      return this.problem(`${name} must be an absolute http(s) URL, got "${raw}".`);
     }
     if (url.protocol !== 'https:' && url.protocol !== 'http:')
-      return problem(
+      return this.problem(
         `${name} must use http or https, got "${url.protocol}" (upload local files somewhere first).`,
       );
-    if (url.username || url.password) return problem(`${name} must not carry a user name or password.`);
+    if (url.username || url.password) return this.problem(`${name} must not carry a user name or password.`);
     return raw;
-  };
+  }
 
-  const prompt = (name: string): string | undefined => {
-    const raw = get(name);
+  prompt(name: string): string | undefined {
+    const raw = this.get(name);
     if (raw === '') return undefined;
     const characters = [...raw].length;
     if (characters > PROMPT_MAX_CHARACTERS)
-      return problem(
+      return this.problem(
         `${name} is ${characters} characters long; Kling accepts at most ${PROMPT_MAX_CHARACTERS}. Shorten it.`,
       );
     return raw;
-  };
-
-  // Source: exactly one of video_url, video_id, task_id.
-  const videoUrl = get(Inputs.VideoUrl);
-  const videoId = get(Inputs.VideoId);
-  const taskId = get(Inputs.TaskId);
-  const given = [videoUrl && Inputs.VideoUrl, videoId && Inputs.VideoId, taskId && Inputs.TaskId].filter(
-    Boolean,
-  );
-  let source: Source | undefined;
-  if (given.length !== 1) {
-    problem(
-      given.length === 0
-        ? `Give one of ${Inputs.VideoUrl} (a video to add sound to), ${Inputs.VideoId} (a Kling video) or ${Inputs.TaskId} (an existing task to resume).`
-        : `Give exactly one of ${Inputs.VideoUrl}, ${Inputs.VideoId}, ${Inputs.TaskId}; got ${given.join(' and ')}.`,
-    );
-  } else if (videoUrl) {
-    const url = httpUrl(Inputs.VideoUrl, videoUrl);
-    const notAVideoFile = url && notAnMp4OrMov(new URL(url));
-    if (notAVideoFile) problem(`${Inputs.VideoUrl} ${notAVideoFile}`);
-    else if (url) source = { kind: 'video_url', videoUrl: url };
-  } else if (videoId) {
-    if (/\s/.test(videoId)) problem(`${Inputs.VideoId} must not contain spaces, got "${videoId}".`);
-    else source = { kind: 'video_id', videoId };
-  } else if (!ID_PATTERN.test(taskId)) {
-    problem(
-      `${Inputs.TaskId} must be the task id the API returned (letters, digits, . _ : -), got "${taskId}".`,
-    );
-  } else {
-    source = { kind: 'task_id', taskId };
   }
 
-  // Provider, credentials, base URL.
-  const providerRaw = get(Inputs.Provider).toLowerCase() || 'cometapi';
-  let provider: ProviderName = 'cometapi';
-  if (providerRaw === 'cometapi' || providerRaw === 'kling') provider = providerRaw;
-  else problem(`${Inputs.Provider} must be "cometapi" or "kling", got "${providerRaw}".`);
+  /** A choice among `options`, case-insensitive. */
+  oneOf<T extends string>(name: string, options: readonly T[], fallback: T): T {
+    const raw = this.get(name).toLowerCase() || fallback;
+    if ((options as readonly string[]).includes(raw)) return raw as T;
+    this.problem(`${name} must be ${options.slice(0, -1).join(', ')} or ${options.at(-1)}, got "${raw}".`);
+    return fallback;
+  }
+}
 
-  const credentials = readCredentials(provider, get, problem);
-  const baseUrl = readBaseUrl(get(Inputs.BaseUrl) || DEFAULT_BASE_URLS[provider], problem);
-
-  const callbackRaw = get(Inputs.CallbackUrl);
-  const callbackUrl = callbackRaw ? httpUrl(Inputs.CallbackUrl, callbackRaw) : undefined;
-
-  const externalTaskId = get(Inputs.ExternalTaskId) || undefined;
-  if (externalTaskId && !ID_PATTERN.test(externalTaskId))
-    problem(
-      `${Inputs.ExternalTaskId} may use letters, digits and . _ : - (at most 128), got "${externalTaskId}".`,
-    );
-
-  const timeoutSeconds = number(Inputs.TimeoutSeconds, 900, 1, MAX_TIMEOUT_SECONDS);
-  const pollIntervalSeconds = number(Inputs.PollIntervalSeconds, 5, 0.01, MAX_POLL_INTERVAL_SECONDS);
-
-  const formatRaw = get(Inputs.AudioFormat).toLowerCase() || 'mp3';
-  let audioFormat: AudioFormat = 'mp3';
-  if (formatRaw === 'mp3' || formatRaw === 'wav' || formatRaw === 'both') audioFormat = formatRaw;
-  else problem(`${Inputs.AudioFormat} must be mp3, wav or both, got "${formatRaw}".`);
-
-  const outputRaw = get(Inputs.OutputDir) || 'kling-audio';
-  const outputDir = path.resolve(workspace, outputRaw);
-
-  const artifactName = get(Inputs.ArtifactName) || undefined;
-  if (artifactName && (ARTIFACT_NAME_FORBIDDEN.test(artifactName) || artifactName.length > 256))
-    problem(
-      `${Inputs.ArtifactName} must not contain any of " : < > | * ? \\ / or line breaks, got "${artifactName}".`,
-    );
-
-  // As in upload-artifact: 0 means the repository default; the repository's setting caps the rest
-  // (the artifact client warns and uses the cap).
-  const retentionDays = number(Inputs.RetentionDays, 0, 0, MAX_RETENTION_DAYS, true) || undefined;
+export function readInputs(getInput: GetInput, workspace: string): ActionInputs {
+  const reader = new InputReader(getInput);
+  const source = readSource(reader);
+  const provider = reader.oneOf<ProviderName>(Inputs.Provider, ['cometapi', 'kling'], 'cometapi');
+  const credentials = readCredentials(provider, reader);
+  const baseUrl = readBaseUrl(reader.get(Inputs.BaseUrl) || DEFAULT_BASE_URLS[provider], reader);
+  const callbackRaw = reader.get(Inputs.CallbackUrl);
 
   const inputs: ActionInputs = {
     source: source ?? { kind: 'task_id', taskId: '' },
     provider,
     credentials: credentials ?? { kind: 'api_key', apiKey: '' },
     baseUrl: baseUrl ?? '',
-    soundEffectPrompt: prompt(Inputs.SoundEffectPrompt),
-    bgmPrompt: prompt(Inputs.BgmPrompt),
-    asmrMode: bool(Inputs.AsmrMode, false),
-    callbackUrl,
-    externalTaskId,
-    wait: bool(Inputs.Wait, true),
-    timeoutSeconds,
-    pollIntervalSeconds,
-    audioFormat,
-    includeVideo: bool(Inputs.IncludeVideo, false),
-    outputDir,
-    uploadArtifact: bool(Inputs.UploadArtifact, true),
-    artifactName,
-    retentionDays,
+    soundEffectPrompt: reader.prompt(Inputs.SoundEffectPrompt),
+    bgmPrompt: reader.prompt(Inputs.BgmPrompt),
+    asmrMode: reader.bool(Inputs.AsmrMode, false),
+    callbackUrl: callbackRaw ? reader.httpUrl(Inputs.CallbackUrl, callbackRaw) : undefined,
+    externalTaskId: readExternalTaskId(reader),
+    wait: reader.bool(Inputs.Wait, true),
+    ...readTiming(reader),
+    audioFormat: reader.oneOf<AudioFormat>(Inputs.AudioFormat, ['mp3', 'wav', 'both'], 'mp3'),
+    includeVideo: reader.bool(Inputs.IncludeVideo, false),
+    outputDir: path.resolve(workspace, reader.get(Inputs.OutputDir) || 'kling-audio'),
+    ...readArtifact(reader),
   };
-  if (pollIntervalSeconds > timeoutSeconds)
-    problem(
-      `${Inputs.PollIntervalSeconds} (${pollIntervalSeconds}) must not exceed ${Inputs.TimeoutSeconds} (${timeoutSeconds}).`,
-    );
-  if (problems.length > 0) throw new InputError(problems);
+  if (reader.problems.length > 0) throw new InputError(reader.problems);
   Object.freeze(inputs.source);
   Object.freeze(inputs.credentials);
   return Object.freeze(inputs);
 }
 
-function readCredentials(
-  provider: ProviderName,
-  get: (name: string) => string,
-  problem: (text: string) => undefined,
-): Credentials | undefined {
-  const apiKey = get(Inputs.ApiKey);
-  const accessKey = get(Inputs.AccessKey);
-  const secretKey = get(Inputs.SecretKey);
+/** Exactly one of video_url, video_id, task_id. */
+function readSource(reader: InputReader): Source | undefined {
+  const videoUrl = reader.get(Inputs.VideoUrl);
+  const videoId = reader.get(Inputs.VideoId);
+  const taskId = reader.get(Inputs.TaskId);
+  const given = [videoUrl && Inputs.VideoUrl, videoId && Inputs.VideoId, taskId && Inputs.TaskId].filter(
+    Boolean,
+  );
+  if (given.length !== 1)
+    return reader.problem(
+      given.length === 0
+        ? `Give one of ${Inputs.VideoUrl} (a video to add sound to), ${Inputs.VideoId} (a Kling video) or ${Inputs.TaskId} (an existing task to resume).`
+        : `Give exactly one of ${Inputs.VideoUrl}, ${Inputs.VideoId}, ${Inputs.TaskId}; got ${given.join(' and ')}.`,
+    );
+  if (videoUrl) {
+    const url = reader.httpUrl(Inputs.VideoUrl, videoUrl);
+    const notAVideoFile = url && notAnMp4OrMov(new URL(url));
+    if (notAVideoFile) return reader.problem(`${Inputs.VideoUrl} ${notAVideoFile}`);
+    return url ? { kind: 'video_url', videoUrl: url } : undefined;
+  }
+  if (videoId) {
+    if (/\s/.test(videoId))
+      return reader.problem(`${Inputs.VideoId} must not contain spaces, got "${videoId}".`);
+    return { kind: 'video_id', videoId };
+  }
+  if (!ID_PATTERN.test(taskId))
+    return reader.problem(
+      `${Inputs.TaskId} must be the task id the API returned (letters, digits, . _ : -), got "${taskId}".`,
+    );
+  return { kind: 'task_id', taskId };
+}
+
+function readExternalTaskId(reader: InputReader): string | undefined {
+  const externalTaskId = reader.get(Inputs.ExternalTaskId) || undefined;
+  if (externalTaskId && !ID_PATTERN.test(externalTaskId))
+    reader.problem(
+      `${Inputs.ExternalTaskId} may use letters, digits and . _ : - (at most 128), got "${externalTaskId}".`,
+    );
+  return externalTaskId;
+}
+
+function readTiming(reader: InputReader): { timeoutSeconds: number; pollIntervalSeconds: number } {
+  const timeoutSeconds = reader.number(Inputs.TimeoutSeconds, 900, 1, MAX_TIMEOUT_SECONDS);
+  const pollIntervalSeconds = reader.number(Inputs.PollIntervalSeconds, 5, 0.01, MAX_POLL_INTERVAL_SECONDS);
+  if (pollIntervalSeconds > timeoutSeconds)
+    reader.problem(
+      `${Inputs.PollIntervalSeconds} (${pollIntervalSeconds}) must not exceed ${Inputs.TimeoutSeconds} (${timeoutSeconds}).`,
+    );
+  return { timeoutSeconds, pollIntervalSeconds };
+}
+
+function readArtifact(
+  reader: InputReader,
+): Pick<ActionInputs, 'uploadArtifact' | 'artifactName' | 'retentionDays'> {
+  const artifactName = reader.get(Inputs.ArtifactName) || undefined;
+  if (artifactName && (ARTIFACT_NAME_FORBIDDEN.test(artifactName) || artifactName.length > 256))
+    reader.problem(
+      `${Inputs.ArtifactName} must not contain any of " : < > | * ? \\ / or line breaks, got "${artifactName}".`,
+    );
+  return {
+    uploadArtifact: reader.bool(Inputs.UploadArtifact, true),
+    artifactName,
+    // As in upload-artifact: 0 means the repository default; the repository's setting caps the rest
+    // (the artifact client warns and uses the cap).
+    retentionDays: reader.number(Inputs.RetentionDays, 0, 0, MAX_RETENTION_DAYS, true) || undefined,
+  };
+}
+
+function readCredentials(provider: ProviderName, reader: InputReader): Credentials | undefined {
+  const apiKey = reader.get(Inputs.ApiKey);
+  const accessKey = reader.get(Inputs.AccessKey);
+  const secretKey = reader.get(Inputs.SecretKey);
+  const unusable = [
+    [Inputs.ApiKey, apiKey],
+    [Inputs.AccessKey, accessKey],
+    [Inputs.SecretKey, secretKey],
+  ].filter(([, value]) => value && !HEADER_SAFE.test(value));
+  // Never quote the value: it is a secret, and masking does not cover every fragment of it.
+  if (unusable.length > 0)
+    return reader.problem(
+      `${unusable.map(([name]) => name).join(' and ')} cannot be sent in an HTTP header: it holds a line break or another control character. Paste the secret again without them.`,
+    );
   if (provider === 'cometapi') {
     if (accessKey || secretKey)
-      return problem(
+      return reader.problem(
         `${Inputs.AccessKey}/${Inputs.SecretKey} are Kling credentials: set ${Inputs.Provider}: kling to use them, or pass your CometAPI key as ${Inputs.ApiKey}.`,
       );
     if (!apiKey)
-      return problem(
+      return reader.problem(
         `${Inputs.ApiKey} is required for provider cometapi: pass it from a secret, e.g. \${{ secrets.COMETAPI_KEY }}.`,
       );
     return { kind: 'api_key', apiKey };
   }
   if (apiKey && (accessKey || secretKey))
-    return problem(
+    return reader.problem(
       `Give either ${Inputs.ApiKey} or ${Inputs.AccessKey} + ${Inputs.SecretKey} for provider kling, not both.`,
     );
   if (apiKey) return { kind: 'api_key', apiKey };
   if (accessKey && !secretKey)
-    return problem(`${Inputs.AccessKey} is set but ${Inputs.SecretKey} is empty: give both.`);
+    return reader.problem(`${Inputs.AccessKey} is set but ${Inputs.SecretKey} is empty: give both.`);
   if (secretKey && !accessKey)
-    return problem(`${Inputs.SecretKey} is set but ${Inputs.AccessKey} is empty: give both.`);
+    return reader.problem(`${Inputs.SecretKey} is set but ${Inputs.AccessKey} is empty: give both.`);
   if (!accessKey)
-    return problem(
+    return reader.problem(
       `Provider kling needs credentials: ${Inputs.AccessKey} + ${Inputs.SecretKey}, or a console API key as ${Inputs.ApiKey}.`,
     );
   return { kind: 'access_key', accessKey, secretKey };
@@ -273,21 +303,26 @@ function readCredentials(
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
 
-function readBaseUrl(raw: string, problem: (text: string) => undefined): string | undefined {
+/** The API runs on this machine (tests, the demo): then its result files may come over http too. */
+export function isLoopback(baseUrl: string): boolean {
+  return LOOPBACK.test(new URL(baseUrl).hostname);
+}
+
+function readBaseUrl(raw: string, reader: InputReader): string | undefined {
   let url: URL;
   try {
     url = new URL(raw);
   } catch {
-    return problem(
+    return reader.problem(
       `${Inputs.BaseUrl} must be an absolute URL such as https://api.cometapi.com, got "${raw}".`,
     );
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.test(url.hostname)))
-    return problem(
+    return reader.problem(
       `${Inputs.BaseUrl} must use https (http is allowed only for 127.0.0.1/localhost), got "${raw}".`,
     );
   if (url.search || url.hash || url.username || url.password)
-    return problem(
+    return reader.problem(
       `${Inputs.BaseUrl} must be an origin (optionally with a path), without query, fragment or credentials.`,
     );
   return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;

@@ -1,32 +1,31 @@
 /**
- * The flow of one task, top to bottom:
- * read inputs → submit or resume → wait → download → upload → report.
- * Everything that touches the outside world arrives in `Dependencies`, so the flow runs in tests
- * without a runner, and several flows can run side by side in one process.
+ * The step, top to bottom: inputs → the task → deliveries → outputs → summary.
+ * Everything that touches the outside world arrives in `StepDependencies`, so the step runs in tests
+ * without a runner, and several steps can run side by side in one process.
  */
+import { describeFailure, versionHint } from './advice.ts';
 import { Inputs } from './constants.ts';
-import { ArtifactsUnsupportedError, uploadResults, type ArtifactStore } from './artifact.ts';
-import { DEFAULT_POLL_SCHEDULE, DEFAULT_RETRY_SCHEDULE } from './backoff.ts';
-import { downloadFile, planDownloads, type DownloadedFile } from './download.ts';
-import { deriveExternalTaskId, type RunIdentity } from './external-id.ts';
-import { InputError, readInputs, type ActionInputs, type GetInput } from './inputs.ts';
+import { ArtifactsUnsupportedError, uploadResults, type ArtifactStore } from './deliver/artifact.ts';
+import { InputError, isLoopback, readInputs, type ActionInputs, type GetInput } from './inputs.ts';
 import { bearerAuthorizer, jwtAuthorizer } from './kling/auth.ts';
 import { KlingClient, type CreateTaskRequest } from './kling/client.ts';
-import type { Task } from './kling/responses.ts';
 import { routesFor } from './kling/routes.ts';
-import type { FetchLike } from './kling/transport.ts';
-import { TaskReport, type Ending, type OutputSink } from './report.ts';
-import type { RetryContext } from './retry.ts';
-import { abandonOnAbort, CancelledError, type Clock, type Log, type Sleep } from './runtime.ts';
-import { submitOrResume } from './submit.ts';
-import { TaskTimeoutError, waitForTask } from './wait.ts';
+import type { FetchLike } from './net/http.ts';
+import type { RetryContext } from './net/retry.ts';
+import { policy } from './policy.ts';
+import { TaskReport, type Ending, type OutputSink } from './report/task-report.ts';
+import { abandonOnAbort, type Clock, type Log, type Sleep } from './runtime.ts';
+import { deriveExternalTaskId, type RunIdentity } from './task/external-id.ts';
+import { safeFileStem, type DownloadedFile } from './task/files.ts';
+import { runTask } from './task/run-task.ts';
+import type { TaskContext, TaskOutcome, TaskSpec } from './task/task.ts';
 
 export interface RunContext extends RunIdentity {
   serverUrl: string;
   workspace: string;
 }
 
-export interface Dependencies {
+export interface StepDependencies {
   getInput: GetInput;
   /** core.setSecret: masks a value in every later log line. */
   mask: (secret: string) => void;
@@ -45,22 +44,8 @@ export interface Dependencies {
   userAgent: string;
 }
 
-const REQUEST_TIMEOUT_MS = 30_000;
-const MAX_CREATE_ATTEMPTS = 5;
-const DOWNLOAD_MAX_BYTES = 512 * 1024 * 1024;
-const DOWNLOAD_ATTEMPTS = 4;
-const DOWNLOAD_ATTEMPT_TIMEOUT_MS = 10 * 60_000;
-
-export class TaskFailedError extends Error {
-  constructor(task: Task, howToRetry: string) {
-    super(`Task ${task.taskId} failed: ${task.statusMessage || 'no reason given'}. ${howToRetry}`);
-    this.name = 'TaskFailedError';
-  }
-}
-
-export async function run(deps: Dependencies): Promise<void> {
+export async function runStep(deps: StepDependencies): Promise<void> {
   maskCredentials(deps);
-
   let inputs: ActionInputs;
   try {
     inputs = readInputs(deps.getInput, deps.run.workspace);
@@ -69,12 +54,12 @@ export async function run(deps: Dependencies): Promise<void> {
     deps.fail(error.message);
     return;
   }
-  warnAboutIgnoredInputs(inputs, deps.log);
+  warnAboutInputs(inputs, deps.log);
 
   const startedMs = deps.clock.now();
   const deadlineMs = startedMs + inputs.timeoutSeconds * 1000;
-  const retry: RetryContext = { ...deps, schedule: DEFAULT_RETRY_SCHEDULE };
-  const client = createClient(inputs, deps, retry);
+  const retry: RetryContext = { ...deps, schedule: policy.retry.schedule };
+  const spec = taskSpec(inputs, deps.run);
   const report = new TaskReport(deps.outputs, {
     provider: inputs.provider,
     source: describeSource(inputs),
@@ -84,34 +69,14 @@ export async function run(deps: Dependencies): Promise<void> {
     workspace: deps.run.workspace,
   });
 
-  let ending: Ending = { kind: 'succeeded' };
+  let ending: Ending = { kind: 'failed', message: 'the step ended early' };
   try {
-    let task = await obtainTask(inputs, deps, client, retry, report, deadlineMs);
-    if (!inputs.wait) {
-      ending = { kind: 'submitted' };
-      deps.log.info(`Not waiting (wait: false). Task ${task.taskId} is ${task.status}.`);
-      return;
-    }
-
-    task = await waitForTask(task, {
-      ...retry,
-      client,
-      pollSchedule: { ...DEFAULT_POLL_SCHEDULE, initialMs: inputs.pollIntervalSeconds * 1000 },
-      deadlineMs,
-      startedMs,
-      onStatus: (t) => report.status(t),
-    });
-    if (task.status === 'failed') throw new TaskFailedError(task, howToRetry(inputs));
-
-    const files = await downloadResults(task, inputs, deps, retry);
-    report.downloaded(files);
-
-    if (inputs.uploadArtifact) await uploadArtifact(task, files, inputs, deps, report);
-    else report.artifactSkipped('not uploaded (upload_artifact: false)');
+    const outcome = await runTask(spec, taskContext(inputs, deps, retry, startedMs, deadlineMs), report);
+    ending = await deliver(outcome, inputs, deps, report, deadlineMs);
   } catch (error) {
-    ending = endingFor(error, deps.signal);
-    deps.fail(report.failureMessage(ending));
+    ending = { kind: 'failed', message: error instanceof Error ? error.message : String(error) };
   } finally {
+    if (ending.kind !== 'succeeded' && ending.kind !== 'submitted') deps.fail(report.failureMessage(ending));
     await deps.writeSummary(report.summary(ending)).catch((error: unknown) => {
       deps.log.warning(`Could not write the job summary: ${(error as Error).message}`);
     });
@@ -119,62 +84,26 @@ export async function run(deps: Dependencies): Promise<void> {
 }
 
 /** Runs before anything can log: the runner then masks these in every line after. */
-function maskCredentials(deps: Dependencies): void {
+function maskCredentials(deps: StepDependencies): void {
   for (const name of [Inputs.ApiKey, Inputs.AccessKey, Inputs.SecretKey]) {
     const value = deps.getInput(name).trim();
     if (value) deps.mask(value);
   }
 }
 
-function createClient(inputs: ActionInputs, deps: Dependencies, retry: RetryContext): KlingClient {
-  const { credentials } = inputs;
-  const auth =
-    credentials.kind === 'api_key'
-      ? bearerAuthorizer(credentials.apiKey)
-      : jwtAuthorizer({ ...credentials, clock: deps.clock, mask: deps.mask });
-  return new KlingClient({
-    ...retry,
-    routes: routesFor(inputs.provider, inputs.baseUrl),
-    auth,
-    fetch: deps.fetch,
-    requestTimeoutMs: REQUEST_TIMEOUT_MS,
-    userAgent: deps.userAgent,
-  });
-}
-
-/** Attach to task_id, or submit (resuming whatever an earlier attempt already paid for). */
-async function obtainTask(
-  inputs: ActionInputs,
-  deps: Dependencies,
-  client: KlingClient,
-  retry: RetryContext,
-  report: TaskReport,
-  deadlineMs: number,
-): Promise<Task> {
-  if (inputs.source.kind === 'task_id') {
-    const task = await client.getTask(inputs.source.taskId, {
-      maxAttempts: Number.POSITIVE_INFINITY,
-      deadlineMs,
-    });
-    report.taskKnown(task, undefined, true);
-    deps.log.info(`Attached to task ${task.taskId} (${task.status}).`);
-    return task;
-  }
+function taskSpec(inputs: ActionInputs, run: RunIdentity): TaskSpec {
   const request = createRequest(inputs);
-  const derived = !inputs.externalTaskId;
-  const externalTaskId = inputs.externalTaskId ?? deriveExternalTaskId(deps.run, request);
-  const submission = await submitOrResume({
-    ...retry,
-    client,
+  return {
+    source: inputs.source,
     request,
-    externalTaskId,
-    derived,
-    deadlineMs,
-    maxCreateAttempts: MAX_CREATE_ATTEMPTS,
-    onCreating: (externalId) => report.submitting(externalId),
-    onTaskKnown: (task, externalId, resumed) => report.taskKnown(task, externalId, resumed),
-  });
-  return submission.task;
+    externalTaskId: inputs.externalTaskId ?? deriveExternalTaskId(run, request),
+    derivedExternalId: !inputs.externalTaskId,
+    wait: inputs.wait,
+    pollIntervalMs: inputs.pollIntervalSeconds * 1000,
+    audioFormat: inputs.audioFormat,
+    includeVideo: inputs.includeVideo,
+    outputDir: inputs.outputDir,
+  };
 }
 
 function createRequest(inputs: ActionInputs): Omit<CreateTaskRequest, 'external_task_id'> {
@@ -189,39 +118,83 @@ function createRequest(inputs: ActionInputs): Omit<CreateTaskRequest, 'external_
   };
 }
 
-async function downloadResults(
-  task: Task,
+function taskContext(
   inputs: ActionInputs,
-  deps: Dependencies,
+  deps: StepDependencies,
   retry: RetryContext,
-): Promise<DownloadedFile[]> {
-  const files: DownloadedFile[] = [];
-  for (const planned of planDownloads(task, inputs.audioFormat, inputs.includeVideo, inputs.outputDir)) {
-    const file = await downloadFile(planned, {
-      ...retry,
-      fetch: deps.fetch,
-      maxBytes: DOWNLOAD_MAX_BYTES,
-      maxAttempts: DOWNLOAD_ATTEMPTS,
-      attemptTimeoutMs: DOWNLOAD_ATTEMPT_TIMEOUT_MS,
-    });
-    deps.log.info(`Downloaded ${file.path} (${file.bytes} bytes).`);
-    files.push(file);
+  startedMs: number,
+  deadlineMs: number,
+): TaskContext {
+  const { credentials } = inputs;
+  const auth =
+    credentials.kind === 'api_key'
+      ? bearerAuthorizer(credentials.apiKey)
+      : jwtAuthorizer({ ...credentials, ...policy.jwt, clock: deps.clock, mask: deps.mask });
+  const client = new KlingClient({
+    ...retry,
+    routes: routesFor(inputs.provider, inputs.baseUrl),
+    auth,
+    fetch: deps.fetch,
+    userAgent: deps.userAgent,
+    limits: {
+      requestTimeoutMs: policy.request.timeoutMs,
+      maxAnswerBytes: policy.request.maxAnswerBytes,
+      lookupMalformedAttempts: policy.retry.lookupMalformedAttempts,
+      unreachableWithinMs: policy.retry.unreachableWithinMs,
+    },
+  });
+  return {
+    ...retry,
+    client,
+    fetch: deps.fetch,
+    startedMs,
+    deadlineMs,
+    allowHttpResults: isLoopback(inputs.baseUrl),
+    limits: {
+      createAttempts: policy.retry.createAttempts,
+      maxSuperseded: policy.submit.maxSuperseded,
+      poll: policy.poll,
+      download: policy.download,
+    },
+  };
+}
+
+/** Hands the files on (the artifact) and says how the step ends. */
+async function deliver(
+  outcome: TaskOutcome,
+  inputs: ActionInputs,
+  deps: StepDependencies,
+  report: TaskReport,
+  deadlineMs: number,
+): Promise<Ending> {
+  if (outcome.ending === 'cancelled') return { kind: 'cancelled', signal: signalName(deps.signal) };
+  if (outcome.ending === 'submitted') return { kind: 'submitted' };
+  if (outcome.ending !== 'succeeded') {
+    const message = describeFailure(outcome, inputs);
+    return outcome.ending === 'timeout' ? { kind: 'timeout', message } : { kind: 'failed', message };
   }
-  return files;
+  if (!inputs.uploadArtifact) {
+    report.artifactSkipped(`not uploaded (${Inputs.UploadArtifact}: false)`);
+    return { kind: 'succeeded' };
+  }
+  return uploadArtifact(outcome, inputs, deps, report, deadlineMs);
 }
 
 async function uploadArtifact(
-  task: Task,
-  files: DownloadedFile[],
+  outcome: TaskOutcome,
   inputs: ActionInputs,
-  deps: Dependencies,
+  deps: StepDependencies,
   report: TaskReport,
-): Promise<void> {
+  deadlineMs: number,
+): Promise<Ending> {
   const { serverUrl, repository, runId } = deps.run;
+  const files = outcome.files;
+  // The client takes no signal: on cancellation or at the deadline the upload is abandoned.
+  const deadline = AbortSignal.timeout(Math.max(0, deadlineMs - deps.clock.now()));
   try {
     const upload = uploadResults({
       store: deps.artifacts,
-      name: inputs.artifactName ?? `kling-audio-${task.taskId}`,
+      name: inputs.artifactName ?? `kling-audio-${safeFileStem(outcome.task?.taskId ?? 'task')}`,
       files: files.map((f) => f.path),
       rootDirectory: inputs.outputDir,
       retentionDays: inputs.retentionDays,
@@ -229,35 +202,30 @@ async function uploadArtifact(
       log: deps.log,
       urlFor: (id) => `${serverUrl}/${repository}/actions/runs/${runId}/artifacts/${id}`,
     });
-    const artifact = await abandonOnAbort(upload, deps.signal);
+    const artifact = await abandonOnAbort(upload, AbortSignal.any([deps.signal, deadline]));
     report.artifactUploaded(artifact);
     deps.log.info(`Uploaded artifact "${artifact.name}" (id ${artifact.id}): ${artifact.url}`);
+    return { kind: 'succeeded' };
   } catch (error) {
+    if (deps.signal.aborted) return { kind: 'cancelled', signal: signalName(deps.signal) };
+    if (deadline.aborted) return { kind: 'timeout', message: uploadTimedOut(files, inputs) };
     if (!(error instanceof ArtifactsUnsupportedError)) throw error;
     deps.log.warning(error.message);
     report.artifactSkipped(error.message);
+    return { kind: 'succeeded' };
   }
 }
 
-function endingFor(error: unknown, signal: AbortSignal): Ending {
-  if (signal.aborted || error instanceof CancelledError) {
-    const reason: unknown = signal.reason;
-    return {
-      kind: 'cancelled',
-      signal: reason instanceof CancelledError ? reason.signalName : 'cancellation',
-    };
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return error instanceof TaskTimeoutError ? { kind: 'timeout', message } : { kind: 'failed', message };
+function uploadTimedOut(files: DownloadedFile[], inputs: ActionInputs): string {
+  return (
+    `The artifact upload did not finish before the step's deadline (${Inputs.TimeoutSeconds}: ${inputs.timeoutSeconds}). ` +
+    `The files are on the runner: ${files.map((f) => f.path).join(', ')}; raise ${Inputs.TimeoutSeconds} to leave the upload more time.`
+  );
 }
 
-/** A re-run resumes whatever the external id names, so what to do next depends on who chose it. */
-function howToRetry(inputs: ActionInputs): string {
-  if (inputs.source.kind === 'task_id')
-    return `To try again, submit a new task (${Inputs.VideoUrl} or ${Inputs.VideoId}) instead of ${Inputs.TaskId}.`;
-  if (inputs.externalTaskId)
-    return `A re-run would resume this failed task: set a new ${Inputs.ExternalTaskId} to submit a fresh one.`;
-  return 'Change the video or prompts if the reason calls for it; a re-run submits a fresh task.';
+function signalName(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error && 'signalName' in reason ? String(reason.signalName) : 'cancellation';
 }
 
 function describeSource(inputs: ActionInputs): string {
@@ -267,7 +235,9 @@ function describeSource(inputs: ActionInputs): string {
   return `existing task ${source.taskId}`;
 }
 
-function warnAboutIgnoredInputs(inputs: ActionInputs, log: Log): void {
+function warnAboutInputs(inputs: ActionInputs, log: Log): void {
+  const hint = versionHint(inputs.baseUrl);
+  if (hint) log.warning(`${Inputs.BaseUrl} is ${inputs.baseUrl}.${hint}`);
   if (inputs.source.kind !== 'task_id') return;
   const ignored = [
     inputs.soundEffectPrompt && Inputs.SoundEffectPrompt,

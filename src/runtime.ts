@@ -82,6 +82,8 @@ export class CancelledError extends Error {
 
 /** "1m05s", "42s": durations in logs and the summary. */
 export function formatDuration(ms: number): string {
+  // Under a second (short test limits, sub-second stalls): tenths, so it never reads "0s".
+  if (ms > 0 && ms < 950) return `${(Math.max(ms, 100) / 1000).toFixed(1)}s`;
   const total = Math.max(0, Math.round(ms / 1000));
   const minutes = Math.floor(total / 60);
   const seconds = total % 60;

@@ -19,15 +19,15 @@ export interface JwtOptions {
   clock: Clock;
   /** Called with every token before it is used, so the runner masks it (core.setSecret). */
   mask: (token: string) => void;
-  ttlSeconds?: number;
+  ttlSeconds: number;
   /** Re-sign when less than this remains, so a token never expires in flight during long polls. */
-  refreshMarginSeconds?: number;
+  refreshMarginSeconds: number;
 }
 
 /** Kling access key + secret key: HS256 JWT `{iss, exp, nbf}` (reference §6), cached and re-signed before expiry. */
 export function jwtAuthorizer(options: JwtOptions): Authorizer {
-  const ttl = options.ttlSeconds ?? 1800;
-  const margin = options.refreshMarginSeconds ?? 300;
+  const ttl = options.ttlSeconds;
+  const margin = options.refreshMarginSeconds;
   const secret = new TextEncoder().encode(options.secretKey);
   let cached: { token: string; exp: number } | undefined;
 

@@ -1,11 +1,10 @@
-import { parseRetryAfter } from '../backoff.ts';
-import type { RetryContext, RetryLimits } from '../retry.ts';
-import { withRetries } from '../retry.ts';
+import { parseRetryAfter } from '../net/backoff.ts';
+import { AnswerTooLargeError, send, TransportError, type FetchLike } from '../net/http.ts';
+import { withRetries, type Budget, type Classify, type RetryContext } from '../net/retry.ts';
 import type { Authorizer } from './auth.ts';
 import { KlingApiError } from './errors.ts';
-import { parseEnvelope, parseTask, parseTaskList, type Task } from './responses.ts';
+import { parseEnvelope, parseTask, parseTaskList, whyNotATask, type Task } from './responses.ts';
 import type { Routes } from './routes.ts';
-import { send, TransportError, type FetchLike } from './transport.ts';
 
 /** The create body (reference §2.1); optional fields are omitted when unset. */
 export interface CreateTaskRequest {
@@ -18,40 +17,82 @@ export interface CreateTaskRequest {
   external_task_id?: string;
 }
 
+export interface ClientLimits {
+  requestTimeoutMs: number;
+  maxAnswerBytes: number;
+  /** Look-up answers that are not JSON before the route counts as wrong. */
+  lookupMalformedAttempts: number;
+  /** Until the API has answered once, how long an unresolvable or refusing host is retried. */
+  unreachableWithinMs: number;
+}
+
 export interface KlingClientOptions extends RetryContext {
   routes: Routes;
   auth: Authorizer;
   fetch: FetchLike;
-  requestTimeoutMs: number;
   userAgent: string;
+  limits: ClientLimits;
 }
 
-/** Create, query and find-by-external-id for one provider. Retries live here for reads; creates are single-shot. */
+/**
+ * Create, query and find-by-external-id for one provider. Reads are retried here within the deadline;
+ * a create is one attempt, since only the caller can tell whether sending it again may pay twice.
+ */
 export class KlingClient {
   private readonly options: KlingClientOptions;
+  private readonly unreachable: Budget;
+  private readonly lookupMalformed: Budget;
+  /** Some request got an HTTP answer: from then on the host is known to exist. */
+  private answered = false;
 
   constructor(options: KlingClientOptions) {
     this.options = options;
+    this.unreachable = { name: 'unreachable', withinMs: options.limits.unreachableWithinMs };
+    this.lookupMalformed = { name: 'malformed', attempts: options.limits.lookupMalformedAttempts };
   }
 
-  /** One create attempt: the caller decides what an unknown outcome means (see submit.ts). */
-  async createTask(request: CreateTaskRequest): Promise<Task> {
-    const data = await this.call('Create task', 'POST', this.options.routes.create, JSON.stringify(request));
+  /** One create attempt: the caller decides what an unknown outcome means (see task/submit.ts). */
+  async createTask(request: CreateTaskRequest, deadlineMs: number): Promise<Task> {
+    const body = JSON.stringify(request);
+    const data = await this.call('Create task', 'POST', this.options.routes.create, deadlineMs, body);
     return this.requireTask('Create task', data);
   }
 
-  /** Query by task id, retrying transient failures within `limits`. */
-  async getTask(taskId: string, limits: RetryLimits): Promise<Task> {
+  /** Query by task id, retrying passing failures until the deadline. */
+  async getTask(taskId: string, deadlineMs: number): Promise<Task> {
+    const operation = `Query task ${taskId}`;
     return withRetries(
-      'Query task',
+      { operation, classify: this.classifyRead(), deadlineMs },
       async () =>
         this.requireTask(
-          'Query task',
-          await this.call('Query task', 'GET', this.options.routes.task(taskId)),
+          operation,
+          await this.call(operation, 'GET', this.options.routes.task(taskId), deadlineMs),
         ),
-      limits,
       this.options,
     );
+  }
+
+  /**
+   * How a read's failure is retried: until the deadline, except an API that has never answered (a
+   * wrong host fails in seconds) and, on look-ups, answers that are not JSON (a route that is missing).
+   */
+  classifyRead(lookup = false): Classify {
+    return (error) => {
+      if (!(error instanceof KlingApiError) || !error.classification.retryable) return { retry: false };
+      const { kind } = error.classification;
+      const code = error.code !== undefined ? ` (code ${error.code})` : '';
+      const reason = `${error.classification.meaning}${code}`;
+      const retryAfterMs = error.retryAfterMs;
+      if (this.neverAnswered(error)) return { retry: true, reason, retryAfterMs, budget: this.unreachable };
+      if (lookup && kind === 'malformed-response')
+        return { retry: true, reason, retryAfterMs, budget: this.lookupMalformed };
+      return { retry: true, reason, retryAfterMs };
+    };
+  }
+
+  /** The host could not be found or refused, and no request has ever been answered. */
+  neverAnswered(error: KlingApiError): boolean {
+    return !this.answered && (error.transport === 'dns' || error.transport === 'refused');
   }
 
   /**
@@ -61,21 +102,25 @@ export class KlingClient {
    * the path form's "not found", or a fallback's answer without the task; a form that is refused or
    * fails cannot tell. Auth and balance errors end the search.
    */
-  async findByExternalId(externalTaskId: string, limits: RetryLimits): Promise<Task | undefined> {
+  async findByExternalId(
+    externalTaskId: string,
+    deadlineMs: number,
+    operation = 'Look up task',
+  ): Promise<Task | undefined> {
     const { routes } = this.options;
-    const forms: { url: string; limits: RetryLimits }[] = [
-      { url: routes.task(externalTaskId), limits },
-      { url: routes.taskByExternalIdQuery(externalTaskId), limits: { ...limits, maxAttempts: 1 } },
-      ...(routes.recentTasks ? [{ url: routes.recentTasks, limits: { ...limits, maxAttempts: 1 } }] : []),
+    const once: Classify = () => ({ retry: false });
+    const forms: { url: string; classify: Classify }[] = [
+      { url: routes.task(externalTaskId), classify: this.classifyRead(true) },
+      { url: routes.taskByExternalIdQuery(externalTaskId), classify: once },
+      ...(routes.recentTasks ? [{ url: routes.recentTasks, classify: once }] : []),
     ];
     let absent = false;
     let cannotTell: KlingApiError | undefined;
     for (const [n, form] of forms.entries()) {
       try {
         const data = await withRetries(
-          'Look up task',
-          () => this.call('Look up task', 'GET', form.url),
-          form.limits,
+          { operation, classify: form.classify, deadlineMs },
+          () => this.call(operation, 'GET', form.url, deadlineMs),
           this.options,
         );
         const answer = readLookup(data, externalTaskId, n === 0);
@@ -86,6 +131,8 @@ export class KlingClient {
         const { kind } = error.classification;
         if (kind === 'auth' || kind === 'token-expired' || kind === 'balance' || kind === 'account')
           throw error;
+        // Unreachable: the other forms go to the same host.
+        if (this.neverAnswered(error)) throw error;
         // Only the path form's "not found" is about the task; a fallback's may be about the route.
         if (n === 0 && kind === 'not-found') absent = true;
         else if (n === 0) cannotTell = error;
@@ -95,7 +142,7 @@ export class KlingClient {
     throw (
       cannotTell ??
       new KlingApiError({
-        operation: 'Look up task',
+        operation,
         malformed: true,
         status: 200,
         message: `no form of the look-up showed whether a task with external id ${externalTaskId} exists`,
@@ -110,7 +157,7 @@ export class KlingClient {
         operation,
         malformed: true,
         status: 200,
-        message: 'the answer has no task_id or task_status',
+        notATask: whyNotATask(data),
       });
     return task;
   }
@@ -120,10 +167,12 @@ export class KlingClient {
     operation: string,
     method: 'GET' | 'POST',
     url: string,
+    deadlineMs: number,
     body?: string,
   ): Promise<unknown> {
     for (let resigned = false; ; resigned = true) {
-      const response = await this.exchange(operation, method, url, body);
+      const response = await this.exchange(operation, method, url, deadlineMs, body);
+      this.answered = true;
       const envelope = parseEnvelope(response.status, response.text);
       if (envelope.ok) return envelope.data;
       const error = new KlingApiError({
@@ -141,7 +190,13 @@ export class KlingClient {
     }
   }
 
-  private async exchange(operation: string, method: 'GET' | 'POST', url: string, body?: string) {
+  private async exchange(
+    operation: string,
+    method: 'GET' | 'POST',
+    url: string,
+    deadlineMs: number,
+    body?: string,
+  ) {
     const headers: Record<string, string> = {
       Authorization: await this.options.auth.header(),
       Accept: 'application/json',
@@ -155,9 +210,13 @@ export class KlingClient {
         headers,
         body,
         signal: this.options.signal,
-        timeoutMs: this.options.requestTimeoutMs,
+        timeoutMs: this.options.limits.requestTimeoutMs,
+        remainingMs: deadlineMs - this.options.clock.now(),
+        maxBytes: this.options.limits.maxAnswerBytes,
       });
     } catch (error) {
+      if (error instanceof AnswerTooLargeError)
+        throw new KlingApiError({ operation, tooLarge: true }, { cause: error });
       if (error instanceof TransportError)
         throw new KlingApiError(
           { operation, transport: error.failure, message: error.message },

@@ -1,9 +1,11 @@
-import { PROXY_ADVICE } from '../network-error.ts';
+import { quoteExternal } from '../net/external-text.ts';
+import { PROXY_ADVICE, type TransportFailure } from '../net/network-error.ts';
 
 /**
  * Every way an API call can fail, classified in one place: from the HTTP status and the body's code
  * (Kling's numeric `code`, or CometAPI's `error.code`), or from the transport.
- * See ../../../shared/reference/kling-api.md §4.
+ * See ../../../shared/reference/kling-api.md §4. Advice here names no action input: the step adds
+ * that (advice.ts), since only it knows which input the user should change.
  */
 
 export type FailureKind =
@@ -32,8 +34,6 @@ export interface Classification {
   advice: string;
 }
 
-export type TransportFailure = 'reset' | 'timeout' | 'dns' | 'refused' | 'proxy' | 'other';
-
 export interface FailureFacts {
   status?: number;
   /** Kling's numeric service code. */
@@ -44,13 +44,19 @@ export interface FailureFacts {
   transport?: TransportFailure;
   /** The body was not the JSON envelope the API documents. */
   malformed?: boolean;
+  /** The answer was larger than the cap and was not read further. */
+  tooLarge?: boolean;
+  /** A well-formed answer that is not what was asked for: what it holds instead. */
+  notATask?: string;
 }
 
 const RETRY = 'This is temporary: the action retried with backoff; re-run the job if it persists.';
 const FIX_KEY =
-  'Check the credentials: the api_key secret (CometAPI key or Kling console API key), or access_key + secret_key for provider kling.';
+  'Check the credentials: the CometAPI key, the Kling console API key, or the access key and secret key.';
 const TOP_UP = 'Top up the account (Kling resource pack or CometAPI balance), then re-run the job.';
-const FIX_REQUEST = 'Fix the inputs named in the message, then re-run.';
+const FIX_REQUEST = 'Fix what the message names, then re-run.';
+const CHECK_ADDRESS =
+  'Check the API address: it should be the API origin only, e.g. https://api.cometapi.com.';
 
 type Row = Omit<Classification, 'outcomeUnknown'> & { outcomeUnknown?: boolean };
 
@@ -96,13 +102,13 @@ const KLING_CODES: Record<number, Row> = {
     kind: 'invalid-request',
     retryable: false,
     meaning: 'invalid request method',
-    advice: 'Check base_url: it should be the API origin only.',
+    advice: CHECK_ADDRESS,
   },
   1203: {
     kind: 'not-found',
     retryable: false,
     meaning: 'requested resource does not exist',
-    advice: 'Check the task_id and the provider/base_url it was created with.',
+    advice: 'Check the task id and the provider and API address it was created with.',
   },
   1300: {
     kind: 'policy',
@@ -205,7 +211,7 @@ function byStatus(status: number, facts: FailureFacts): Classification {
       kind: 'not-found',
       retryable: false,
       meaning: 'not found',
-      advice: 'Check base_url and task_id.',
+      advice: `${CHECK_ADDRESS} Check the task id too.`,
     });
   if (status === 408 || status === 429)
     return row({ kind: 'rate-limit', retryable: true, meaning: 'too many requests', advice: RETRY });
@@ -231,7 +237,7 @@ function byStatus(status: number, facts: FailureFacts): Classification {
       kind: 'invalid-request',
       retryable: false,
       meaning: `unexpected redirect (HTTP ${status})`,
-      advice: 'Check base_url: use the API origin, e.g. https://api.cometapi.com.',
+      advice: CHECK_ADDRESS,
     });
   return row({ kind: 'server', retryable: false, meaning: `unexpected HTTP ${status}`, advice: RETRY });
 }
@@ -244,6 +250,29 @@ export function classifyFailure(facts: FailureFacts): Classification {
       meaning: 'the proxy refused the connection',
       advice: `The request never reached the API: ${PROXY_ADVICE}`,
     });
+  if (facts.transport === 'forbidden')
+    return row({
+      kind: 'transport',
+      retryable: false,
+      meaning: 'the address is link-local or a cloud metadata service, which the action never contacts',
+      advice: 'Use the API’s public address.',
+    });
+  if (facts.notATask)
+    return row({
+      kind: 'malformed-response',
+      retryable: true,
+      outcomeUnknown: true,
+      meaning: `the API answered, but not with a task: ${facts.notATask}`,
+      advice: 'The action retried; if it persists, report it to the provider with the request id.',
+    });
+  if (facts.tooLarge)
+    return row({
+      kind: 'malformed-response',
+      retryable: false,
+      outcomeUnknown: true,
+      meaning: 'the answer is far larger than any answer of this API (it was not read further)',
+      advice: `A proxy or a wrong address may be answering. ${CHECK_ADDRESS}`,
+    });
   if (facts.transport) {
     const definitelyNotSent = facts.transport === 'dns' || facts.transport === 'refused';
     return row({
@@ -251,7 +280,9 @@ export function classifyFailure(facts: FailureFacts): Classification {
       retryable: true,
       outcomeUnknown: !definitelyNotSent,
       meaning: `network error (${facts.transport})`,
-      advice: definitelyNotSent ? 'Check base_url and the runner’s network or proxy settings.' : RETRY,
+      advice: definitelyNotSent
+        ? `${CHECK_ADDRESS} Check the runner’s network or proxy settings too.`
+        : RETRY,
     });
   }
   if (isTaskNotFound(facts))
@@ -259,7 +290,7 @@ export function classifyFailure(facts: FailureFacts): Classification {
       kind: 'not-found',
       retryable: false,
       meaning: 'no such task',
-      advice: 'Check the task_id and the provider/base_url it was created with.',
+      advice: 'Check the task id and the provider and API address it was created with.',
     });
   if (isDuplicateExternalId(facts))
     return row({
@@ -278,7 +309,7 @@ export function classifyFailure(facts: FailureFacts): Classification {
       retryable: true,
       outcomeUnknown: true,
       meaning: 'the API answered with a body that is not the documented JSON',
-      advice: `${RETRY} If it persists, check base_url.`,
+      advice: `${RETRY} If it persists, ${CHECK_ADDRESS.charAt(0).toLowerCase()}${CHECK_ADDRESS.slice(1)}`,
     });
   if (facts.status !== undefined) return byStatus(facts.status, facts);
   return row({ kind: 'server', retryable: false, meaning: 'unknown failure', advice: RETRY });
@@ -293,43 +324,55 @@ export class KlingApiError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly classification: Classification;
   readonly serverMessage: string | undefined;
+  readonly operation: string;
+  readonly facts: FailureFacts;
+  /** Set when no HTTP answer came: what failed below it. */
+  readonly transport: TransportFailure | undefined;
+  /** The message without its advice, for a caller that has better advice (one naming an input). */
+  readonly summary: string;
 
   constructor(
     facts: FailureFacts & { requestId?: string; retryAfterMs?: number; operation: string },
     options?: { cause?: unknown },
   ) {
     const classification = classifyFailure(facts);
-    super(describe(facts, classification), options);
+    const summary = describe(facts, classification);
+    super(`${summary} ${classification.advice}${requestIdNote(facts.requestId)}`, options);
     this.name = 'KlingApiError';
+    this.summary = summary;
     this.status = facts.status;
     this.code = facts.klingCode ?? (facts.cometCode || undefined);
     this.requestId = facts.requestId;
     this.retryAfterMs = facts.retryAfterMs;
     this.classification = classification;
     this.serverMessage = facts.message;
+    this.operation = facts.operation;
+    this.facts = facts;
+    this.transport = facts.transport;
+  }
+
+  /** The message with other advice in place of the classification's. */
+  withAdvice(advice: string): string {
+    return `${this.summary} ${advice}${requestIdNote(this.requestId)}`;
   }
 }
 
-function describe(
-  facts: FailureFacts & { requestId?: string; operation: string },
-  c: Classification,
-): string {
+function describe(facts: FailureFacts & { operation: string }, c: Classification): string {
   const code =
     facts.klingCode !== undefined
       ? `Kling code ${facts.klingCode}`
       : facts.cometCode
-        ? `CometAPI code ${facts.cometCode}`
+        ? `CometAPI code ${quoteExternal(facts.cometCode, 60)}`
         : undefined;
   const where = [code, facts.status !== undefined ? `HTTP ${facts.status}` : undefined]
     .filter(Boolean)
     .join(', ');
   // A transport failure's message comes from the network stack, not from the API.
   const said = facts.transport ? 'Detail' : 'Server said';
-  const server = facts.message ? ` ${said}: "${truncate(facts.message, 300)}".` : '';
-  const request = facts.requestId ? ` (request id ${facts.requestId})` : '';
-  return `${facts.operation} failed${where ? ` [${where}]` : ''}: ${c.meaning}.${server} ${c.advice}${request}`;
+  const server = facts.message ? ` ${said}: "${quoteExternal(facts.message)}".` : '';
+  return `${facts.operation} failed${where ? ` [${where}]` : ''}: ${c.meaning}.${server}`;
 }
 
-function truncate(text: string, max: number): string {
-  return text.length > max ? `${text.slice(0, max)}…` : text;
+function requestIdNote(requestId: string | undefined): string {
+  return requestId ? ` (request id ${quoteExternal(requestId, 80)})` : '';
 }

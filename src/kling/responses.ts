@@ -3,6 +3,7 @@
  * Accepts Kling's envelope `{code, message, request_id, data}`, CometAPI's `{error: {...}}`,
  * and the older wrapped CometAPI query shape (`data.status`, result under `data.data`).
  */
+import { quoteExternal } from '../net/external-text.ts';
 import type { FailureFacts } from './errors.ts';
 
 export type TaskStatus = 'submitted' | 'processing' | 'succeed' | 'failed';
@@ -128,7 +129,7 @@ export function parseTask(data: unknown): Task | undefined {
       : wrapped
         ? WRAPPED_STATUS[wrapped.toUpperCase()]
         : undefined;
-  if (!taskId || !status) return undefined;
+  if (!taskId || !isPlausibleTaskId(taskId) || !status) return undefined;
 
   const info = isObject(source.task_info) ? source.task_info : {};
   const result = isObject(source.task_result) ? source.task_result : {};
@@ -143,7 +144,7 @@ export function parseTask(data: unknown): Task | undefined {
     taskId,
     status,
     statusMessage: str(source.task_status_msg) ?? str(data.fail_reason),
-    externalTaskId: str(info.external_task_id),
+    externalTaskId: plausibleOrNone(str(info.external_task_id)),
     audios,
     videos,
     createdAt: num(source.created_at),
@@ -176,6 +177,33 @@ function parseAudio(a: Json): TaskAudio {
 /** A duration as the API wrote it, when it is a number of seconds at all. */
 function durationText(value: unknown): string | undefined {
   return num(value) === undefined ? undefined : String(value).trim();
+}
+
+/**
+ * Task ids become file names, artifact names and log text: one that could not be an id (line breaks,
+ * slashes, `..`, control characters, absurd length) is an answer not to trust, not a task.
+ */
+export function isPlausibleTaskId(id: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._:=+-]{0,127}$/.test(id) && !id.includes('..');
+}
+
+/** An external id the API echoes is ours, but an answer could hold anything: keep only a plausible one. */
+function plausibleOrNone(id: string | undefined): string | undefined {
+  return id !== undefined && isPlausibleTaskId(id) ? id : undefined;
+}
+
+/** Why `data` is not a task, in words that say what the API sent. */
+export function whyNotATask(data: unknown): string {
+  if (data === null || data === undefined) return `its data is ${data === null ? 'null' : 'missing'}`;
+  if (!isObject(data)) return `its data is ${Array.isArray(data) ? 'a list' : typeof data}, not a task`;
+  const inner = isObject(data.data) ? data.data : data;
+  const taskId = str(inner.task_id) ?? str(data.task_id);
+  if (!taskId) return 'it carries no task_id';
+  if (!isPlausibleTaskId(taskId))
+    return `its task_id "${quoteExternal(taskId, 60)}" is not a plausible task id`;
+  const status = str(inner.task_status) ?? str(data.task_status) ?? str(data.status);
+  if (!status) return `task ${taskId} carries no task_status`;
+  return `task ${taskId} has the status "${quoteExternal(status, 40)}", which the API does not document`;
 }
 
 /** The list endpoint's `data`: an array of tasks. */

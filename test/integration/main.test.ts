@@ -1,10 +1,10 @@
-// run() in-process, with every dependency injected: no runner, no child process.
+// runStep() in-process, with every dependency injected: no runner, no child process.
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ArtifactStore } from '../../src/artifact.ts';
-import { run, type Dependencies } from '../../src/main.ts';
+import type { ArtifactStore } from '../../src/deliver/artifact.ts';
+import { runStep, type StepDependencies } from '../../src/main.ts';
 import { abortableSleep, CancelledError, systemClock } from '../../src/runtime.ts';
 import { KlingEmulator } from '../emulator/kling-emulator.ts';
 
@@ -18,8 +18,8 @@ beforeAll(async () => {
 });
 afterAll(async () => kling.close());
 
-/** Everything run() touches, recorded in one ordered list of events. */
-function harness(inputs: Record<string, string>, overrides: Partial<Dependencies> = {}) {
+/** Everything runStep() touches, recorded in one ordered list of events. */
+function harness(inputs: Record<string, string>, overrides: Partial<StepDependencies> = {}) {
   const events: string[] = [];
   const outputs: Record<string, string> = {};
   const uploads: { name: string; files: string[] }[] = [];
@@ -31,7 +31,7 @@ function harness(inputs: Record<string, string>, overrides: Partial<Dependencies
     },
     deleteArtifact: () => Promise.reject(new Error('unexpected delete')),
   };
-  const deps: Dependencies = {
+  const deps: StepDependencies = {
     getInput: (name) => inputs[name] ?? '',
     mask: (secret) => events.push(`mask ${secret}`),
     outputs: {
@@ -76,7 +76,7 @@ function harness(inputs: Record<string, string>, overrides: Partial<Dependencies
 
 const common = { poll_interval_seconds: '0.05', timeout_seconds: '30', audio_format: 'mp3' };
 
-describe('run()', () => {
+describe('runStep()', () => {
   it('masks every credential before it logs, sets an output or sends a request', async () => {
     const h = harness({
       ...common,
@@ -86,7 +86,7 @@ describe('run()', () => {
       secret_key: SECRET,
       video_url: 'https://example.com/m.mp4',
     });
-    await run(h.deps);
+    await runStep(h.deps);
     expect(h.events.filter((e) => e.startsWith('fail'))).toEqual([]);
     expect(h.events.slice(0, 2).sort()).toEqual([`mask ${ACCESS}`, `mask ${SECRET}`]);
     // The JWT is masked too, before the first request carries it.
@@ -110,7 +110,7 @@ describe('run()', () => {
       video_url: 'https://example.com/b.mp4',
       audio_format: 'wav',
     });
-    await Promise.all([run(a.deps), run(b.deps)]);
+    await Promise.all([runStep(a.deps), runStep(b.deps)]);
     for (const h of [a, b]) expect(h.events.filter((e) => e.startsWith('fail'))).toEqual([]);
     expect(a.outputs.task_id).not.toBe(b.outputs.task_id);
     expect(a.outputs.external_task_id).not.toBe(b.outputs.external_task_id);
@@ -129,7 +129,7 @@ describe('run()', () => {
       api_key: KEY,
       video_url: 'https://example.com/order.mp4',
     });
-    await run(h.deps);
+    await runStep(h.deps);
     const taskIdAt = h.events.indexOf('output task_id');
     const posts = h.events.map((e, i) => (e === 'fetch POST' ? i : -1)).filter((i) => i >= 0);
     const firstPollAfterCreate = h.events.findIndex((e, i) => i > posts[0]! && e === 'fetch GET');
@@ -156,7 +156,7 @@ describe('run()', () => {
         },
       },
     );
-    await run(h.deps);
+    await runStep(h.deps);
     expect(uploadStarted).toBe(true);
     const taskId = h.outputs.task_id!;
     const failures = h.events.filter((e) => e.startsWith('fail '));

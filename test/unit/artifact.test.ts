@@ -5,7 +5,7 @@ import {
   uploadResults,
   type ArtifactStore,
   type UploadRequest,
-} from '../../src/artifact.ts';
+} from '../../src/deliver/artifact.ts';
 import { recordingLog } from './fakes.ts';
 
 type Call =

@@ -1,6 +1,7 @@
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { bearerAuthorizer, jwtAuthorizer } from '../../src/kling/auth.ts';
+import { policy } from '../../src/policy.ts';
 import { FakeClock } from './fakes.ts';
 
 const ACCESS_KEY = 'AK-test-0001';
@@ -13,6 +14,7 @@ function setup() {
   const auth = jwtAuthorizer({
     accessKey: ACCESS_KEY,
     secretKey: SECRET_KEY,
+    ...policy.jwt,
     clock,
     mask: (token) => masked.push(token),
   });

@@ -1,12 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import {
-  DEFAULT_POLL_SCHEDULE,
-  DEFAULT_RETRY_SCHEDULE,
-  parseRetryAfter,
-  pollDelayMs,
-  retryDelayMs,
-  type PollSchedule,
-} from '../../src/backoff.ts';
+import { parseRetryAfter, pollDelayMs, retryDelayMs, type PollSchedule } from '../../src/net/backoff.ts';
+import { policy } from '../../src/policy.ts';
 import { constantRandom, T0 } from './fakes.ts';
 
 const ALMOST_ONE = 1 - Number.EPSILON;
@@ -52,12 +46,13 @@ describe('pollDelayMs', () => {
   });
 
   it('has documented defaults: factor 1.5, cap 30 s, jitter 20 %', () => {
-    expect(DEFAULT_POLL_SCHEDULE).toEqual({ factor: 1.5, capMs: 30_000, jitter: 0.2 });
+    const { factor, capMs, jitter } = policy.poll;
+    expect({ factor, capMs, jitter }).toEqual({ factor: 1.5, capMs: 30_000, jitter: 0.2 });
   });
 });
 
 describe('retryDelayMs', () => {
-  const s = DEFAULT_RETRY_SCHEDULE;
+  const s = policy.retry.schedule;
 
   it('never waits less than the 1 s floor', () => {
     for (let attempt = 0; attempt < 10; attempt++)

@@ -13,8 +13,10 @@ import {
   ok,
   type FakeRetryContext,
   rejectionOf,
+  T0,
   useNockWithLoopbackOnly,
 } from './fakes.ts';
+import { policy } from '../../src/policy.ts';
 
 const COMET = 'https://api.cometapi.test';
 const KLING = 'https://api-singapore.klingai.test';
@@ -44,13 +46,19 @@ function client(
         options.onRequest?.(init.headers as Record<string, string>);
         return fetch(input, init);
       },
-      requestTimeoutMs: 5_000,
       userAgent: 'kling-v2a-test/1.0',
+      limits: {
+        requestTimeoutMs: 5_000,
+        maxAnswerBytes: policy.request.maxAnswerBytes,
+        lookupMalformedAttempts: 3,
+        unreachableWithinMs: 5_000,
+      },
     }),
   };
 }
 
-const NO_LIMIT = { maxAttempts: 10 };
+/** An hour ahead of the fake clock's start: only tests about the deadline come near it. */
+const NO_LIMIT = T0 + 3_600_000;
 
 const rejection = (promise: Promise<unknown>) => rejectionOf(promise, KlingApiError);
 
@@ -73,7 +81,7 @@ describe('createTask', () => {
         ok(apiTask('861254119619698760', 'submitted', { task_info: { external_task_id: 'gha-123' } })),
       );
 
-    const task = await client().client.createTask(request);
+    const task = await client().client.createTask(request, NO_LIMIT);
     expect(task).toMatchObject({
       taskId: '861254119619698760',
       status: 'submitted',
@@ -88,14 +96,14 @@ describe('createTask', () => {
       .matchHeader('authorization', 'Bearer console-key')
       .reply(200, ok(apiTask('t-k', 'submitted')));
     const { client: c } = client({ provider: 'kling', auth: bearerAuthorizer('console-key') });
-    expect((await c.createTask(request)).taskId).toBe('t-k');
+    expect((await c.createTask(request, NO_LIMIT)).taskId).toBe('t-k');
     expect(scope.isDone()).toBe(true);
   });
 
   it('is single-shot: a 503 is thrown, not retried', async () => {
     const scope = nock(COMET).post(COMET_PATH).reply(503, 'Service Unavailable');
     const { client: c, context } = client();
-    const error = await rejection(c.createTask(request));
+    const error = await rejection(c.createTask(request, NO_LIMIT));
     expect(error.classification).toMatchObject({ kind: 'server', outcomeUnknown: true });
     expect(context.sleep.delays).toEqual([]);
     expect(scope.isDone()).toBe(true);
@@ -105,7 +113,7 @@ describe('createTask', () => {
     nock(COMET)
       .post(COMET_PATH)
       .replyWithError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
-    const error = await rejection(client().client.createTask(request));
+    const error = await rejection(client().client.createTask(request, NO_LIMIT));
     expect(error.classification).toMatchObject({ kind: 'transport', retryable: true, outcomeUnknown: true });
     expect(error.message).toContain('network error (reset)');
     expect(error.message).toContain('ECONNRESET');
@@ -113,9 +121,10 @@ describe('createTask', () => {
 
   it('rejects a success envelope without a task as malformed', async () => {
     nock(COMET).post(COMET_PATH).reply(200, ok(null));
-    const error = await rejection(client().client.createTask(request));
+    const error = await rejection(client().client.createTask(request, NO_LIMIT));
     expect(error.classification.kind).toBe('malformed-response');
-    expect(error.message).toContain('no task_id or task_status');
+    expect(error.message).toContain('the API answered, but not with a task: its data is null');
+    expect(error.message).not.toContain('Server said');
   });
 });
 
@@ -133,9 +142,9 @@ describe('getTask', () => {
 
   it('encodes the id into the path', async () => {
     const scope = nock(COMET)
-      .get(`${COMET_PATH}/a%2Fb%20c`)
-      .reply(200, ok(apiTask('a/b c', 'processing')));
-    await client().client.getTask('a/b c', NO_LIMIT);
+      .get(`${COMET_PATH}/a%3Ab%3Dc%2Bd`)
+      .reply(200, ok(apiTask('a:b=c+d', 'processing')));
+    await client().client.getTask('a:b=c+d', NO_LIMIT);
     expect(scope.isDone()).toBe(true);
   });
 
@@ -193,12 +202,71 @@ describe('getTask', () => {
     expect(context.sleep.delays).toEqual([]);
   });
 
-  it('gives up after maxAttempts, throwing the last error', async () => {
-    nock(COMET).get(`${COMET_PATH}/t1`).times(3).reply(503, cometError('busy'));
+  it('gives up on a host that refuses within seconds while the API has never answered', async () => {
+    let requests = 0;
+    nock(COMET)
+      .get(`${COMET_PATH}/t1`)
+      .times(20)
+      .replyWithError(
+        Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' }),
+      );
+    const { client: c, context } = client({ onRequest: () => requests++ });
+    const error = await rejection(c.getTask('t1', NO_LIMIT));
+    expect(error.transport).toBe('refused');
+    expect(requests).toBeGreaterThan(1);
+    expect(requests).toBeLessThan(20);
+    expect(context.sleep.delays.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(5_000);
+  });
+
+  it('once the API has answered, a refused connection is retried until the deadline like any blip', async () => {
+    const refused = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+    const scope = nock(COMET)
+      .get(`${COMET_PATH}/t1`)
+      .reply(200, ok(apiTask('t1', 'processing')))
+      .get(`${COMET_PATH}/t1`)
+      .times(8)
+      .replyWithError(refused())
+      .get(`${COMET_PATH}/t1`)
+      .reply(200, ok(apiTask('t1', 'succeed')));
     const { client: c, context } = client();
-    const error = await rejection(c.getTask('t1', { maxAttempts: 3 }));
-    expect(error.status).toBe(503);
-    expect(context.sleep.delays).toHaveLength(2);
+    await c.getTask('t1', NO_LIMIT);
+    expect((await c.getTask('t1', NO_LIMIT)).status).toBe('succeed');
+    expect(context.sleep.delays).toHaveLength(8);
+    expect(scope.isDone()).toBe(true);
+  });
+
+  it('refuses an answer past the size cap without reading it whole, as a malformed answer not to retry', async () => {
+    nock(COMET)
+      .get(`${COMET_PATH}/t1`)
+      .reply(200, 'x'.repeat(policy.request.maxAnswerBytes + 1));
+    const { client: c, context } = client();
+    const error = await rejection(c.getTask('t1', NO_LIMIT));
+    expect(error.classification).toMatchObject({ kind: 'malformed-response', retryable: false });
+    expect(error.message).toMatch(/far larger than any answer/);
+    expect(context.sleep.delays).toEqual([]);
+  });
+
+  it('names the task and what the API sent when the status is not one it documents', async () => {
+    nock(COMET)
+      .get(`${COMET_PATH}/t1`)
+      .times(200)
+      .reply(200, ok(apiTask('t1', 'queued_weird' as 'submitted')));
+    const { client: c } = client();
+    const error = await rejection(c.getTask('t1', T0 + 60_000));
+    expect(error.message).toContain('Query task t1 failed');
+    expect(error.message).toContain('task t1 has the status "queued_weird", which the API does not document');
+    expect(error.message).not.toMatch(/base_url|API address/);
+  });
+
+  it('rejects a task id that cannot be an id (line breaks, slashes, ..) as malformed', async () => {
+    nock(COMET)
+      .get(`${COMET_PATH}/t1`)
+      .times(200)
+      .reply(200, ok(apiTask('t1\n::add-mask::x', 'processing')));
+    const error = await rejection(client().client.getTask('t1', T0 + 30_000));
+    expect(error.classification.kind).toBe('malformed-response');
+    expect(error.message).toContain('is not a plausible task id');
+    expect(error.message).not.toContain('\n');
   });
 
   it('does not follow a 301: it becomes a clear error about base_url', async () => {
@@ -216,7 +284,7 @@ describe('getTask', () => {
     expect(error.status).toBe(301);
     expect(error.classification.retryable).toBe(false);
     expect(error.message).toMatch(/unexpected redirect \(HTTP 301\)/);
-    expect(error.message).toContain('base_url');
+    expect(error.message).toContain('Check the API address');
     expect(scope.isDone()).toBe(true);
     expect(elsewhere.isDone()).toBe(false);
     expect(context.sleep.delays).toEqual([]);
@@ -234,9 +302,7 @@ describe('getTask', () => {
       });
     const { client: c } = client({ context });
     // random 0: each retry waits the 1 s floor; the deadline leaves room for two.
-    const error = await rejection(
-      c.getTask('t1', { maxAttempts: 10, deadlineMs: context.clock.now() + 2_500 }),
-    );
+    const error = await rejection(c.getTask('t1', context.clock.now() + 2_500));
     expect(error.status).toBe(503);
     expect(context.sleep.delays).toEqual([1_000, 1_000]);
     expect(requests).toBe(3);
@@ -248,9 +314,7 @@ describe('getTask', () => {
       .get(`${COMET_PATH}/t1`)
       .reply(429, klingError(1302, 'slow down'), { 'Retry-After': '60' });
     const { client: c } = client({ context });
-    const error = await rejection(
-      c.getTask('t1', { maxAttempts: 10, deadlineMs: context.clock.now() + 30_000 }),
-    );
+    const error = await rejection(c.getTask('t1', context.clock.now() + 30_000));
     expect(error.code).toBe(1302);
     expect(context.sleep.delays).toEqual([]);
     expect(scope.isDone()).toBe(true);
@@ -277,6 +341,7 @@ describe('token expiry (401 / 1004)', () => {
     const auth = jwtAuthorizer({
       accessKey: 'ak',
       secretKey: 'sk',
+      ...policy.jwt,
       clock: context.clock,
       mask: (t) => masked.push(t),
     });
@@ -311,7 +376,13 @@ describe('token expiry (401 / 1004)', () => {
 
   it('gives up after one re-sign when the fresh token is also rejected', async () => {
     const context = fakeRetryContext();
-    const auth = jwtAuthorizer({ accessKey: 'ak', secretKey: 'sk', clock: context.clock, mask: () => {} });
+    const auth = jwtAuthorizer({
+      accessKey: 'ak',
+      secretKey: 'sk',
+      ...policy.jwt,
+      clock: context.clock,
+      mask: () => {},
+    });
     const scope = nock(KLING).get(`${KLING_PATH}/t1`).times(2).reply(401, klingError(1004, 'token expired'));
     const extra = nock(KLING)
       .get(`${KLING_PATH}/t1`)

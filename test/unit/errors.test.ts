@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { classifyFailure, KlingApiError, type FailureKind } from '../../src/kling/errors.ts';
+import { Inputs } from '../../src/constants.ts';
+import {
+  classifyFailure,
+  KlingApiError,
+  type FailureFacts,
+  type FailureKind,
+} from '../../src/kling/errors.ts';
 
 // Reference §4.1: HTTP status, code, and the kind of failure it is.
 const KLING_TABLE: [number, number, FailureKind][] = [
@@ -111,7 +117,7 @@ describe('CometAPI statuses (reference §4.2)', () => {
     expect(c.kind).toBe('invalid-request');
     expect(c.retryable).toBe(false);
     expect(c.meaning).toContain('redirect');
-    expect(c.advice).toContain('base_url');
+    expect(c.advice).toContain('Check the API address');
   });
 });
 
@@ -129,8 +135,36 @@ describe('transport failures', () => {
     expect(c.outcomeUnknown).toBe(outcomeUnknown);
   });
 
-  it('tells the user to check base_url and the network when nothing was sent', () => {
-    expect(classifyFailure({ transport: 'dns' }).advice).toMatch(/base_url/);
+  it('tells the user to check the API address and the network when nothing was sent', () => {
+    expect(classifyFailure({ transport: 'dns' }).advice).toMatch(/API address.*network/);
+  });
+
+  it('a link-local or metadata address is refused for good, not retried', () => {
+    expect(classifyFailure({ transport: 'forbidden' })).toMatchObject({
+      kind: 'transport',
+      retryable: false,
+    });
+  });
+});
+
+describe('the API layer names no action input', () => {
+  it('no advice or meaning mentions an input name; the step adds advice that does (advice.ts)', () => {
+    const facts: FailureFacts[] = [
+      ...Array.from({ length: 5100 }, (_, code) => ({ status: 400, klingCode: code })),
+      ...[301, 400, 401, 402, 403, 404, 405, 408, 429, 500, 502, 503].map((status) => ({ status })),
+      ...(['reset', 'timeout', 'dns', 'refused', 'proxy', 'forbidden', 'other'] as const).map(
+        (transport) => ({ transport }),
+      ),
+      { status: 200, malformed: true },
+      { tooLarge: true },
+      { status: 200, notATask: 'its data is null' },
+    ];
+    // The distinctive names; plain words such as "provider" or "wait" are fair English.
+    const inputNames = Object.values(Inputs).filter((name) => name.includes('_'));
+    for (const f of facts) {
+      const { advice, meaning } = classifyFailure(f);
+      for (const name of inputNames) expect(`${meaning} ${advice}`, JSON.stringify(f)).not.toContain(name);
+    }
   });
 
   it('a proxy refusal is not retried: the request never reached the API, and the proxy will refuse again', () => {

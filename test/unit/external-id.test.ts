@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deriveExternalTaskId, externalIdCandidate, type RunIdentity } from '../../src/external-id.ts';
+import { deriveExternalTaskId, externalIdCandidate, type RunIdentity } from '../../src/task/external-id.ts';
 import type { CreateTaskRequest } from '../../src/kling/client.ts';
 
 const RUN: RunIdentity = { repository: 'octo/app', runId: '123456789', job: 'soundtrack', step: 'kling' };

@@ -5,10 +5,11 @@ import { afterAll, afterEach, beforeAll, expect } from 'vitest';
  * and records every delay, a log and an output sink that record what they were given, and builders
  * for tasks (parsed) and API bodies (raw JSON).
  */
-import { DEFAULT_RETRY_SCHEDULE, type RetrySchedule } from '../../src/backoff.ts';
+import type { RetrySchedule } from '../../src/net/backoff.ts';
+import { policy } from '../../src/policy.ts';
 import type { OutputName } from '../../src/constants.ts';
-import type { OutputSink } from '../../src/report.ts';
-import type { RetryContext } from '../../src/retry.ts';
+import type { OutputSink } from '../../src/report/task-report.ts';
+import type { RetryContext } from '../../src/net/retry.ts';
 import type { Clock, Log, Sleep } from '../../src/runtime.ts';
 import type { Task, TaskAudio, TaskStatus, TaskVideo } from '../../src/kling/responses.ts';
 
@@ -109,7 +110,7 @@ export function fakeRetryContext(
     sleep: fakeSleep(clock),
     log: recordingLog(clock),
     random: overrides.random ?? constantRandom(0),
-    schedule: overrides.schedule ?? DEFAULT_RETRY_SCHEDULE,
+    schedule: overrides.schedule ?? policy.retry.schedule,
     signal: overrides.signal,
   };
 }

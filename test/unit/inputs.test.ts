@@ -340,7 +340,7 @@ describe('credentials per provider', () => {
   });
 
   it('rejects an unknown provider', () => {
-    expect(problems({ provider: 'openai' })[0]).toBe('provider must be "cometapi" or "kling", got "openai".');
+    expect(problems({ provider: 'openai' })[0]).toBe('provider must be cometapi or kling, got "openai".');
   });
 });
 
@@ -398,5 +398,32 @@ describe('the whole object', () => {
     const inputs = read({ video_url: '  https://cdn.example.com/clip.mp4\n', wait: ' false ' });
     expect(inputs.source).toEqual({ kind: 'video_url', videoUrl: 'https://cdn.example.com/clip.mp4' });
     expect(inputs.wait).toBe(false);
+  });
+});
+
+describe('credentials that cannot be a header value', () => {
+  it.each([
+    ['api_key', { api_key: 'sk-abc\ndef' }],
+    ['api_key', { api_key: 'sk-abc\u0007def' }],
+    [
+      'access_key',
+      { provider: 'kling', api_key: '', access_key: 'ak-visible-part\r\nX-Evil: 1', secret_key: 'sk' },
+    ],
+    [
+      'secret_key',
+      { provider: 'kling', api_key: '', access_key: 'ak', secret_key: 'sk-hidden-one\u0000zz-tail' },
+    ],
+  ])(
+    '%s with a line break or control character is an input error that never quotes the value',
+    (name, given) => {
+      const all = problems(given).join('\n');
+      expect(all).toContain(`${name} cannot be sent in an HTTP header`);
+      const value = Object.values(given).find((v) => /\p{Cc}/u.test(v))!;
+      for (const part of value.split(/\p{Cc}+/u)) expect(all).not.toContain(part);
+    },
+  );
+
+  it('accepts a key with inner spaces or non-ASCII letters (only control characters are refused)', () => {
+    expect(read({ api_key: 'sk key é' }).credentials).toEqual({ kind: 'api_key', apiKey: 'sk key é' });
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { readNetworkError } from '../../src/network-error.ts';
+import { readNetworkError } from '../../src/net/network-error.ts';
 
 /** What Node's fetch throws: `TypeError: fetch failed` around undici's error. */
 function fetchFailed(...chain: Error[]): TypeError {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { proxyConfigured, proxySecrets } from '../../src/proxy.ts';
+import { proxyConfigured, proxySecrets } from '../../src/net/proxy.ts';
 
 describe('proxySecrets', () => {
   it('finds the password in each proxy variable, as written and decoded', () => {

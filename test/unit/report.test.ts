@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { DownloadedFile } from '../../src/download.ts';
-import type { AudioFormat } from '../../src/inputs.ts';
-import { formatBytes, TaskReport, type Ending } from '../../src/report.ts';
-import { TaskTimeoutError } from '../../src/wait.ts';
+import type { AudioFormat, DownloadedFile } from '../../src/task/files.ts';
+import { formatBytes, TaskReport, type Ending } from '../../src/report/task-report.ts';
+import { TaskTimeoutError } from '../../src/task/wait.ts';
 import { FakeClock, recordingSink, succeededTask, task } from './fakes.ts';
 
 function setup(audioFormat: AudioFormat = 'mp3', source = 'https://cdn.example.com/clip.mp4') {
@@ -24,6 +23,11 @@ const files = (dir = '/ws/kling-audio'): DownloadedFile[] => [
   { role: 'audio', kind: 'wav', url: 'https://x/a.wav', path: `${dir}/t1.wav`, bytes: 900 },
   { role: 'video', kind: 'mp4', url: 'https://x/v.mp4', path: `${dir}/t1.mp4`, bytes: 3_500_000 },
 ];
+
+/** As the task reports them: one at a time, as each download finishes. */
+function downloadAll(report: TaskReport, list: DownloadedFile[]): void {
+  for (const file of list) report.downloaded(file);
+}
 
 describe('outputs', () => {
   it('sets task_id and saves state the moment the task is known, before anything else', () => {
@@ -105,24 +109,75 @@ describe('outputs', () => {
     ['wav', '/ws/kling-audio/t1.wav'],
   ] as const)('sets audio_path to the primary file for %s, and video_path', (format, primary) => {
     const { sink, report } = setup(format);
-    report.downloaded(files());
+    downloadAll(report, files());
     expect(sink.output('audio_path')).toBe(primary);
     expect(sink.output('video_path')).toBe('/ws/kling-audio/t1.mp4');
   });
 
   it('sets no video_path without a video', () => {
     const { sink, report } = setup();
-    report.downloaded(files().slice(0, 1));
+    downloadAll(report, files().slice(0, 1));
     expect(sink.output('video_path')).toBeUndefined();
     expect(sink.output('files')).toBe('/ws/kling-audio/t1.mp3');
   });
 
   it('lists every downloaded file in files, one per line', () => {
     const { sink, report } = setup('both');
-    report.downloaded(files());
+    downloadAll(report, files());
     expect(sink.output('files')).toBe(
       '/ws/kling-audio/t1.mp3\n/ws/kling-audio/t1.wav\n/ws/kling-audio/t1.mp4',
     );
+  });
+
+  it('sets the path outputs as each file arrives, files growing one file at a time', () => {
+    const { sink, report } = setup('both');
+    const [mp3, wav, mp4] = files();
+    const seen = () => ({
+      audio_path: sink.output('audio_path'),
+      video_path: sink.output('video_path'),
+      files: sink.output('files'),
+    });
+    report.downloaded(mp3!);
+    expect(seen()).toEqual({
+      audio_path: '/ws/kling-audio/t1.mp3',
+      video_path: undefined,
+      files: '/ws/kling-audio/t1.mp3',
+    });
+    report.downloaded(wav!);
+    // The wav is not the primary file for both: audio_path stays the mp3.
+    expect(seen()).toEqual({
+      audio_path: '/ws/kling-audio/t1.mp3',
+      video_path: undefined,
+      files: '/ws/kling-audio/t1.mp3\n/ws/kling-audio/t1.wav',
+    });
+    report.downloaded(mp4!);
+    expect(seen()).toEqual({
+      audio_path: '/ws/kling-audio/t1.mp3',
+      video_path: '/ws/kling-audio/t1.mp4',
+      files: '/ws/kling-audio/t1.mp3\n/ws/kling-audio/t1.wav\n/ws/kling-audio/t1.mp4',
+    });
+    expect(sink.events.filter((e) => e.name === 'audio_path')).toHaveLength(1);
+    expect(sink.events.filter((e) => e.name === 'files')).toHaveLength(3);
+  });
+
+  it('sets audio_path when the primary file is not the first to arrive (wav)', () => {
+    const { sink, report } = setup('wav');
+    const [mp3, wav] = files();
+    report.downloaded(mp3!);
+    expect(sink.output('audio_path')).toBeUndefined();
+    report.downloaded(wav!);
+    expect(sink.output('audio_path')).toBe('/ws/kling-audio/t1.wav');
+  });
+
+  it('publishes the external id once when a create is about to be sent, and not again for the task', () => {
+    const { sink, report } = setup();
+    report.creating('gha-ext');
+    report.creating('gha-ext');
+    report.taskKnown(task({ taskId: 't1' }), 'gha-ext', false);
+    expect(sink.events.filter((e) => e.name === 'external_task_id')).toEqual([
+      { kind: 'output', name: 'external_task_id', value: 'gha-ext' },
+      { kind: 'state', name: 'external_task_id', value: 'gha-ext' },
+    ]);
   });
 
   it('sets artifact_id, artifact_url and artifact_digest', () => {
@@ -148,7 +203,7 @@ describe('summary', () => {
     report.status(task({ taskId: 't1', status: 'processing' }));
     clock.advance(60_000);
     report.status(succeededTask({ taskId: 't1' }));
-    report.downloaded(files());
+    downloadAll(report, files());
     report.artifactUploaded({
       name: 'kling-audio-t1',
       id: 5,
@@ -176,7 +231,7 @@ describe('summary', () => {
   it('lists files outside the workspace by their absolute path', () => {
     const { report } = setup();
     report.taskKnown(succeededTask({ taskId: 't1' }), 'gha-ext', false);
-    report.downloaded(files('/elsewhere/audio'));
+    downloadAll(report, files('/elsewhere/audio'));
     expect(report.summary({ kind: 'succeeded' })).toContain('| `/elsewhere/audio/t1.mp3` | 78.1 KiB |');
   });
 
@@ -218,7 +273,8 @@ describe('summary', () => {
     const ending: Ending = { kind: 'failed', message: 'Task t1 failed: content risk control.' };
     const md = report.summary(ending);
     expect(md).toMatch(/^## Kling video-to-audio: failed/);
-    expect(md).toContain('| Status | failed: content risk control |');
+    // The server's words as code: never markup.
+    expect(md).toContain('| Status | failed: `content risk control` |');
     expect(md).toContain('> [!CAUTION]\n> Task t1 failed: content risk control.');
     expect(md).not.toContain('Resume it');
   });
@@ -238,16 +294,17 @@ describe('summary', () => {
     expect(md).not.toContain('Resume it');
   });
 
-  it('timeout: shows the timeout message with its resume hint', () => {
+  it('timeout: shows the timeout message (with the advice the step adds) as a warning', () => {
     const { report } = setup();
     const running = task({ taskId: 't1', status: 'processing' });
     report.taskKnown(running, 'x', false);
-    const message = new TaskTimeoutError(running, 900_000).message;
+    const message = `${new TaskTimeoutError(running, 900_000).message} To collect it, resume it with \`task_id: t1\` in a later step or run, or raise timeout_seconds.`;
     const md = report.summary({ kind: 'timeout', message });
     expect(md).toMatch(/^## Kling video-to-audio: still running at the deadline/);
-    expect(md).toContain('> [!WARNING]');
-    expect(md).toContain('`task_id: t1`');
-    expect(md).toContain('15m00s');
+    expect(md).toContain(
+      "> [!WARNING]\n> Task t1 did not finish within 15m00s (last status: processing). It keeps running on Kling's side." +
+        ' To collect it, resume it with `task_id: t1` in a later step or run, or raise timeout_seconds.',
+    );
   });
 
   it('cancelled while processing: says the task keeps running and how to resume', () => {
@@ -268,7 +325,7 @@ describe('summary', () => {
     expect(md).not.toContain('Resume it');
   });
 
-  it('escapes | in table cells and flattens line breaks', () => {
+  it('escapes | in table cells and keeps line breaks from ending a row', () => {
     const { report } = setup('mp3', 'https://cdn.example.com/a|b.mp4');
     report.taskKnown(
       task({ taskId: 't1', status: 'failed', statusMessage: 'bad | worse\nworst' }),
@@ -277,13 +334,198 @@ describe('summary', () => {
     );
     report.artifactSkipped('skipped | because');
     const md = report.summary({ kind: 'failed', message: 'x | y' });
-    expect(md).toContain('| Source | https://cdn.example.com/a\\|b.mp4 |');
-    expect(md).toContain('| Status | failed: bad \\| worse worst |');
+    // An escaped source URL: no autolink, and the | kept inside its cell.
+    expect(md).toContain('| Source | https:&#8203;//cdn.example.com/a\\|b.mp4 |');
+    // The server's message as code, its line break shown as \n.
+    expect(md).toContain('| Status | failed: `bad \\| worse\\nworst` |');
     expect(md).toContain('| Artifact | skipped \\| because |');
     expect(md).toContain('> x \\| y');
     // Every table row still has exactly its two cells.
     for (const line of md.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| |')))
       expect(line.replace(/\\\|/g, '').split('|')).toHaveLength(4);
+  });
+});
+
+/** Markup a server (or a URL) could try to put in the summary. */
+const HOSTILE = [
+  '<img src=x onerror=alert(1)>',
+  '[click](https://evil.example)',
+  '![x](https://evil.example/a.png)',
+  '<script>alert(1)</script> www.evil.example',
+].join(' ');
+const HOSTILE_WITH_COMMAND = `${HOSTILE}\n::error::pwned`;
+
+/** CommonMark line endings: \n, \r\n, and a lone \r. */
+const markdownLines = (md: string) => md.split(/\r\n|\r|\n/);
+
+/** The summary without its code spans (a run of backticks closed by a run of the same length). */
+function outsideCodeSpans(md: string): string {
+  return markdownLines(md)
+    .map((line) => line.replace(/(?<!`)(`+)(?!`)(.*?)(?<!`)\1(?!`)/g, '·'))
+    .join('\n');
+}
+
+/**
+ * Nothing a server chose is live Markdown or HTML: outside code spans there is no tag (the report's
+ * own <br> aside), no unescaped [ (the report's own alert markers aside), no autolink; no line is a
+ * workflow command; every table row keeps its two cells.
+ */
+function expectInert(md: string): void {
+  const live = outsideCodeSpans(md)
+    .split('\n')
+    .filter((line) => !/^> \[!(CAUTION|WARNING|NOTE)\]$/.test(line))
+    .join('\n');
+  expect(live).not.toContain('<img');
+  expect(live).not.toContain('<script');
+  expect(live).not.toMatch(/<(?!br>)[a-z!/?]/i);
+  expect(live).not.toContain('](https://');
+  expect(live).not.toMatch(/(?<!\\)\[/);
+  expect(live).not.toMatch(/(?<!\\)!(?=\\?\[)/);
+  expect(live).not.toMatch(/https?:\/\//);
+  expect(live).not.toMatch(/\bwww\./i);
+  for (const line of markdownLines(md)) expect(line).not.toMatch(/^\s*(>\s*)*(::|##\[)/);
+  for (const line of markdownLines(md).filter((l) => l.startsWith('| ') && !l.startsWith('| |')))
+    expect(line.replace(/\\\|/g, '').split('|')).toHaveLength(4);
+}
+
+describe('summary: text from outside renders as written', () => {
+  it('shows a hostile status message only as a code span', () => {
+    const { report } = setup();
+    report.taskKnown(task({ taskId: 't1', status: 'processing' }), 'x', false);
+    report.status(task({ taskId: 't1', status: 'failed', statusMessage: HOSTILE_WITH_COMMAND }));
+    const md = report.summary({ kind: 'failed', message: 'Task t1 failed.' });
+    expectInert(md);
+    expect(md).toContain(
+      '| Status | failed: `<img src=x onerror=alert(1)> [click](https://evil.example) ![x](https://evil.example/a.png) <script>alert(1)</script> www.evil.example\\n::error::pwned` |',
+    );
+  });
+
+  it('keeps a status message with backticks inside its code span', () => {
+    const { report } = setup();
+    report.taskKnown(
+      task({ taskId: 't1', status: 'failed', statusMessage: '`x` ``<img src=x onerror=alert(1)>`` `' }),
+      'x',
+      false,
+    );
+    const md = report.summary({ kind: 'failed', message: 'Task t1 failed.' });
+    expectInert(md);
+    expect(md).toContain('| Status | failed: ``` `x` ``<img src=x onerror=alert(1)>`` ` ``` |');
+  });
+
+  it('escapes a hostile failure message, source URL and artifact note', () => {
+    const { report } = setup('mp3', `https://cdn.example.com/clip.mp4?${HOSTILE_WITH_COMMAND}`);
+    report.taskKnown(succeededTask({ taskId: 't1' }), 'x', false);
+    report.artifactSkipped(`upload failed: ${HOSTILE_WITH_COMMAND}`);
+    const md = report.summary({ kind: 'failed', message: `Download failed: ${HOSTILE_WITH_COMMAND}` });
+    expectInert(md);
+    expect(md).toContain(
+      '> Download failed: &lt;img src=x onerror=alert(1)&gt; \\[click\\](https:&#8203;//evil.example) ' +
+        '\\!\\[x\\](https:&#8203;//evil.example/a.png) &lt;script&gt;alert(1)&lt;/script&gt; ' +
+        'www&#8203;.evil.example ::error::pwned',
+    );
+    expect(md).toContain('| Source | https:&#8203;//cdn.example.com/clip.mp4?&lt;img src=x');
+    expect(md).toContain('| Artifact | upload failed: &lt;img src=x onerror=alert(1)&gt; \\[click\\]');
+  });
+
+  it('escapes a hostile timeout message', () => {
+    const { report } = setup();
+    report.taskKnown(task({ taskId: 't1', status: 'processing' }), 'x', false);
+    expectInert(report.summary({ kind: 'timeout', message: `late: ${HOSTILE_WITH_COMMAND}` }));
+  });
+
+  it('shows a billing figure that is not a plain number only as a code span', () => {
+    const { report } = setup();
+    report.taskKnown(
+      succeededTask({
+        taskId: 't1',
+        billing: {
+          units: '<img src=x onerror=alert(1)>',
+          quota: '[1](https://evil.example)',
+          listPrice: '0.50',
+        },
+      }),
+      'x',
+      false,
+    );
+    const md = report.summary({ kind: 'succeeded' });
+    expectInert(md);
+    expect(md).toContain(
+      '| Billed | `<img src=x onerror=alert(1)>` units; `[1](https://evil.example)` from the balance (list price 0.50) |',
+    );
+  });
+
+  it.each(['1e3', '0x10', '12 ', '-0.5.1', '١٢'])(
+    'treats the billing figure %j as text, not a number',
+    (units) => {
+      const { report } = setup();
+      report.taskKnown(succeededTask({ taskId: 't1', billing: { units } }), 'x', false);
+      expect(report.summary({ kind: 'succeeded' })).toMatch(/\| Billed \| `[^`]+` units \|/);
+    },
+  );
+
+  it('shows plain numbers as they are, negative and decimal ones included', () => {
+    const { report } = setup();
+    report.taskKnown(succeededTask({ taskId: 't1', billing: { units: '1', quota: '-0.25' } }), 'x', false);
+    expect(report.summary({ kind: 'succeeded' })).toContain('| Billed | 1 unit; -0.25 from the balance |');
+  });
+
+  // Known src bug (src/report/task-report.ts, escape()): only \n and \r\n are flattened, but a lone \r
+  // also ends a line in CommonMark, so it ends the table row and starts a new line. Drop `.fails`
+  // once escape() flattens \r too.
+  it('keeps a lone carriage return from ending the row (or starting a command line)', () => {
+    const { report } = setup('mp3', 'https://cdn.example.com/a.mp4?\r::error::pwned');
+    report.taskKnown(task({ taskId: 't1', status: 'processing' }), 'x', false);
+    expectInert(report.summary({ kind: 'failed', message: 'boom\r> [!CAUTION]' }));
+  });
+
+  // Known src bug (src/report/task-report.ts, taskKnown/summary): an external id the API returns
+  // (task_info.external_task_id, used when attaching with task_id) is put between single backticks
+  // as is, so a backtick in it ends the code span and what follows is live Markdown.
+  it('renders an external id the API chose as code, whatever it holds', () => {
+    const { report } = setup();
+    report.taskKnown(
+      task({ taskId: 't1', status: 'succeed', externalTaskId: 'x` <img src=x onerror=alert(1)> | `' }),
+      undefined,
+      true,
+    );
+    expectInert(report.summary({ kind: 'succeeded' }));
+  });
+
+  // Our own messages carry code spans (`task_id: t1`): inside one, a backslash would show as is.
+  it('keeps the code spans of its own advice intact', () => {
+    const { report } = setup();
+    report.taskKnown(succeededTask({ taskId: 't_1' }), 'x', false);
+    expect(report.summary({ kind: 'cancelled', signal: 'SIGINT' })).toContain(
+      'Collect them with `task_id: t_1` in a later step or run',
+    );
+    const failed = report.summary({
+      kind: 'failed',
+      message: 'Task t_1 succeeded, but ... Collect its files with `task_id: t_1`, or raise timeout_seconds.',
+    });
+    expect(failed).toContain('Collect its files with `task_id: t_1`, or raise timeout_seconds.');
+  });
+});
+
+describe('summary: headline once the task has succeeded', () => {
+  // Known src bug (src/report/task-report.ts, headline()): any known task makes a cancelled step's
+  // headline say "the task is still running", a succeeded (or failed) one included. Drop `.fails` once
+  // headline() looks at the task's status.
+  it('cancelled while downloading: does not claim the task is still running', () => {
+    const { report } = setup();
+    report.taskKnown(succeededTask({ taskId: 't1' }), 'x', false);
+    expect(report.summary({ kind: 'cancelled', signal: 'SIGINT' })).not.toContain('still running');
+  });
+
+  // Known src bug (same function): a download stopped by the step's deadline ends as a timeout, and
+  // the headline then says the (succeeded) task is "still running at the deadline".
+  it('deadline while downloading: does not claim the task is still running', () => {
+    const { report } = setup();
+    report.taskKnown(succeededTask({ taskId: 't1' }), 'x', false);
+    const md = report.summary({
+      kind: 'timeout',
+      message: 'Task t1 succeeded, but the download did not finish.',
+    });
+    expect(md).not.toContain('still running');
   });
 });
 
@@ -311,7 +553,7 @@ describe('failureMessage', () => {
   it('cancelled after the download: says where the files are', () => {
     const { report } = setup();
     report.taskKnown(succeededTask({ taskId: 't1' }), 'x', false);
-    report.downloaded(files().slice(0, 2));
+    downloadAll(report, files().slice(0, 2));
     expect(report.failureMessage({ kind: 'cancelled', signal: 'SIGTERM' })).toBe(
       'Cancelled (SIGTERM) after task t1 succeeded, before the artifact upload finished. ' +
         'The files are on the runner: kling-audio/t1.mp3, kling-audio/t1.wav.',
@@ -326,7 +568,7 @@ describe('failureMessage', () => {
 
   it('cancelled mid-create: publishes the external id and says a re-run finds the task', () => {
     const { report, sink } = setup();
-    report.submitting('gha-pending');
+    report.creating('gha-pending');
     expect(sink.output('external_task_id')).toBe('gha-pending');
     expect(sink.state('external_task_id')).toBe('gha-pending');
     const message = report.failureMessage({ kind: 'cancelled', signal: 'SIGINT' });

@@ -5,7 +5,10 @@ import { KlingClient } from '../../src/kling/client.ts';
 import { KlingApiError } from '../../src/kling/errors.ts';
 import type { Task } from '../../src/kling/responses.ts';
 import { routesFor } from '../../src/kling/routes.ts';
-import { submitOrResume, type SubmitOptions } from '../../src/submit.ts';
+import { submitOrResume, type SubmitContext, type SubmitRequest } from '../../src/task/submit.ts';
+import { policy } from '../../src/policy.ts';
+
+type SubmitOptions = SubmitRequest & SubmitContext;
 import {
   apiTask,
   cometError,
@@ -49,8 +52,13 @@ function harness(overrides: Partial<SubmitOptions> = {}): Harness {
       }
       return fetch(input, init);
     },
-    requestTimeoutMs: 5_000,
     userAgent: 'test',
+    limits: {
+      requestTimeoutMs: 5_000,
+      maxAnswerBytes: policy.request.maxAnswerBytes,
+      lookupMalformedAttempts: 3,
+      unreachableWithinMs: 5_000,
+    },
   });
   return {
     context,
@@ -64,7 +72,8 @@ function harness(overrides: Partial<SubmitOptions> = {}): Harness {
       externalTaskId: EXT,
       derived: true,
       deadlineMs: context.clock.now() + 900_000,
-      maxCreateAttempts: 5,
+      createAttempts: 5,
+      maxSuperseded: 5,
       onCreating: (externalTaskId) => events.push(`creating ${externalTaskId}`),
       onTaskKnown: (task, externalTaskId, resumed) => known.push({ task, externalTaskId, resumed }),
       ...overrides,
@@ -80,7 +89,7 @@ describe('submitOrResume', () => {
   it('resumes the task an earlier attempt created, without sending a create', async () => {
     lookup().reply(200, ok(apiTask('t-old', 'processing', { task_info: { external_task_id: EXT } })));
     const h = harness();
-    const submission = await submitOrResume(h.options);
+    const submission = await submitOrResume(h.options, h.options);
     expect(submission).toMatchObject({ externalTaskId: EXT, resumed: true });
     expect(submission.task.taskId).toBe('t-old');
     expect(h.posts).toEqual([]);
@@ -92,7 +101,7 @@ describe('submitOrResume', () => {
     lookup().reply(404, notFound);
     create().reply(200, ok(apiTask('t-new', 'submitted')));
     const h = harness();
-    const submission = await submitOrResume(h.options);
+    const submission = await submitOrResume(h.options, h.options);
     expect(submission).toMatchObject({ resumed: false, externalTaskId: EXT });
     expect(submission.task.taskId).toBe('t-new');
     expect(h.posts).toEqual([{ ...REQUEST, external_task_id: EXT }]);
@@ -105,7 +114,7 @@ describe('submitOrResume', () => {
     lookup().reply(404, klingError(1203, `task with external_task_id ${EXT} does not exist`));
     create().reply(200, ok(apiTask('t-new', 'submitted')));
     const h = harness();
-    expect((await submitOrResume(h.options)).task.taskId).toBe('t-new');
+    expect((await submitOrResume(h.options, h.options)).task.taskId).toBe('t-new');
     expect(h.posts).toHaveLength(1);
   });
 
@@ -114,7 +123,7 @@ describe('submitOrResume', () => {
     create().reply(500, klingError(5000, 'server internal error'));
     lookup().reply(200, ok(apiTask('t-made', 'submitted')));
     const h = harness();
-    const submission = await submitOrResume(h.options);
+    const submission = await submitOrResume(h.options, h.options);
     expect(submission.task.taskId).toBe('t-made');
     expect(submission.resumed).toBe(true);
     expect(h.posts).toHaveLength(1);
@@ -127,7 +136,7 @@ describe('submitOrResume', () => {
     lookup().reply(404, notFound);
     create().reply(200, ok(apiTask('t-second', 'submitted')));
     const h = harness();
-    const submission = await submitOrResume(h.options);
+    const submission = await submitOrResume(h.options, h.options);
     expect(submission).toMatchObject({ resumed: false });
     expect(submission.task.taskId).toBe('t-second');
     expect(h.posts).toHaveLength(2);
@@ -141,7 +150,7 @@ describe('submitOrResume', () => {
     create().replyWithError(reset());
     lookup().times(5).replyWithError(reset());
     const h = harness();
-    const error = (await submitOrResume(h.options).catch((e: unknown) => e)) as Error;
+    const error = (await submitOrResume(h.options, h.options).catch((e: unknown) => e)) as Error;
     expect(error).toBeInstanceOf(Error);
     expect(error.message).toMatch(/may have created a task/);
     expect(error.message).toMatch(/not sent again/);
@@ -156,7 +165,7 @@ describe('submitOrResume', () => {
     create().reply(400, klingError(1201, 'external_task_id already exists'));
     lookup().reply(200, ok(apiTask('t-dupe', 'processing')));
     const h = harness();
-    const submission = await submitOrResume(h.options);
+    const submission = await submitOrResume(h.options, h.options);
     expect(submission).toMatchObject({ resumed: true });
     expect(submission.task.taskId).toBe('t-dupe');
     expect(h.posts).toHaveLength(1);
@@ -168,7 +177,9 @@ describe('submitOrResume', () => {
     create().reply(400, klingError(1201, 'external_task_id already exists'));
     lookup().reply(404, notFound);
     const h = harness();
-    await expect(submitOrResume(h.options)).rejects.toThrow(/is taken, but no task with it can be found/);
+    await expect(submitOrResume(h.options, h.options)).rejects.toThrow(
+      /is taken, but no task with it can be found/,
+    );
     expect(h.posts).toHaveLength(1);
   });
 
@@ -177,7 +188,7 @@ describe('submitOrResume', () => {
     create().reply(429, klingError(1303, 'parallel task over resource pack limit'));
     create().reply(200, ok(apiTask('t-late', 'submitted')));
     const h = harness();
-    const submission = await submitOrResume(h.options);
+    const submission = await submitOrResume(h.options, h.options);
     expect(submission.task.taskId).toBe('t-late');
     expect(h.posts).toHaveLength(2);
     expect(h.context.sleep.delays).toHaveLength(1);
@@ -192,25 +203,53 @@ describe('submitOrResume', () => {
     create().reply(429, klingError(1303, 'busy'), { 'Retry-After': '9' });
     create().reply(200, ok(apiTask('t-late', 'submitted')));
     const h = harness();
-    await submitOrResume(h.options);
+    await submitOrResume(h.options, h.options);
     expect(h.context.sleep.delays).toEqual([9_000]);
   });
 
-  it('stops after maxCreateAttempts on a persistent 1303', async () => {
+  it('waits out a persistent 1303 (account full) until the deadline, not a count of attempts', async () => {
     lookup().reply(404, notFound);
-    create().times(3).reply(429, klingError(1303, 'busy'));
-    const h = harness({ maxCreateAttempts: 3 });
-    const error = await submitOrResume(h.options).catch((e: unknown) => e);
+    create().times(1000).reply(429, klingError(1303, 'busy'));
+    const h = harness({ createAttempts: 3 });
+    h.options.deadlineMs = h.context.clock.now() + 120_000;
+    const error = await submitOrResume(h.options, h.options).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KlingApiError);
     expect((error as KlingApiError).code).toBe(1303);
+    expect(h.posts.length).toBeGreaterThan(3);
+    expect(h.context.clock.now()).toBeLessThanOrEqual(h.options.deadlineMs);
+    expect(h.context.log.at('warning')[0]).toMatch(/waiting for one of the account's tasks to finish/);
+    nock.cleanAll();
+  });
+
+  it('stops after createAttempts on a persistent rate limit (1302)', async () => {
+    lookup().reply(404, notFound);
+    create().times(3).reply(429, klingError(1302, 'too many requests'));
+    const h = harness({ createAttempts: 3 });
+    const error = await submitOrResume(h.options, h.options).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KlingApiError);
+    expect((error as KlingApiError).code).toBe(1302);
     expect(h.posts).toHaveLength(3);
+  });
+
+  it('says a create answered without a task id may have made one, and looks before sending again', async () => {
+    lookup().reply(404, notFound);
+    create().reply(200, ok({ task_status: 'submitted' }));
+    lookup().reply(200, ok(apiTask('t-made', 'submitted', { task_info: { external_task_id: EXT } })));
+    const h = harness();
+    const submission = await submitOrResume(h.options, h.options);
+    expect(submission).toMatchObject({ resumed: true });
+    expect(submission.task.taskId).toBe('t-made');
+    expect(h.posts).toHaveLength(1);
+    const said = h.context.log.lines.map((l) => l.message).join('\n');
+    expect(said).toMatch(/not with a task: it carries no task_id; the task may exist/);
+    expect(said).not.toMatch(/no task was created/);
   });
 
   it('throws 1102 (resource pack exhausted) at once', async () => {
     lookup().reply(404, notFound);
     create().reply(429, klingError(1102, 'resource pack exhausted'));
     const h = harness();
-    const error = await submitOrResume(h.options).catch((e: unknown) => e);
+    const error = await submitOrResume(h.options, h.options).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(KlingApiError);
     expect((error as KlingApiError).code).toBe(1102);
     expect(h.posts).toHaveLength(1);
@@ -223,7 +262,7 @@ describe('submitOrResume', () => {
     lookup(`${EXT}-2`).reply(404, notFound);
     create().reply(200, ok(apiTask('t-fresh', 'submitted')));
     const h = harness({ derived: true });
-    const submission = await submitOrResume(h.options);
+    const submission = await submitOrResume(h.options, h.options);
     expect(submission).toMatchObject({ externalTaskId: `${EXT}-2`, resumed: false });
     expect(submission.task.taskId).toBe('t-fresh');
     expect(h.posts).toEqual([{ ...REQUEST, external_task_id: `${EXT}-2` }]);
@@ -234,7 +273,7 @@ describe('submitOrResume', () => {
   it('resumes a user-given id whose task failed (the user owns that id)', async () => {
     lookup('my-id').reply(200, ok(apiTask('t-failed', 'failed')));
     const h = harness({ derived: false, externalTaskId: 'my-id' });
-    const submission = await submitOrResume(h.options);
+    const submission = await submitOrResume(h.options, h.options);
     expect(submission).toMatchObject({ externalTaskId: 'my-id', resumed: true });
     expect(submission.task.status).toBe('failed');
     expect(h.posts).toEqual([]);
@@ -245,12 +284,12 @@ describe('submitOrResume', () => {
     lookup().reply(404, notFound);
     create().reply(200, ok(apiTask('t-new', 'submitted')));
     const h = harness();
-    await submitOrResume(h.options);
+    await submitOrResume(h.options, h.options);
     expect(h.events).toEqual([`creating ${EXT}`, 'POST']);
 
     lookup().reply(200, ok(apiTask('t-new', 'processing')));
     const resumed = harness();
-    await submitOrResume(resumed.options);
+    await submitOrResume(resumed.options, resumed.options);
     expect(resumed.events).toEqual([]);
   });
 
@@ -258,7 +297,7 @@ describe('submitOrResume', () => {
     lookup().reply(404, notFound);
     create().reply(200, ok(apiTask('t-new', 'submitted')));
     const h = harness();
-    const promise = submitOrResume(h.options);
+    const promise = submitOrResume(h.options, h.options);
     let knownWhenReturned = -1;
     await promise.then(() => {
       knownWhenReturned = h.known.length;
@@ -271,7 +310,7 @@ describe('submitOrResume', () => {
     lookup().reply(400, cometError('invalid task id', 'invalid_request'));
     create().reply(200, ok(apiTask('t-new', 'submitted')));
     const h = harness();
-    expect((await submitOrResume(h.options)).task.taskId).toBe('t-new');
+    expect((await submitOrResume(h.options, h.options)).task.taskId).toBe('t-new');
     expect(h.posts).toHaveLength(1);
   });
 
@@ -284,7 +323,7 @@ describe('submitOrResume', () => {
     nock(BASE).get(ROOT).query(true).times(5).reply(status, body);
     create().reply(200, ok(apiTask('t-new', 'submitted')));
     const h = harness();
-    expect((await submitOrResume(h.options)).task.taskId).toBe('t-new');
+    expect((await submitOrResume(h.options, h.options)).task.taskId).toBe('t-new');
     expect(h.posts).toHaveLength(1);
     expect(h.context.log.at('debug').join('\n')).toMatch(/gave no answer/);
   });
@@ -293,7 +332,7 @@ describe('submitOrResume', () => {
     lookup().times(1000).reply(503, cometError('upstream unavailable'));
     const h = harness();
     h.options.deadlineMs = h.context.clock.now() + 120_000;
-    const error = await rejectionOf(submitOrResume(h.options), KlingApiError);
+    const error = await rejectionOf(submitOrResume(h.options, h.options), KlingApiError);
     expect(error.classification.kind).toBe('server');
     expect(error.message).toMatch(/503/);
     expect(h.posts).toEqual([]);
@@ -307,14 +346,14 @@ describe('submitOrResume', () => {
     lookup().reply(404, notFound);
     create().reply(200, ok(apiTask('t-new', 'submitted')));
     const h = harness();
-    expect((await submitOrResume(h.options)).task.taskId).toBe('t-new');
+    expect((await submitOrResume(h.options, h.options)).task.taskId).toBe('t-new');
     expect(h.context.sleep.delays).toHaveLength(7);
   });
 
   it('does not create when the pre-create look-up fails for another reason', async () => {
     lookup().reply(401, cometError('Invalid token'));
     const h = harness();
-    await expect(submitOrResume(h.options)).rejects.toBeInstanceOf(KlingApiError);
+    await expect(submitOrResume(h.options, h.options)).rejects.toBeInstanceOf(KlingApiError);
     expect(h.posts).toEqual([]);
   });
 });

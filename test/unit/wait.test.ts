@@ -1,19 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import type { PollSchedule } from '../../src/backoff.ts';
 import type { KlingClient } from '../../src/kling/client.ts';
 import type { Task, TaskStatus } from '../../src/kling/responses.ts';
-import type { RetryLimits } from '../../src/retry.ts';
 import { abortableSleep, CancelledError } from '../../src/runtime.ts';
-import { TaskTimeoutError, waitForTask, type WaitOptions } from '../../src/wait.ts';
+import { TaskTimeoutError, waitForTask, type PollLimits, type WaitContext } from '../../src/task/wait.ts';
+import { policy } from '../../src/policy.ts';
 import { constantRandom, fakeRetryContext, task } from './fakes.ts';
 
 /** A client whose getTask answers the given statuses in turn (the last one repeats). */
 function scriptedClient(statuses: TaskStatus[]) {
-  const calls: { taskId: string; limits: RetryLimits; atMs: number }[] = [];
+  const calls: { taskId: string; deadlineMs: number; atMs: number }[] = [];
   let clockNow = () => 0;
   const client = {
-    getTask: (id: string, limits: RetryLimits): Promise<Task> => {
-      calls.push({ taskId: id, limits, atMs: clockNow() });
+    getTask: (id: string, deadlineMs: number): Promise<Task> => {
+      calls.push({ taskId: id, deadlineMs, atMs: clockNow() });
       const status = statuses[Math.min(calls.length - 1, statuses.length - 1)]!;
       return Promise.resolve(task({ taskId: id, status }));
     },
@@ -27,7 +26,13 @@ function scriptedClient(statuses: TaskStatus[]) {
   };
 }
 
-const STEADY: PollSchedule = { initialMs: 5_000, factor: 1, capMs: 5_000, jitter: 0 };
+const POLL: PollLimits = { factor: 1.5, capMs: 30_000, jitter: 0.2, heartbeatMs: 30_000, lastLookMs: 2_000 };
+const STEADY: Partial<WaitContext> = {
+  initialPollMs: 5_000,
+  poll: { ...POLL, factor: 1, capMs: 5_000, jitter: 0 },
+};
+
+type WaitOptions = WaitContext;
 
 function setup(statuses: TaskStatus[], overrides: Partial<WaitOptions> = {}) {
   const context = fakeRetryContext({ random: constantRandom(0.5) });
@@ -37,7 +42,8 @@ function setup(statuses: TaskStatus[], overrides: Partial<WaitOptions> = {}) {
   const options: WaitOptions = {
     ...context,
     client: scripted.client,
-    pollSchedule: { initialMs: 5_000, factor: 1.5, capMs: 30_000, jitter: 0.2 },
+    initialPollMs: 5_000,
+    poll: POLL,
     deadlineMs: context.clock.now() + 900_000,
     startedMs: context.clock.now(),
     onStatus: (t) => seen.push(t.status),
@@ -59,7 +65,7 @@ describe('waitForTask', () => {
 
   it('waits exactly the initial interval before the first poll', async () => {
     const { context, options } = setup(['succeed'], {
-      pollSchedule: { initialMs: 3_000, factor: 1.5, capMs: 30_000, jitter: 0.2 },
+      initialPollMs: 3_000,
       random: constantRandom(0),
     });
     await waitForTask(task(), options);
@@ -82,35 +88,34 @@ describe('waitForTask', () => {
   it('asks the client to retry reads until the deadline', async () => {
     const { options, calls } = setup(['succeed']);
     await waitForTask(task(), options);
-    expect(calls[0]?.limits).toEqual({
-      maxAttempts: Number.POSITIVE_INFINITY,
-      deadlineMs: options.deadlineMs,
-    });
+    expect(calls[0]?.deadlineMs).toBe(options.deadlineMs);
   });
 
   it('throws TaskTimeoutError at the deadline, naming the task, its last status and how to resume', async () => {
-    const { context, options } = setup(['processing'], { pollSchedule: STEADY });
+    const { context, options } = setup(['processing'], STEADY);
     options.deadlineMs = context.clock.now() + 22_000;
     const error = await waitForTask(task({ taskId: '861254119619698760' }), options).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TaskTimeoutError);
     const timeout = error as TaskTimeoutError;
     expect(timeout.message).toContain('861254119619698760');
     expect(timeout.message).toContain('last status: processing');
-    expect(timeout.message).toContain('`task_id: 861254119619698760`');
-    expect(timeout.message).toContain('timeout_seconds');
+    expect(timeout.message).toContain("keeps running on Kling's side");
+    // How to resume names inputs: the step adds that (advice.ts).
+    expect(timeout.message).not.toContain('timeout_seconds');
     expect(timeout.task.status).toBe('processing');
     expect(context.clock.now()).toBeLessThanOrEqual(options.deadlineMs);
     // Never sleeps past the deadline.
     expect(context.sleep.delays.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(22_000);
   });
 
-  it('polls once more when the last (shortened) sleep ends at the deadline', async () => {
-    // 5 s, then 7.5 s shortened to the 5 s that remain: the task finished meanwhile.
+  it('polls a last time shortly before the deadline, so that poll can still be answered', async () => {
+    // 5 s, then 7.5 s shortened to end 2 s before the deadline: the task finished meanwhile.
     const { context, options, calls } = setup(['processing', 'succeed']);
     options.deadlineMs = context.clock.now() + 10_000;
     const done = await waitForTask(task(), options);
     expect(done.status).toBe('succeed');
     expect(calls).toHaveLength(2);
+    expect(context.sleep.delays).toEqual([5_000, 3_000]);
   });
 
   function abortDuringSleep() {
@@ -118,7 +123,8 @@ describe('waitForTask', () => {
     const { options } = setup(['processing'], {
       sleep: abortableSleep,
       signal: controller.signal,
-      pollSchedule: { initialMs: 60_000, factor: 1, capMs: 60_000, jitter: 0 },
+      initialPollMs: 60_000,
+      poll: { ...POLL, factor: 1, capMs: 60_000, jitter: 0 },
     });
     const reason = new CancelledError('SIGTERM');
     setTimeout(() => controller.abort(reason), 20);
@@ -150,7 +156,7 @@ describe('waitForTask', () => {
 describe('waitForTask logging', () => {
   it('logs status changes at info, heartbeats no more often than heartbeatMs, the rest at debug', async () => {
     const statuses: TaskStatus[] = ['processing', ...Array<TaskStatus>(30).fill('processing'), 'succeed'];
-    const { context, options } = setup(statuses, { pollSchedule: STEADY, heartbeatMs: 30_000 });
+    const { context, options } = setup(statuses, STEADY);
     await waitForTask(task({ status: 'submitted' }), options);
 
     const info = context.log.lines.filter((l) => l.level === 'info');
@@ -168,9 +174,12 @@ describe('waitForTask logging', () => {
     expect(context.log.at('warning')).toEqual([]);
   });
 
-  it('defaults the heartbeat to 30 s', async () => {
+  it('uses the policy heartbeat of 30 s', async () => {
     const statuses: TaskStatus[] = [...Array<TaskStatus>(13).fill('processing'), 'succeed'];
-    const { context, options } = setup(statuses, { pollSchedule: STEADY });
+    const { context, options } = setup(statuses, {
+      ...STEADY,
+      poll: { ...STEADY.poll!, heartbeatMs: policy.poll.heartbeatMs },
+    });
     await waitForTask(task({ status: 'processing' }), options);
     const heartbeats = context.log.lines.filter((l) => l.message.includes('still processing'));
     expect(heartbeats.map((l) => l.atMs - options.startedMs)).toEqual([30_000, 60_000]);

@@ -2,7 +2,10 @@
  * What went wrong below HTTP, read from fetch's error chain (`TypeError: fetch failed` wraps undici's
  * error, which may wrap the socket's or the proxy's). Shared by API calls and downloads.
  */
-import type { TransportFailure } from './kling/errors.ts';
+import { FORBIDDEN_ADDRESS_CODE } from './address.ts';
+
+/** Why a request produced no HTTP answer. */
+export type TransportFailure = 'reset' | 'timeout' | 'dns' | 'refused' | 'proxy' | 'forbidden' | 'other';
 
 export interface NetworkFailure {
   failure: TransportFailure;
@@ -23,6 +26,7 @@ const CODES: Record<string, TransportFailure> = {
   ENOTFOUND: 'dns',
   EAI_AGAIN: 'dns',
   ECONNREFUSED: 'refused',
+  [FORBIDDEN_ADDRESS_CODE]: 'forbidden',
 };
 
 /** undici's words when HTTPS_PROXY answers a CONNECT with anything but 200. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { CreateTaskRequest } from './kling/client.ts';
+import type { CreateTaskRequest } from '../kling/client.ts';
 
 /** The parts of the run that make a step's task unique, and stable across re-run attempts. */
 export interface RunIdentity {

@@ -3,12 +3,13 @@
  * the step ends (success, failure, timeout, cancellation).
  */
 import path from 'node:path';
-import { Outputs, State, type OutputName } from './constants.ts';
-import type { DownloadedFile } from './download.ts';
-import type { UploadedArtifact } from './artifact.ts';
-import type { AudioFormat } from './inputs.ts';
-import type { Task, TaskBilling } from './kling/responses.ts';
-import { formatDuration, type Clock } from './runtime.ts';
+import { Outputs, State, type OutputName } from '../constants.ts';
+import type { UploadedArtifact } from '../deliver/artifact.ts';
+import type { Task, TaskBilling } from '../kling/responses.ts';
+import { markdownCode } from '../net/external-text.ts';
+import { formatDuration, type Clock } from '../runtime.ts';
+import type { AudioFormat, DownloadedFile } from '../task/files.ts';
+import type { TaskObserver } from '../task/task.ts';
 
 export interface OutputSink {
   setOutput(name: OutputName, value: string): void;
@@ -32,7 +33,8 @@ export interface ReportContext {
   workspace: string;
 }
 
-export class TaskReport {
+/** The step's observer of its task: outputs the moment each fact is known, then the summary. */
+export class TaskReport implements TaskObserver {
   private readonly sink: OutputSink;
   private readonly context: ReportContext;
   private task: Task | undefined;
@@ -49,7 +51,7 @@ export class TaskReport {
   }
 
   /** A create is about to be sent: if the step dies now, this id is how a re-run finds the task. */
-  submitting(externalTaskId: string): void {
+  creating(externalTaskId: string): void {
     if (this.externalTaskId === externalTaskId) return;
     this.externalTaskId = externalTaskId;
     this.sink.setOutput(Outputs.ExternalTaskId, externalTaskId);
@@ -61,7 +63,7 @@ export class TaskReport {
     this.sink.setOutput(Outputs.TaskId, task.taskId);
     this.sink.saveState(State.TaskId, task.taskId);
     const externalId = externalTaskId ?? task.externalTaskId;
-    if (externalId) this.submitting(externalId);
+    if (externalId) this.creating(externalId);
     this.status(task);
   }
 
@@ -92,16 +94,13 @@ export class TaskReport {
       : (audio?.mp3Duration ?? audio?.wavDuration);
   }
 
-  downloaded(files: DownloadedFile[]): void {
-    this.files = files;
-    const primary = files.find(
-      (f) => f.role === 'audio' && f.kind === (this.context.audioFormat === 'wav' ? 'wav' : 'mp3'),
-    );
-    if (primary) this.sink.setOutput(Outputs.AudioPath, primary.path);
-    const video = files.find((f) => f.role === 'video');
-    if (video) this.sink.setOutput(Outputs.VideoPath, video.path);
+  downloaded(file: DownloadedFile): void {
+    this.files = [...this.files, file];
+    const primaryKind = this.context.audioFormat === 'wav' ? 'wav' : 'mp3';
+    if (file.role === 'audio' && file.kind === primaryKind) this.sink.setOutput(Outputs.AudioPath, file.path);
+    if (file.role === 'video') this.sink.setOutput(Outputs.VideoPath, file.path);
     // Every file, for steps that take them all (a release upload with audio_format: both).
-    if (files.length > 0) this.sink.setOutput(Outputs.Files, files.map((f) => f.path).join('\n'));
+    this.sink.setOutput(Outputs.Files, this.files.map((f) => f.path).join('\n'));
   }
 
   artifactUploaded(artifact: UploadedArtifact): void {
@@ -161,11 +160,13 @@ export class TaskReport {
     const elapsed = formatDuration(this.context.clock.now() - this.context.startedMs);
     const lines: string[] = [`## ${headline(ending, task)}`, ''];
     const rows: [string, string][] = [];
-    if (task) rows.push(['Task', `\`${task.taskId}\`${this.resumed ? ' (resumed)' : ''}`]);
-    if (this.externalTaskId) rows.push(['External id', `\`${this.externalTaskId}\``]);
+    if (task) rows.push(['Task', `${markdownCode(task.taskId)}${this.resumed ? ' (resumed)' : ''}`]);
+    if (this.externalTaskId) rows.push(['External id', markdownCode(this.externalTaskId)]);
     rows.push([
       'Status',
-      task ? `${task.status}${task.statusMessage ? `: ${escape(task.statusMessage)}` : ''}` : 'not submitted',
+      task
+        ? `${task.status}${task.statusMessage ? `: ${markdownCode(task.statusMessage)}` : ''}`
+        : 'not submitted',
     ]);
     rows.push(['Provider', this.context.provider]);
     rows.push(['Source', escape(this.context.source)]);
@@ -173,7 +174,7 @@ export class TaskReport {
     const seconds = task && this.primaryDuration(task);
     if (seconds !== undefined) rows.push(['Audio duration', `${seconds} s`]);
     const cost = task?.billing && describeBilling(task.billing);
-    if (cost) rows.push(['Billed', escape(cost)]);
+    if (cost) rows.push(['Billed', cost]);
     if (this.uploaded)
       rows.push([
         'Artifact',
@@ -186,7 +187,7 @@ export class TaskReport {
     if (this.files.length > 0) {
       lines.push('| File | Size |', '|---|---|');
       for (const f of this.files)
-        lines.push(`| \`${escape(this.displayPath(f.path))}\` | ${formatBytes(f.bytes)} |`);
+        lines.push(`| ${markdownCode(this.displayPath(f.path))} | ${formatBytes(f.bytes)} |`);
       lines.push('');
     }
     const advice =
@@ -218,9 +219,11 @@ function headline(ending: Ending, task: Task | undefined): string {
     case 'submitted':
       return 'Kling video-to-audio: submitted';
     case 'timeout':
-      return 'Kling video-to-audio: still running at the deadline';
+      return task?.status === 'succeed'
+        ? 'Kling video-to-audio: done, but the files did not arrive before the deadline'
+        : 'Kling video-to-audio: still running at the deadline';
     case 'cancelled':
-      return task
+      return task && task.status !== 'succeed' && task.status !== 'failed'
         ? 'Kling video-to-audio: cancelled; the task is still running'
         : 'Kling video-to-audio: cancelled';
     case 'failed':
@@ -248,17 +251,34 @@ function nextStep(ending: Ending, task: Task | undefined): string | undefined {
 }
 
 function describeBilling(billing: TaskBilling): string | undefined {
+  const { units, quota, listPrice } = billing;
   const parts = [
-    billing.units !== undefined ? `${billing.units} unit${billing.units === '1' ? '' : 's'}` : undefined,
-    billing.quota !== undefined
-      ? `${billing.quota} from the balance${billing.listPrice !== undefined ? ` (list price ${billing.listPrice})` : ''}`
+    units !== undefined ? `${amount(units)} unit${units === '1' ? '' : 's'}` : undefined,
+    quota !== undefined
+      ? `${amount(quota)} from the balance${listPrice !== undefined ? ` (list price ${amount(listPrice)})` : ''}`
       : undefined,
   ].filter(Boolean);
   return parts.length > 0 ? parts.join('; ') : undefined;
 }
 
+/** The server's figure as is when it is a number, else as code (it could be any text). */
+function amount(text: string): string {
+  return /^-?\d+(\.\d+)?$/.test(text) ? text : markdownCode(text, 40);
+}
+
+/**
+ * Text of ours that may quote a server or a user (error messages, the source URL) as Markdown that
+ * renders as written: no HTML, no images or links, no autolinks, one table cell.
+ */
 function escape(text: string): string {
-  return text.replace(/\|/g, '\\|').replace(/\r?\n/g, ' ');
+  return text
+    .replace(/\r\n|\r|\n/g, ' ')
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/([\\[\]!|])/g, '\\$1')
+    .replace(/:\/\//g, ':&#8203;//')
+    .replace(/\bwww\./gi, 'www&#8203;.');
 }
 
 export function formatBytes(bytes: number): string {

@@ -13,12 +13,6 @@ export interface PollSchedule {
   jitter: number;
 }
 
-export const DEFAULT_POLL_SCHEDULE: Omit<PollSchedule, 'initialMs'> = {
-  factor: 1.5,
-  capMs: 30_000,
-  jitter: 0.2,
-};
-
 /** Delay before poll number `n` (0-based). */
 export function pollDelayMs(n: number, schedule: PollSchedule, random: () => number): number {
   if (n <= 0) return schedule.initialMs;
@@ -36,13 +30,6 @@ export interface RetrySchedule {
   /** A server's Retry-After is honoured up to this. */
   retryAfterCapMs: number;
 }
-
-export const DEFAULT_RETRY_SCHEDULE: RetrySchedule = {
-  minMs: 1_000,
-  baseMs: 1_000,
-  capMs: 20_000,
-  retryAfterCapMs: 60_000,
-};
 
 /** Delay before retry number `attempt` (0-based): the server's Retry-After, else full jitter above a floor. */
 export function retryDelayMs(

@@ -1,5 +1,5 @@
 /** Upload the downloaded files as one artifact; a re-run that resumes the same task replaces its earlier artifact. */
-import type { Log } from './runtime.ts';
+import type { Log } from '../runtime.ts';
 
 /** The slice of @actions/artifact this action uses, so tests can stand in for it. */
 export interface ArtifactStore {

@@ -1,0 +1,79 @@
+/**
+ * The runner's side of the step: wires @actions/core, signals, the proxy and the artifact client into
+ * the step (main.ts). `run()` takes no arguments, as GitHub's template and @github/local-action expect.
+ */
+import * as core from '@actions/core';
+import { DefaultArtifactClient } from '@actions/artifact';
+import { Agent, EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
+import { runStep } from './main.ts';
+import { policy } from './policy.ts';
+import { proxyConfigured, proxySecrets } from './net/proxy.ts';
+import { guardedLookup } from './net/address.ts';
+import { neutralizeCommands } from './net/external-text.ts';
+import { abortableSleep, CancelledError, limitTransientWarnings, systemClock } from './runtime.ts';
+import packageJson from '../package.json' with { type: 'json' };
+
+export async function run(): Promise<void> {
+  const controller = new AbortController();
+  for (const signalName of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signalName, () => {
+      if (controller.signal.aborted) return;
+      core.info(`Received ${signalName}: stopping.`);
+      controller.abort(new CancelledError(signalName));
+      setTimeout(() => process.exit(1), policy.cancel.exitWithinMs).unref();
+    });
+  }
+
+  // Before anything can log: an error quoting the proxy URL must not print its password.
+  for (const secret of proxySecrets(process.env)) core.setSecret(secret);
+  // Node's fetch ignores HTTPS_PROXY by itself; self-hosted runners behind a proxy need it. The
+  // guarded lookup keeps every connection away from link-local and cloud metadata addresses.
+  const connect = { lookup: guardedLookup };
+  setGlobalDispatcher(
+    proxyConfigured(process.env) ? new EnvHttpProxyAgent({ connect }) : new Agent({ connect }),
+  );
+
+  const env = process.env;
+  const write = (message: string) => core.info(neutralizeCommands(message));
+  await runStep({
+    getInput: (name) => core.getInput(name),
+    mask: (secret) => core.setSecret(secret),
+    outputs: {
+      setOutput: (name, value) => core.setOutput(name, value),
+      saveState: (name, value) => core.saveState(name, value),
+    },
+    writeSummary: async (markdown) => {
+      if (!env.GITHUB_STEP_SUMMARY) return;
+      await core.summary.addRaw(markdown, true).write();
+    },
+    fail: (message) => core.setFailed(message),
+    log: limitTransientWarnings(
+      { info: write, warning: (m) => core.warning(m), debug: (m) => core.debug(m) },
+      policy.retry.transientWarningAnnotations,
+    ),
+    run: runIdentity(env),
+    fetch: (input, init) => fetch(input, init),
+    artifacts: new DefaultArtifactClient(),
+    clock: systemClock,
+    sleep: abortableSleep,
+    random: Math.random,
+    signal: controller.signal,
+    userAgent: `kling-video-to-audio-action/${packageJson.version}`,
+  }).catch((error: unknown) => {
+    core.setFailed(error instanceof Error ? error.message : String(error));
+  });
+  // After a cancellation, do not wait for stray keep-alive sockets or timers.
+  if (controller.signal.aborted) process.exit(process.exitCode ?? 1);
+}
+
+/** Read from the runner's GITHUB_* variables, as @actions/github's context does, without loading it. */
+function runIdentity(env: NodeJS.ProcessEnv) {
+  return {
+    repository: env.GITHUB_REPOSITORY ?? '',
+    runId: env.GITHUB_RUN_ID ?? '',
+    job: env.GITHUB_JOB ?? '',
+    step: env.GITHUB_ACTION ?? '',
+    serverUrl: env.GITHUB_SERVER_URL || 'https://github.com',
+    workspace: env.GITHUB_WORKSPACE || process.cwd(),
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * What the user should do, in terms of the inputs they wrote. The task and API layers describe what
+ * happened; only the step knows which input would change it.
+ */
+import { Inputs } from './constants.ts';
+import type { ActionInputs } from './inputs.ts';
+import { KlingApiError } from './kling/errors.ts';
+import { DeadlineError } from './net/http.ts';
+import { DownloadError } from './task/download.ts';
+import { MissingResultError } from './task/files.ts';
+import { TaskFailedError } from './task/run-task.ts';
+import { ExternalIdTakenError } from './task/submit.ts';
+import { TaskTimeoutError } from './task/wait.ts';
+import type { TaskOutcome } from './task/task.ts';
+
+/** The step's error line for a task that did not succeed. */
+export function describeFailure(outcome: TaskOutcome, inputs: ActionInputs): string {
+  const { error, task } = outcome;
+  const resume = task
+    ? `resume it with \`${Inputs.TaskId}: ${task.taskId}\` in a later step or run`
+    : undefined;
+  if (error instanceof TaskFailedError) return `${error.message} ${howToRetry(inputs)}`;
+  if (error instanceof TaskTimeoutError)
+    return `${error.message} To collect it, ${resume}, or raise ${Inputs.TimeoutSeconds}.`;
+  if (error instanceof DeadlineError || (error instanceof DownloadError && error.deadline))
+    return deadlineMessage(error, outcome, inputs);
+  if (error instanceof MissingResultError) {
+    const other = error.kind === 'mp3' ? 'wav' : error.kind === 'wav' ? 'mp3' : undefined;
+    return `${error.message} ${other ? `Try ${Inputs.AudioFormat}: ${other}.` : `Set ${Inputs.IncludeVideo}: false.`}`;
+  }
+  if (error instanceof ExternalIdTakenError)
+    return `${error.message} Set ${Inputs.ExternalTaskId} to a new value, or pass the task's id as ${Inputs.TaskId}.`;
+  if (error instanceof KlingApiError) {
+    const advice = apiAdvice(error, inputs);
+    return advice ? error.withAdvice(advice) : error.message;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+function deadlineMessage(error: Error, outcome: TaskOutcome, inputs: ActionInputs): string {
+  const limit = `${Inputs.TimeoutSeconds} (${inputs.timeoutSeconds} s)`;
+  const { task } = outcome;
+  if (task?.status === 'succeed')
+    return (
+      `Task ${task.taskId} succeeded, but ${error instanceof DownloadError ? error.message : 'the step ran out of time'} (${limit}). ` +
+      `Collect its files with \`${Inputs.TaskId}: ${task.taskId}\` in a later step or run (Kling keeps them for 30 days), or raise ${Inputs.TimeoutSeconds}.`
+    );
+  return `The step's deadline, ${limit}, passed before the API answered. Raise ${Inputs.TimeoutSeconds}, or re-run the job to resume.`;
+}
+
+/** Advice naming the input to change, where the API's own advice could not. */
+function apiAdvice(error: KlingApiError, inputs: ActionInputs): string | undefined {
+  const base = `${Inputs.BaseUrl} (${inputs.baseUrl})`;
+  const { kind } = error.classification;
+  if (kind === 'auth')
+    return `Check the credentials: the ${Inputs.ApiKey} secret (CometAPI key or Kling console API key), or ${Inputs.AccessKey} + ${Inputs.SecretKey} for ${Inputs.Provider}: kling.`;
+  if (error.transport === 'dns' || error.transport === 'refused')
+    return `Could not reach the API: check ${base}${versionHint(inputs.baseUrl)} and the runner's network or proxy settings.`;
+  if (kind === 'not-found' && inputs.source.kind === 'task_id')
+    return `Check ${Inputs.TaskId} and the ${Inputs.Provider} and ${Inputs.BaseUrl} it was created with.`;
+  const wrongRoute =
+    kind === 'not-found' ||
+    error.code === 1202 ||
+    (error.status !== undefined && error.status >= 300 && error.status < 400) ||
+    (kind === 'malformed-response' && !error.facts.notATask);
+  if (wrongRoute)
+    return `Check ${base}: it should be the API origin, e.g. https://api.cometapi.com.${versionHint(inputs.baseUrl)}`;
+  return undefined;
+}
+
+/** A base_url that already ends in /v1 doubles the version in every path. */
+export function versionHint(baseUrl: string): string {
+  return /\/v1(\/|$)/.test(new URL(baseUrl || 'https://x').pathname)
+    ? ` It ends in /v1, but the action adds the /v1/... path itself: drop it.`
+    : '';
+}
+
+/** A re-run resumes whatever the external id names, so what to do next depends on who chose it. */
+function howToRetry(inputs: ActionInputs): string {
+  if (inputs.source.kind === 'task_id')
+    return `To try again, submit a new task (${Inputs.VideoUrl} or ${Inputs.VideoId}) instead of ${Inputs.TaskId}.`;
+  if (inputs.externalTaskId)
+    return `A re-run would resume this failed task: set a new ${Inputs.ExternalTaskId} to submit a fresh one.`;
+  return 'Change the video or prompts if the reason calls for it; a re-run submits a fresh task.';
+}

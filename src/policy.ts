@@ -1,0 +1,56 @@
+/**
+ * Every tuning value of the action: timeouts, caps, attempt counts and schedules. Nothing else
+ * hard-codes one; the step passes them down, so tests can pass smaller ones.
+ */
+export const policy = {
+  request: {
+    /** One API request, headers and body together (also capped by the step's deadline). */
+    timeoutMs: 30_000,
+    /** An API answer larger than this is refused: task answers are a few KiB. */
+    maxAnswerBytes: 4 * 1024 * 1024,
+  },
+  retry: {
+    /** Kling asks for at least 1 s before retrying a rate or concurrency limit. */
+    schedule: { minMs: 1_000, baseMs: 1_000, capMs: 20_000, retryAfterCapMs: 60_000 },
+    /** Creates refused for a passing reason (rate limit, 5xx with no task made) are sent this often at most. */
+    createAttempts: 5,
+    /** Look-up answers that are not the API's JSON: past this, the route is wrong, not blipping. */
+    lookupMalformedAttempts: 3,
+    /** Before the API has answered once, an unresolvable or refusing host is given this long. */
+    unreachableWithinMs: 5_000,
+    /** Of the 10 warning annotations the runner shows per step, retry notices may use this many. */
+    transientWarningAnnotations: 5,
+  },
+  poll: {
+    factor: 1.5,
+    capMs: 30_000,
+    /** ± fraction on every interval after the first, so matrix legs do not poll in lock-step. */
+    jitter: 0.2,
+    /** Least time between two "still processing" lines. */
+    heartbeatMs: 30_000,
+    /** The last poll goes out this long before the deadline, so it has time to be answered. */
+    lastLookMs: 2_000,
+  },
+  download: {
+    maxBytes: 512 * 1024 * 1024,
+    attempts: 4,
+    /** One attempt, headers and body together (also capped by the step's deadline). */
+    attemptTimeoutMs: 10 * 60_000,
+    /** No byte for this long: the attempt is abandoned and retried. */
+    stallMs: 30_000,
+    maxRedirects: 5,
+  },
+  submit: {
+    /** How many failed earlier tasks of a derived external id a re-run may supersede. */
+    maxSuperseded: 5,
+  },
+  jwt: {
+    ttlSeconds: 1800,
+    /** Re-sign when less than this remains, so a token never expires in flight. */
+    refreshMarginSeconds: 300,
+  },
+  cancel: {
+    /** The runner sends SIGINT, then SIGTERM 7.5 s later, then kills: finish well inside that. */
+    exitWithinMs: 5_000,
+  },
+} as const;

@@ -1,0 +1,72 @@
+/**
+ * One task, from spec to files: what it is given, what it reports while it runs, and how it ends.
+ * The task layer reads no input and writes no output; the step turns outcomes into both.
+ */
+import type { CreateTaskRequest, KlingClient } from '../kling/client.ts';
+import type { Task } from '../kling/responses.ts';
+import type { FetchLike } from '../net/http.ts';
+import type { RetryContext } from '../net/retry.ts';
+import type { DownloadLimits } from './download.ts';
+import type { AudioFormat, DownloadedFile } from './files.ts';
+import type { PollLimits } from './wait.ts';
+
+export type TaskSource =
+  | { kind: 'video_url'; videoUrl: string }
+  | { kind: 'video_id'; videoId: string }
+  | { kind: 'task_id'; taskId: string };
+
+export interface TaskSpec {
+  source: TaskSource;
+  /** The create body without its external id: prompts, asmr_mode, callback_url. */
+  request: Omit<CreateTaskRequest, 'external_task_id'>;
+  externalTaskId: string;
+  /** The external id was derived by the action, so a failed earlier task may be superseded. */
+  derivedExternalId: boolean;
+  wait: boolean;
+  pollIntervalMs: number;
+  audioFormat: AudioFormat;
+  includeVideo: boolean;
+  /** Absolute. */
+  outputDir: string;
+}
+
+export interface TaskLimits {
+  createAttempts: number;
+  maxSuperseded: number;
+  poll: PollLimits;
+  download: DownloadLimits;
+}
+
+/** What one task needs from the world: the API, the network for result files, time and the deadline. */
+export interface TaskContext extends RetryContext {
+  client: KlingClient;
+  /** For result files: the API client has its own. */
+  fetch: FetchLike;
+  startedMs: number;
+  deadlineMs: number;
+  /** Result files may come over http (the API itself is on loopback, as in tests). */
+  allowHttpResults: boolean;
+  limits: TaskLimits;
+}
+
+/** Facts as they happen, so the step can publish the task id the moment it exists. */
+export interface TaskObserver {
+  /** A create is about to be sent: from now on a task may exist under this external id. */
+  creating: (externalTaskId: string) => void;
+  taskKnown: (task: Task, externalTaskId: string | undefined, resumed: boolean) => void;
+  status: (task: Task) => void;
+  downloaded: (file: DownloadedFile) => void;
+}
+
+export type TaskEnding = 'succeeded' | 'submitted' | 'failed' | 'timeout' | 'cancelled';
+
+export interface TaskOutcome {
+  ending: TaskEnding;
+  /** The last state seen, when a task is known. */
+  task?: Task;
+  externalTaskId?: string;
+  resumed: boolean;
+  files: DownloadedFile[];
+  /** Why it did not succeed (absent for succeeded and submitted). */
+  error?: unknown;
+}

@@ -1,0 +1,93 @@
+// The three layers show in the tree, and the arrows point one way: step → task → API, all on net/.
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '../support/run-action.ts';
+
+const SRC = path.join(REPO_ROOT, 'src');
+
+/** Each local module of src/ (relative path) → the local modules it imports. */
+function importGraph(): Map<string, string[]> {
+  const files = readdirSync(SRC, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+  const graph = new Map<string, string[]>();
+  for (const file of files) {
+    const text = readFileSync(path.join(SRC, file), 'utf8');
+    const specifiers = [...text.matchAll(/^\s*(?:import|export)\b[^'"]*?from\s+'(\.[^']+)'/gm)].map(
+      (m) => m[1]!,
+    );
+    const local = specifiers
+      .map((s) => path.relative(SRC, path.resolve(path.dirname(path.join(SRC, file)), s)))
+      .filter((target) => !target.startsWith('..'));
+    graph.set(file, local);
+  }
+  return graph;
+}
+
+/** Which layer a module belongs to; lower layers may not import higher ones. */
+function layerOf(module: string): number {
+  if (module === 'policy.ts' || module === 'runtime.ts') return 0;
+  if (module.startsWith('net/')) return 1;
+  if (module.startsWith('kling/')) return 2;
+  if (module.startsWith('task/')) return 3;
+  return 4; // the step: main.ts, action.ts, inputs.ts, advice.ts, constants.ts, report/, deliver/
+}
+
+const NAMES = ['foundation (policy, runtime)', 'net/', 'kling/', 'task/', 'the step'];
+
+describe('layers', () => {
+  const graph = importGraph();
+
+  it('finds the modules the layers are made of', () => {
+    const modules = [...graph.keys()];
+    for (const expected of [
+      'main.ts',
+      'action.ts',
+      'index.ts',
+      'policy.ts',
+      'net/retry.ts',
+      'kling/client.ts',
+      'task/run-task.ts',
+    ])
+      expect(modules).toContain(expected);
+  });
+
+  it('no module imports from a layer above its own', () => {
+    const upward = [...graph].flatMap(([from, targets]) =>
+      targets
+        .filter((to) => layerOf(to) > layerOf(from))
+        .map((to) => `${from} (${NAMES[layerOf(from)]}) imports ${to} (${NAMES[layerOf(to)]})`),
+    );
+    expect(upward).toEqual([]);
+  });
+
+  it('kling/ and task/ never name an action input (they never import constants.ts or inputs.ts)', () => {
+    const named = [...graph]
+      .filter(([from]) => from.startsWith('kling/') || from.startsWith('task/'))
+      .filter(([, targets]) => targets.some((t) => t === 'constants.ts' || t === 'inputs.ts'));
+    expect(named).toEqual([]);
+  });
+
+  it('has no import cycle', () => {
+    const cycles: string[] = [];
+    const state = new Map<string, 'visiting' | 'done'>();
+    const visit = (module: string, trail: string[]) => {
+      if (state.get(module) === 'done') return;
+      if (state.get(module) === 'visiting') {
+        cycles.push([...trail.slice(trail.indexOf(module)), module].join(' → '));
+        return;
+      }
+      state.set(module, 'visiting');
+      for (const next of graph.get(module) ?? []) visit(next, [...trail, module]);
+      state.set(module, 'done');
+    };
+    for (const module of graph.keys()) visit(module, []);
+    expect(cycles).toEqual([]);
+  });
+
+  it('index.ts only calls run()', () => {
+    const code = readFileSync(path.join(SRC, 'index.ts'), 'utf8')
+      .replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '')
+      .trim();
+    expect(code).toBe("import { run } from './action.ts';\n\nawait run();");
+  });
+});

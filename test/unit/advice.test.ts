@@ -1,0 +1,134 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { describeFailure, versionHint } from '../../src/advice.ts';
+import { readInputs } from '../../src/inputs.ts';
+import { KlingApiError } from '../../src/kling/errors.ts';
+import { DeadlineError } from '../../src/net/http.ts';
+import { DownloadError } from '../../src/task/download.ts';
+import { MissingResultError } from '../../src/task/files.ts';
+import { TaskFailedError } from '../../src/task/run-task.ts';
+import type { TaskOutcome } from '../../src/task/task.ts';
+import { TaskTimeoutError } from '../../src/task/wait.ts';
+import { succeededTask, task } from './fakes.ts';
+
+const inputs = (given: Record<string, string> = {}) => {
+  const all: Record<string, string> = {
+    video_url: 'https://cdn.example.com/clip.mp4',
+    api_key: 'sk',
+    ...given,
+  };
+  return readInputs((name) => all[name] ?? '', path.resolve('/ws'));
+};
+const outcome = (error: unknown, extra: Partial<TaskOutcome> = {}): TaskOutcome => ({
+  ending: 'failed',
+  resumed: false,
+  files: [],
+  error,
+  ...extra,
+});
+
+describe('describeFailure: the step names the input to change', () => {
+  it('an auth failure names the credential inputs', () => {
+    const error = new KlingApiError({
+      operation: 'Create task',
+      status: 401,
+      klingCode: 1000,
+      requestId: 'r-1',
+    });
+    const message = describeFailure(outcome(error), inputs());
+    expect(message).toMatch(/^Create task failed \[Kling code 1000, HTTP 401\]: authentication failed\. /);
+    expect(message).toContain('the api_key secret');
+    expect(message).toContain('access_key + secret_key for provider: kling');
+    expect(message).toMatch(/\(request id r-1\)$/);
+  });
+
+  it('an unreachable host names base_url and its value', () => {
+    const error = new KlingApiError({
+      operation: 'Query task 1',
+      transport: 'refused',
+      message: 'ECONNREFUSED',
+    });
+    const message = describeFailure(outcome(error), inputs({ base_url: 'https://proxy.example.com' }));
+    expect(message).toContain('check base_url (https://proxy.example.com)');
+  });
+
+  it('a wrong route names base_url, with a hint when it ends in /v1', () => {
+    const error = new KlingApiError({ operation: 'Create task', status: 404, message: 'Not Found' });
+    const message = describeFailure(outcome(error), inputs({ base_url: 'https://api.cometapi.com/v1' }));
+    expect(message).toContain('Check base_url (https://api.cometapi.com/v1)');
+    expect(message).toContain('It ends in /v1');
+  });
+
+  it('a task id that is not found, when attaching, names task_id', () => {
+    const error = new KlingApiError({ operation: 'Query task 9', status: 404, klingCode: 1203 });
+    expect(describeFailure(outcome(error), inputs({ video_url: '', task_id: '9' }))).toContain(
+      'Check task_id',
+    );
+  });
+
+  it('an answer that is not a task names what came, and not base_url', () => {
+    const error = new KlingApiError({
+      operation: 'Query task 7',
+      status: 200,
+      malformed: true,
+      notATask: 'its data is null',
+    });
+    const message = describeFailure(outcome(error), inputs());
+    expect(message).toContain('not with a task: its data is null');
+    expect(message).not.toContain('base_url');
+  });
+
+  it('a failed task says how to try again, by who chose the external id', () => {
+    const failed = new TaskFailedError(task({ status: 'failed', statusMessage: 'risk control' }));
+    expect(describeFailure(outcome(failed), inputs())).toMatch(/a re-run submits a fresh task/);
+    expect(describeFailure(outcome(failed), inputs({ external_task_id: 'mine' }))).toMatch(
+      /set a new external_task_id/,
+    );
+  });
+
+  it('a timeout says how to resume with task_id, or to raise timeout_seconds', () => {
+    const running = task({ taskId: '123', status: 'processing' });
+    const message = describeFailure(
+      outcome(new TaskTimeoutError(running, 60_000), { task: running }),
+      inputs(),
+    );
+    expect(message).toContain('`task_id: 123`');
+    expect(message).toContain('raise timeout_seconds');
+  });
+
+  it('a download cut by the deadline after success says how to collect the files', () => {
+    const done = succeededTask({ taskId: '55' });
+    const error = new DownloadError('Download failed: it did not complete before the deadline', false, {
+      deadline: true,
+    });
+    const message = describeFailure(
+      outcome(error, { task: done, ending: 'timeout' }),
+      inputs({ timeout_seconds: '30' }),
+    );
+    expect(message).toContain('Task 55 succeeded');
+    expect(message).toContain('`task_id: 55`');
+    expect(message).toContain('timeout_seconds (30 s)');
+  });
+
+  it('a request cut by the deadline before any task says how to go on', () => {
+    expect(describeFailure(outcome(new DeadlineError('The request')), inputs())).toMatch(
+      /Raise timeout_seconds, or re-run/,
+    );
+  });
+
+  it('a missing result suggests the other audio format', () => {
+    const t = succeededTask({ audio: { mp3Url: undefined } });
+    expect(describeFailure(outcome(new MissingResultError(t, 'mp3')), inputs())).toContain(
+      'Try audio_format: wav.',
+    );
+  });
+});
+
+describe('versionHint', () => {
+  it('speaks only when the path holds /v1', () => {
+    expect(versionHint('https://api.cometapi.com')).toBe('');
+    expect(versionHint('https://gateway.example.com/kling')).toBe('');
+    expect(versionHint('https://api.cometapi.com/v1')).toMatch(/drop it/);
+    expect(versionHint('https://api.cometapi.com/kling/v1')).toMatch(/drop it/);
+  });
+});
