@@ -15,13 +15,10 @@ import type { TaskOutcome } from './task/task.ts';
 
 /** The step's error line for a task that did not succeed. */
 export function describeFailure(outcome: TaskOutcome, inputs: ActionInputs): string {
-  const { error, task } = outcome;
-  const resume = task
-    ? `resume it with \`${Inputs.TaskId}: ${task.taskId}\` in a later step or run`
-    : undefined;
+  const { error } = outcome;
   if (error instanceof TaskFailedError) return `${error.message} ${howToRetry(inputs)}`;
   if (error instanceof TaskTimeoutError)
-    return `${error.message} To collect it, ${resume}, or raise ${Inputs.TimeoutSeconds}.`;
+    return `${error.message} To collect it, ${resumeWith(error.task.taskId)}, or raise ${Inputs.TimeoutSeconds}.`;
   if (error instanceof DeadlineError || (error instanceof DownloadError && error.deadline))
     return deadlineMessage(error, outcome, inputs);
   if (error instanceof MissingResultError) {
@@ -45,7 +42,19 @@ function deadlineMessage(error: Error, outcome: TaskOutcome, inputs: ActionInput
       `Task ${task.taskId} succeeded, but ${error instanceof DownloadError ? error.message : 'the step ran out of time'} (${limit}). ` +
       `Collect its files with \`${Inputs.TaskId}: ${task.taskId}\` in a later step or run (Kling keeps them for 30 days), or raise ${Inputs.TimeoutSeconds}.`
     );
-  return `The step's deadline, ${limit}, passed before the API answered. Raise ${Inputs.TimeoutSeconds}, or re-run the job to resume.`;
+  if (task)
+    return (
+      `The step's deadline, ${limit}, passed while task ${task.taskId} was ${task.status}. ` +
+      `It keeps running on Kling's side: ${resumeWith(task.taskId)}, or raise ${Inputs.TimeoutSeconds}.`
+    );
+  const pending = outcome.externalTaskId
+    ? ` If the create reached the API, a re-run of this job finds that task (external id ${outcome.externalTaskId}) instead of paying again.`
+    : '';
+  return `The step's deadline, ${limit}, passed before the API answered.${pending} Raise ${Inputs.TimeoutSeconds}, or re-run the job.`;
+}
+
+function resumeWith(taskId: string): string {
+  return `resume it with \`${Inputs.TaskId}: ${taskId}\` in a later step or run`;
 }
 
 /** Advice naming the input to change, where the API's own advice could not. */
@@ -54,7 +63,7 @@ function apiAdvice(error: KlingApiError, inputs: ActionInputs): string | undefin
   const { kind } = error.classification;
   if (kind === 'auth')
     return `Check the credentials: the ${Inputs.ApiKey} secret (CometAPI key or Kling console API key), or ${Inputs.AccessKey} + ${Inputs.SecretKey} for ${Inputs.Provider}: kling.`;
-  if (error.transport === 'dns' || error.transport === 'refused')
+  if (error.transport === 'dns' || error.transport === 'refused' || error.transport === 'bad-port')
     return `Could not reach the API: check ${base}${versionHint(inputs.baseUrl)} and the runner's network or proxy settings.`;
   if (kind === 'not-found' && inputs.source.kind === 'task_id')
     return `Check ${Inputs.TaskId} and the ${Inputs.Provider} and ${Inputs.BaseUrl} it was created with.`;

@@ -72,7 +72,7 @@ export async function runStep(deps: StepDependencies): Promise<void> {
   let ending: Ending = { kind: 'failed', message: 'the step ended early' };
   try {
     const outcome = await runTask(spec, taskContext(inputs, deps, retry, startedMs, deadlineMs), report);
-    ending = await deliver(outcome, inputs, deps, report, deadlineMs);
+    ending = await deliver(outcome, { inputs, deps, report, deadlineMs });
   } catch (error) {
     ending = { kind: 'failed', message: error instanceof Error ? error.message : String(error) };
   } finally {
@@ -159,14 +159,17 @@ function taskContext(
   };
 }
 
+/** What the deliveries share: the step's inputs and world, its report, and its deadline. */
+interface Step {
+  inputs: ActionInputs;
+  deps: StepDependencies;
+  report: TaskReport;
+  deadlineMs: number;
+}
+
 /** Hands the files on (the artifact) and says how the step ends. */
-async function deliver(
-  outcome: TaskOutcome,
-  inputs: ActionInputs,
-  deps: StepDependencies,
-  report: TaskReport,
-  deadlineMs: number,
-): Promise<Ending> {
+async function deliver(outcome: TaskOutcome, step: Step): Promise<Ending> {
+  const { inputs, deps, report } = step;
   if (outcome.ending === 'cancelled') return { kind: 'cancelled', signal: signalName(deps.signal) };
   if (outcome.ending === 'submitted') return { kind: 'submitted' };
   if (outcome.ending !== 'succeeded') {
@@ -177,15 +180,12 @@ async function deliver(
     report.artifactSkipped(`not uploaded (${Inputs.UploadArtifact}: false)`);
     return { kind: 'succeeded' };
   }
-  return uploadArtifact(outcome, inputs, deps, report, deadlineMs);
+  return uploadArtifact(outcome, step);
 }
 
 async function uploadArtifact(
   outcome: TaskOutcome,
-  inputs: ActionInputs,
-  deps: StepDependencies,
-  report: TaskReport,
-  deadlineMs: number,
+  { inputs, deps, report, deadlineMs }: Step,
 ): Promise<Ending> {
   const { serverUrl, repository, runId } = deps.run;
   const files = outcome.files;

@@ -265,6 +265,13 @@ export function classifyFailure(facts: FailureFacts): Classification {
       meaning: `the API answered, but not with a task: ${facts.notATask}`,
       advice: 'The action retried; if it persists, report it to the provider with the request id.',
     });
+  if (facts.transport === 'bad-port')
+    return row({
+      kind: 'transport',
+      retryable: false,
+      meaning: 'fetch never connects to this port (a "bad port" in the Fetch standard)',
+      advice: CHECK_ADDRESS,
+    });
   if (facts.tooLarge)
     return row({
       kind: 'malformed-response',

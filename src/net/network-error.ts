@@ -5,7 +5,8 @@
 import { FORBIDDEN_ADDRESS_CODE } from './address.ts';
 
 /** Why a request produced no HTTP answer. */
-export type TransportFailure = 'reset' | 'timeout' | 'dns' | 'refused' | 'proxy' | 'forbidden' | 'other';
+export type TransportFailure =
+  'reset' | 'timeout' | 'dns' | 'refused' | 'proxy' | 'forbidden' | 'bad-port' | 'other';
 
 export interface NetworkFailure {
   failure: TransportFailure;
@@ -41,10 +42,14 @@ export function readNetworkError(error: unknown): NetworkFailure {
   const message = messages.at(-1) ?? (typeof error === 'string' ? error : '');
   const code = codes.at(-1);
   const proxyStatus = Number(PROXY_REFUSAL.exec(messages.join('\n'))?.[1]);
+  // fetch refuses the Fetch standard's "bad ports" (1, 22, 25, …) before connecting, with no code.
+  const badPort = messages.some((m) => /^bad port$/i.test(m));
   const failure: TransportFailure =
     proxyStatus >= 400 && proxyStatus < 500
       ? 'proxy'
-      : ((code ? codes.map((c) => CODES[c]).find(Boolean) : undefined) ?? 'other');
+      : badPort
+        ? 'bad-port'
+        : ((code ? codes.map((c) => CODES[c]).find(Boolean) : undefined) ?? 'other');
   const detail = [code, message].filter(Boolean).join(': ') || 'network error';
   return { failure, detail };
 }

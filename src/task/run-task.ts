@@ -1,5 +1,6 @@
 /** One task from spec to files: submit or resume → wait → download. Ends in an outcome, never a throw. */
 import type { Task } from '../kling/responses.ts';
+import { quoteExternal } from '../net/external-text.ts';
 import { DeadlineError } from '../net/http.ts';
 import { CancelledError } from '../runtime.ts';
 import { downloadFile, DownloadError } from './download.ts';
@@ -13,7 +14,7 @@ export class TaskFailedError extends Error {
   readonly task: Task;
   constructor(task: Task) {
     super(
-      `Task ${task.taskId} failed: ${task.statusMessage ? `"${task.statusMessage}"` : 'no reason given'}.`,
+      `Task ${task.taskId} failed: ${task.statusMessage ? `"${quoteExternal(task.statusMessage)}"` : 'no reason given'}.`,
     );
     this.name = 'TaskFailedError';
     this.task = task;

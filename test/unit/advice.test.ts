@@ -110,6 +110,21 @@ describe('describeFailure: the step names the input to change', () => {
     expect(message).toContain('timeout_seconds (30 s)');
   });
 
+  it('a request cut by the deadline while the task runs names it and how to resume', () => {
+    const running = task({ taskId: '77', status: 'processing' });
+    const message = describeFailure(outcome(new DeadlineError('The request'), { task: running }), inputs());
+    expect(message).toContain('while task 77 was processing');
+    expect(message).toContain('`task_id: 77`');
+  });
+
+  it('a create cut by the deadline says a re-run finds the task by its external id', () => {
+    const message = describeFailure(
+      outcome(new DeadlineError('The request'), { externalTaskId: 'gha-1' }),
+      inputs(),
+    );
+    expect(message).toContain('a re-run of this job finds that task (external id gha-1)');
+  });
+
   it('a request cut by the deadline before any task says how to go on', () => {
     expect(describeFailure(outcome(new DeadlineError('The request')), inputs())).toMatch(
       /Raise timeout_seconds, or re-run/,

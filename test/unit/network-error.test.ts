@@ -52,3 +52,10 @@ describe('readNetworkError', () => {
     expect(readNetworkError(undefined)).toEqual({ failure: 'other', detail: 'network error' });
   });
 });
+
+describe('ports fetch never uses', () => {
+  it('reads undici\'s "bad port" (no code) as a failure of its own, not a blip', async () => {
+    const error = await fetch('http://127.0.0.1:1/').catch((e: unknown) => e);
+    expect(readNetworkError(error).failure).toBe('bad-port');
+  });
+});
