@@ -62,6 +62,7 @@ export async function runStep(deps: StepDependencies): Promise<void> {
   const spec = taskSpec(inputs, deps.run);
   const report = new TaskReport(deps.outputs, {
     provider: inputs.provider,
+    allowHttpResults: isLoopback(inputs.baseUrl),
     source: describeSource(inputs),
     audioFormat: inputs.audioFormat,
     clock: deps.clock,

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Outputs, State, type OutputName } from '../constants.ts';
 import type { UploadedArtifact } from '../deliver/artifact.ts';
 import type { Task, TaskBilling } from '../kling/responses.ts';
+import { resultUrlProblem } from '../net/address.ts';
 import { markdownCode } from '../net/external-text.ts';
 import { formatDuration, type Clock } from '../runtime.ts';
 import type { AudioFormat, DownloadedFile } from '../task/files.ts';
@@ -25,6 +26,8 @@ export type Ending =
 
 export interface ReportContext {
   provider: string;
+  /** Result URLs over http may be passed on (the API is on loopback). */
+  allowHttpResults: boolean;
   source: string;
   audioFormat: AudioFormat;
   clock: Clock;
@@ -80,10 +83,13 @@ export class TaskReport implements TaskObserver {
     const audio = task.audios[0];
     const url = this.context.audioFormat === 'wav' ? audio?.wavUrl : audio?.mp3Url;
     const duration = this.primaryDuration(task);
-    if (url) this.sink.setOutput(Outputs.AudioUrl, url);
+    // A URL the action refuses to fetch is not handed to later steps either.
+    const passOn = (link: string | undefined) =>
+      link !== undefined && resultUrlProblem(link, this.context.allowHttpResults) === undefined;
+    if (passOn(url)) this.sink.setOutput(Outputs.AudioUrl, url!);
     if (duration !== undefined) this.sink.setOutput(Outputs.Duration, duration);
     const video = task.videos[0];
-    if (video) this.sink.setOutput(Outputs.VideoUrl, video.url);
+    if (passOn(video?.url)) this.sink.setOutput(Outputs.VideoUrl, video!.url);
   }
 
   /** The duration of the primary format (mp3 unless audio_format is wav), as the API reports it. */

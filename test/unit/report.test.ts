@@ -9,6 +9,7 @@ function setup(audioFormat: AudioFormat = 'mp3', source = 'https://cdn.example.c
   const sink = recordingSink();
   const report = new TaskReport(sink, {
     provider: 'cometapi',
+    allowHttpResults: false,
     source,
     audioFormat,
     clock,
@@ -64,6 +65,19 @@ describe('outputs', () => {
       'submitted',
       'processing',
     ]);
+  });
+
+  it('never hands on a result URL the action refuses to fetch (file:, data:, metadata addresses)', () => {
+    const { sink, report } = setup();
+    report.status(
+      succeededTask({
+        audio: { mp3Url: 'file:///etc/passwd' },
+        video: { id: 'v', url: 'http://169.254.169.254/latest/meta-data/' },
+      }),
+    );
+    expect(sink.output('audio_url')).toBeUndefined();
+    expect(sink.output('video_url')).toBeUndefined();
+    expect(sink.output('duration')).toBe('5.04');
   });
 
   it('sets audio_url and duration from the mp3 when it succeeds (mp3 primary), and video_url', () => {
