@@ -1406,3 +1406,135 @@ describe('foreign result URLs', () => {
     expect(downloads[1]!.headers).not.toHaveProperty('authorization');
   });
 });
+
+describe('account concurrency limit', () => {
+  const refusal = {
+    code: 1303,
+    message: 'parallel task over resource pack limit',
+    request_id: expect.any(String),
+  };
+  const NEVER: Partial<Timeline> = { submittedMs: 30, outcome: 'never' };
+
+  /** Queries until the task has ended: from then on its slot is free, by the same timeline. */
+  async function untilEnded(emulator: KlingEmulator, id: string): Promise<void> {
+    const { seen } = await pollStatuses(emulator, COMET, id);
+    expect(seen.at(-1)).toBe('succeed');
+  }
+
+  it('refuses a create over the limit with 429 code 1303 and no task, until a running task ends', async () => {
+    const emulator = await start({ accountConcurrency: 2, timeline: { submittedMs: 30, processingMs: 170 } });
+    const ending = (await create(emulator, COMET)).json.data.task_id;
+    emulator.setTimeline(NEVER);
+    expect((await create(emulator, COMET)).status).toBe(200);
+
+    const refused = await create(emulator, COMET, { ...VIDEO, external_task_id: 'over' });
+    expect(refused.status).toBe(429);
+    expect(refused.json).toEqual(refusal);
+    expect(emulator.tasks.size).toBe(2);
+    expect(emulator.concurrencyRefusals).toBe(1);
+    expect(emulator.requests.at(-1)).toMatchObject({ route: 'create', status: 429 });
+
+    await untilEnded(emulator, ending);
+    const again = await create(emulator, COMET, { ...VIDEO, external_task_id: 'over' });
+    expect(again.status).toBe(200);
+    expect(emulator.tasks.size).toBe(3);
+    expect((await create(emulator, COMET)).status).toBe(429);
+    expect(emulator.concurrencyRefusals).toBe(2);
+    expect(emulator.peakConcurrency).toBe(2);
+  });
+
+  it('is shared by both route families and every key, and counts tasks created before it was set', async () => {
+    const emulator = await start({ timeline: NEVER });
+    const bearer = `Bearer ${API_KEY}`;
+    expect((await create(emulator, COMET, VIDEO, bearer)).status).toBe(200);
+    expect((await create(emulator, KLING, VIDEO, `Bearer ${await jwt({})}`)).status).toBe(200);
+
+    emulator.setAccountConcurrency(3);
+    expect((await create(emulator, KLING, VIDEO, bearer)).status).toBe(200);
+    for (const [root, auth] of [
+      [COMET, bearer],
+      [KLING, bearer],
+      [KLING, `Bearer ${await jwt({})}`],
+    ] as const) {
+      const answer = await create(emulator, root, VIDEO, auth);
+      expect(answer.status).toBe(429);
+      expect(answer.json).toEqual(refusal);
+    }
+    expect(emulator.tasks.size).toBe(3);
+
+    emulator.setAccountConcurrency(undefined);
+    expect((await create(emulator, COMET)).status).toBe(200);
+    expect(emulator.concurrencyRefusals).toBe(3);
+    expect(emulator.peakConcurrency).toBe(4);
+  });
+
+  it('counts slots other users occupy, for as long as they hold them, but not in peakConcurrency', async () => {
+    const emulator = await start({ accountConcurrency: 2, timeline: NEVER });
+    emulator.occupySlots(1, 120);
+    expect((await create(emulator, COMET)).status).toBe(200);
+    expect((await create(emulator, COMET)).status).toBe(429);
+    await sleep(130);
+    expect((await create(emulator, COMET)).status).toBe(200);
+
+    emulator.setAccountConcurrency(4);
+    const release = emulator.occupySlots(2, Infinity);
+    expect((await create(emulator, KLING)).status).toBe(429);
+    release();
+    expect((await create(emulator, KLING)).status).toBe(200);
+    expect(emulator.peakConcurrency).toBe(3);
+    expect(emulator.concurrencyRefusals).toBe(2);
+  });
+
+  it('refuses a limit or slots that are not whole numbers', async () => {
+    const emulator = await start();
+    for (const bad of [-1, 1.5, Number.NaN]) {
+      expect(() => emulator.setAccountConcurrency(bad)).toThrow(RangeError);
+    }
+    expect(() => emulator.occupySlots(0, 10)).toThrow(RangeError);
+    expect(() => emulator.occupySlots(1, -1)).toThrow(RangeError);
+    await expect(start({ accountConcurrency: -2 })).rejects.toThrow(RangeError);
+
+    emulator.setAccountConcurrency(0);
+    expect((await create(emulator, COMET)).json).toEqual(refusal);
+    emulator.setAccountConcurrency(Infinity);
+    expect((await create(emulator, COMET)).status).toBe(200);
+  });
+
+  it('works peakConcurrency out from the timelines: tasks one after another never overlap', async () => {
+    const emulator = await start({ timeline: { submittedMs: 10, processingMs: 20 } });
+    expect(emulator.peakConcurrency).toBe(0);
+    for (let i = 0; i < 3; i += 1)
+      await untilEnded(emulator, (await create(emulator, COMET)).json.data.task_id);
+    expect(emulator.peakConcurrency).toBe(1);
+
+    emulator.setTimeline({ outcome: 'never' });
+    await Promise.all([create(emulator, COMET), create(emulator, KLING), create(emulator, COMET)]);
+    expect(emulator.peakConcurrency).toBe(3);
+    // A task that ends the moment it starts never runs.
+    emulator.setTimeline({ submittedMs: 0, processingMs: 0, outcome: 'succeed' });
+    expect((await create(emulator, COMET)).status).toBe(200);
+    expect(emulator.peakConcurrency).toBe(3);
+  });
+
+  it('lets exactly `limit` of many simultaneous creates through', async () => {
+    const emulator = await start({ accountConcurrency: 2, timeline: NEVER });
+    const answers = await Promise.all(Array.from({ length: 5 }, () => create(emulator, COMET)));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 429, 429, 429]);
+    expect(emulator.tasks.size).toBe(2);
+    expect(emulator.concurrencyRefusals).toBe(3);
+    expect(emulator.peakConcurrency).toBe(2);
+
+    // Signed JWTs are checked asynchronously: mixed in, they still cannot share the last slot.
+    emulator.setAccountConcurrency(5);
+    const tokens = await Promise.all(Array.from({ length: 5 }, () => jwt({})));
+    const mixed = await Promise.all([
+      ...tokens.map((token) => create(emulator, KLING, VIDEO, `Bearer ${token}`)),
+      ...Array.from({ length: 5 }, () => create(emulator, COMET)),
+    ]);
+    expect(mixed.filter((a) => a.status === 200)).toHaveLength(3);
+    expect(mixed.filter((a) => a.status === 429 && a.json.code === 1303)).toHaveLength(7);
+    expect(emulator.tasks.size).toBe(5);
+    expect(emulator.peakConcurrency).toBe(5);
+    expect(emulator.concurrencyRefusals).toBe(10);
+  });
+});

@@ -11,6 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { checkCometAuth, checkKlingAuth } from './kling/auth.ts';
 import type { Credentials } from './kling/auth.ts';
+import { AccountConcurrency } from './kling/concurrency.ts';
 import { FaultQueue, HTML_ERROR_PAGE } from './kling/faults.ts';
 import {
   createdTaskData,
@@ -89,6 +90,7 @@ export class KlingEmulator {
   #timeline: Required<Timeline>;
   #skewMs = 0;
   #resultUrls: ResultUrls | undefined;
+  readonly #concurrency: AccountConcurrency;
 
   private constructor(server: Server, options: KlingEmulatorOptions) {
     this.#server = server;
@@ -104,6 +106,7 @@ export class KlingEmulator {
     this.#audioSeconds = options.audioSeconds ?? 5;
     this.#timeline = withChanges(DEFAULT_TIMELINE, options.timeline ?? {});
     this.#resultUrls = options.resultUrls;
+    this.#concurrency = new AccountConcurrency(options.accountConcurrency);
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
       this.#handle(request, response).catch((error: unknown) => answerInternalError(response, error));
     });
@@ -150,6 +153,37 @@ export class KlingEmulator {
    */
   setResultUrls(resultUrls: ResultUrls | undefined): void {
     this.#resultUrls = resultUrls;
+  }
+
+  /**
+   * How many tasks the account may have `submitted` or `processing` at once, over both route families
+   * and every key; undefined (or Infinity) is unlimited. A create beyond it is refused with 429 code
+   * 1303 and creates nothing. Applies to the next create, counting the tasks already running.
+   */
+  setAccountConcurrency(limit: number | undefined): void {
+    this.#concurrency.limit = limit;
+  }
+
+  /**
+   * Another user of the account holds `count` slots for `forMs` (Infinity: until released): they
+   * count against the limit, not as tasks, nor in peakConcurrency. Returns a function that frees
+   * them early.
+   */
+  occupySlots(count: number, forMs: number): () => void {
+    return this.#concurrency.occupy(count, forMs, performance.now());
+  }
+
+  /**
+   * The most tasks of the account's own (both route families) ever `submitted` or `processing` at
+   * the same moment, worked out exactly from the task timelines; occupied slots are not included.
+   */
+  get peakConcurrency(): number {
+    return this.#concurrency.peak;
+  }
+
+  /** How many creates were refused with 429 code 1303 by the concurrency limit. */
+  get concurrencyRefusals(): number {
+    return this.#concurrency.refusals;
   }
 
   /** Shifts the emulator's "now" for JWT checks and timestamps; task timelines are unaffected. */
@@ -257,7 +291,13 @@ export class KlingEmulator {
     if (typeof externalId === 'string' && this.#store.findByExternalId(provider, externalId)) {
       return exchange.json(400, klingError(1201, 'external_task_id already exists'));
     }
-    const task = this.#store.create(provider, body, this.#now(), this.#timeline);
+    // From here to the task's creation nothing is awaited, so concurrent creates cannot share a slot.
+    const now = performance.now();
+    if (!this.#concurrency.admit(this.#store.runningAt(now), now)) {
+      return exchange.json(429, klingError(1303, 'parallel task over resource pack limit'));
+    }
+    const task = this.#store.create(provider, body, this.#now(), this.#timeline, now);
+    this.#concurrency.started(this.#store.runningAt(now));
     exchange.json(200, klingOk(exchange.shown(createdTaskData(task))));
   }
 

@@ -39,6 +39,7 @@ export class TaskStore {
     request: Record<string, unknown>,
     createdAt: number,
     timeline: Required<Timeline>,
+    startedAt = performance.now(),
   ) {
     const externalId = request['external_task_id'];
     const task: StoredTask = {
@@ -48,7 +49,7 @@ export class TaskStore {
       request,
       provider,
       timeline,
-      startedAt: performance.now(),
+      startedAt,
       audioId: this.#newId(),
       videoId: this.#newId(),
     };
@@ -68,6 +69,16 @@ export class TaskStore {
 
   newestFirst(provider: Provider): StoredTask[] {
     return [...this.byId.values()].filter((task) => task.provider === provider).reverse();
+  }
+
+  /**
+   * How many tasks (both providers': one account) are `submitted` or `processing` at `now`, from
+   * their timelines; a 'never' task counts forever.
+   */
+  runningAt(now: number): number {
+    let running = 0;
+    for (const task of this.byId.values()) if (isRunning(progressAt(task, now).status)) running += 1;
+    return running;
   }
 
   #newId(): string {
@@ -90,4 +101,8 @@ export function progressAt(task: StoredTask, now: number): Progress {
     };
   }
   return { status: outcome, changedAfterMs: doneAfterMs, percent: 100 };
+}
+
+export function isRunning(status: TaskStatus): boolean {
+  return status === 'submitted' || status === 'processing';
 }

@@ -129,4 +129,10 @@ export interface KlingEmulatorOptions {
   audioSeconds?: number;
   /** The result URLs succeeded tasks show; default the emulator's own. See also setResultUrls(). */
   resultUrls?: ResultUrls;
+  /**
+   * How many tasks the account may have `submitted` or `processing` at once (both route families,
+   * every key); default unlimited. Beyond it a create is answered 429 code 1303 and creates nothing.
+   * See also setAccountConcurrency() and occupySlots().
+   */
+  accountConcurrency?: number;
 }
