@@ -3,7 +3,7 @@
  * happened; only the step knows which input would change it.
  */
 import { Inputs } from './constants.ts';
-import type { ActionInputs } from './inputs.ts';
+import type { ActionInputs, Entry } from './inputs.ts';
 import { KlingApiError } from './kling/errors.ts';
 import { DeadlineError } from './net/http.ts';
 import { DownloadError } from './task/download.ts';
@@ -14,9 +14,9 @@ import { TaskTimeoutError } from './task/wait.ts';
 import type { TaskOutcome } from './task/task.ts';
 
 /** The step's error line for a task that did not succeed. */
-export function describeFailure(outcome: TaskOutcome, inputs: ActionInputs): string {
+export function describeFailure(outcome: TaskOutcome, entry: Entry, inputs: ActionInputs): string {
   const { error } = outcome;
-  if (error instanceof TaskFailedError) return `${error.message} ${howToRetry(inputs)}`;
+  if (error instanceof TaskFailedError) return `${error.message} ${howToRetry(entry, inputs)}`;
   if (error instanceof TaskTimeoutError)
     return `${error.message} To collect it, ${resumeWith(error.task.taskId)}, or raise ${Inputs.TimeoutSeconds}.`;
   if (error instanceof DeadlineError || (error instanceof DownloadError && error.deadline))
@@ -28,7 +28,7 @@ export function describeFailure(outcome: TaskOutcome, inputs: ActionInputs): str
   if (error instanceof ExternalIdTakenError)
     return `${error.message} Set ${Inputs.ExternalTaskId} to a new value, or pass the task's id as ${Inputs.TaskId}.`;
   if (error instanceof KlingApiError) {
-    const advice = apiAdvice(error, inputs);
+    const advice = apiAdvice(error, entry, inputs);
     return advice ? error.withAdvice(advice) : error.message;
   }
   return error instanceof Error ? error.message : String(error);
@@ -58,14 +58,14 @@ function resumeWith(taskId: string): string {
 }
 
 /** Advice naming the input to change, where the API's own advice could not. */
-function apiAdvice(error: KlingApiError, inputs: ActionInputs): string | undefined {
+function apiAdvice(error: KlingApiError, entry: Entry, inputs: ActionInputs): string | undefined {
   const base = `${Inputs.BaseUrl} (${inputs.baseUrl})`;
   const { kind } = error.classification;
   if (kind === 'auth')
     return `Check the credentials: the ${Inputs.ApiKey} secret (CometAPI key or Kling console API key), or ${Inputs.AccessKey} + ${Inputs.SecretKey} for ${Inputs.Provider}: kling.`;
   if (error.transport === 'dns' || error.transport === 'refused' || error.transport === 'bad-port')
     return `Could not reach the API: check ${base}${versionHint(inputs.baseUrl)} and the runner's network or proxy settings.`;
-  if (kind === 'not-found' && inputs.source.kind === 'task_id')
+  if (kind === 'not-found' && entry.source.kind === 'task_id')
     return `Check ${Inputs.TaskId} and the ${Inputs.Provider} and ${Inputs.BaseUrl} it was created with.`;
   const wrongRoute =
     kind === 'not-found' ||
@@ -85,8 +85,8 @@ export function versionHint(baseUrl: string): string {
 }
 
 /** A re-run resumes whatever the external id names, so what to do next depends on who chose it. */
-function howToRetry(inputs: ActionInputs): string {
-  if (inputs.source.kind === 'task_id')
+function howToRetry(entry: Entry, inputs: ActionInputs): string {
+  if (entry.source.kind === 'task_id')
     return `To try again, submit a new task (${Inputs.VideoUrl} or ${Inputs.VideoId}) instead of ${Inputs.TaskId}.`;
   if (inputs.externalTaskId)
     return `A re-run would resume this failed task: set a new ${Inputs.ExternalTaskId} to submit a fresh one.`;

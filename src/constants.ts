@@ -22,6 +22,8 @@ export const Inputs = {
   UploadArtifact: 'upload_artifact',
   ArtifactName: 'artifact_name',
   RetentionDays: 'retention_days',
+  Videos: 'videos',
+  MaxConcurrency: 'max_concurrency',
 } as const;
 
 export const Outputs = {
@@ -37,6 +39,7 @@ export const Outputs = {
   ArtifactId: 'artifact_id',
   ArtifactUrl: 'artifact_url',
   ArtifactDigest: 'artifact_digest',
+  Results: 'results',
 } as const;
 
 export type OutputName = (typeof Outputs)[keyof typeof Outputs];

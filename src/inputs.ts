@@ -4,21 +4,34 @@
  */
 import path from 'node:path';
 import { DEFAULT_BASE_URLS, Inputs, PROMPT_MAX_CHARACTERS } from './constants.ts';
+import { parseVideos } from './videos.ts';
 import type { ProviderName } from './kling/routes.ts';
 import type { AudioFormat } from './task/files.ts';
+import type { TaskSource } from './task/task.ts';
 
 export type { AudioFormat };
 
-export type Source =
-  | { kind: 'video_url'; videoUrl: string }
-  | { kind: 'video_id'; videoId: string }
-  | { kind: 'task_id'; taskId: string };
+export type Source = TaskSource;
 
 export type Credentials =
   { kind: 'api_key'; apiKey: string } | { kind: 'access_key'; accessKey: string; secretKey: string };
 
-export interface ActionInputs {
+/** One task the step runs: its source and the request options that may differ per entry. */
+export interface Entry {
   source: Source;
+  /** How results and the summary name it: the JSON entry's name, else the source as written. */
+  name: string;
+  soundEffectPrompt?: string;
+  bgmPrompt?: string;
+  asmrMode: boolean;
+}
+
+export interface ActionInputs {
+  /** In input order; one unless `videos` was given. */
+  entries: readonly Entry[];
+  /** `videos` was given: outputs list every entry, and each entry has its own external id. */
+  batch: boolean;
+  maxConcurrency: number;
   provider: ProviderName;
   credentials: Credentials;
   baseUrl: string;
@@ -63,6 +76,8 @@ const FALSE = ['false', 'False', 'FALSE'];
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const ARTIFACT_NAME_FORBIDDEN = /["<>|*?\r\n\\/:]/;
 const MAX_TIMEOUT_SECONDS = 6 * 60 * 60;
+/** Kling plans allow a handful of tasks at once; more in flight would only meet 1303. */
+const MAX_CONCURRENCY = 50;
 const MAX_POLL_INTERVAL_SECONDS = 300;
 /** GitHub's longest retention (private repositories); public ones stop at 90. */
 const MAX_RETENTION_DAYS = 400;
@@ -83,6 +98,25 @@ function notAnMp4OrMov(url: URL): string | undefined {
   if (extension)
     return `points to a ${extension.toLowerCase()} file; Kling accepts only .mp4 and .mov videos (3–20 s, up to 100 MB). Convert it first, e.g. ffmpeg -i input${extension.toLowerCase()} output.mp4.`;
   return undefined;
+}
+
+/** Why `raw` cannot be an http(s) URL the API may fetch, or undefined. */
+function httpUrlProblem(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return `must be an absolute http(s) URL, got "${raw}".`;
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return `must use http or https, got "${url.protocol}" (upload local files somewhere first).`;
+  if (url.username || url.password) return 'must not carry a user name or password.';
+  return undefined;
+}
+
+/** A video URL's problem, in words that follow its name: not a URL, or not an MP4/MOV file. */
+function videoUrlProblem(raw: string): string | undefined {
+  return httpUrlProblem(raw) ?? notAnMp4OrMov(new URL(raw));
 }
 
 /** Reads one input at a time, collecting every problem so the user fixes them in one round. */
@@ -127,18 +161,8 @@ class InputReader {
   }
 
   httpUrl(name: string, raw: string): string | undefined {
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      return this.problem(`${name} must be an absolute http(s) URL, got "${raw}".`);
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:')
-      return this.problem(
-        `${name} must use http or https, got "${url.protocol}" (upload local files somewhere first).`,
-      );
-    if (url.username || url.password) return this.problem(`${name} must not carry a user name or password.`);
-    return raw;
+    const problem = httpUrlProblem(raw);
+    return problem ? this.problem(`${name} ${problem}`) : raw;
   }
 
   prompt(name: string): string | undefined {
@@ -163,20 +187,25 @@ class InputReader {
 
 export function readInputs(getInput: GetInput, workspace: string): ActionInputs {
   const reader = new InputReader(getInput);
-  const source = readSource(reader);
+  const soundEffectPrompt = reader.prompt(Inputs.SoundEffectPrompt);
+  const bgmPrompt = reader.prompt(Inputs.BgmPrompt);
+  const asmrMode = reader.bool(Inputs.AsmrMode, false);
+  const entries = readEntries(reader, { soundEffectPrompt, bgmPrompt, asmrMode });
   const provider = reader.oneOf<ProviderName>(Inputs.Provider, ['cometapi', 'kling'], 'cometapi');
   const credentials = readCredentials(provider, reader);
   const baseUrl = readBaseUrl(reader.get(Inputs.BaseUrl) || DEFAULT_BASE_URLS[provider], reader);
   const callbackRaw = reader.get(Inputs.CallbackUrl);
 
   const inputs: ActionInputs = {
-    source: source ?? { kind: 'task_id', taskId: '' },
+    entries,
+    batch: reader.get(Inputs.Videos) !== '',
+    maxConcurrency: reader.number(Inputs.MaxConcurrency, 2, 1, MAX_CONCURRENCY, true),
     provider,
     credentials: credentials ?? { kind: 'api_key', apiKey: '' },
     baseUrl: baseUrl ?? '',
-    soundEffectPrompt: reader.prompt(Inputs.SoundEffectPrompt),
-    bgmPrompt: reader.prompt(Inputs.BgmPrompt),
-    asmrMode: reader.bool(Inputs.AsmrMode, false),
+    soundEffectPrompt,
+    bgmPrompt,
+    asmrMode,
     callbackUrl: callbackRaw ? reader.httpUrl(Inputs.CallbackUrl, callbackRaw) : undefined,
     externalTaskId: readExternalTaskId(reader),
     wait: reader.bool(Inputs.Wait, true),
@@ -187,9 +216,38 @@ export function readInputs(getInput: GetInput, workspace: string): ActionInputs 
     ...readArtifact(reader),
   };
   if (reader.problems.length > 0) throw new InputError(reader.problems);
-  Object.freeze(inputs.source);
+  for (const entry of entries) Object.freeze(Object.freeze(entry).source);
+  Object.freeze(inputs.entries);
   Object.freeze(inputs.credentials);
   return Object.freeze(inputs);
+}
+
+type StepDefaults = Pick<Entry, 'soundEffectPrompt' | 'bgmPrompt' | 'asmrMode'>;
+
+/** `videos`, or exactly one of video_url, video_id, task_id: the entries, with the step's defaults applied. */
+function readEntries(reader: InputReader, defaults: StepDefaults): Entry[] {
+  const videos = reader.get(Inputs.Videos);
+  if (videos) {
+    const single = [Inputs.VideoUrl, Inputs.VideoId, Inputs.TaskId].filter((name) => reader.get(name));
+    if (single.length > 0)
+      reader.problem(
+        `Give either ${Inputs.Videos} or ${single.join(' and ')}, not both: ${Inputs.Videos} lists every video of the step.`,
+      );
+    return parseVideos(videos, videoUrlProblem, reader.problems).map((entry) => ({
+      ...defaults,
+      ...entry,
+      asmrMode: entry.asmrMode ?? defaults.asmrMode,
+    }));
+  }
+  const source = readSource(reader);
+  if (!source) return [];
+  const name =
+    source.kind === 'video_url'
+      ? source.videoUrl
+      : source.kind === 'video_id'
+        ? source.videoId
+        : source.taskId;
+  return [{ ...defaults, source, name }];
 }
 
 /** Exactly one of video_url, video_id, task_id. */
@@ -203,14 +261,12 @@ function readSource(reader: InputReader): Source | undefined {
   if (given.length !== 1)
     return reader.problem(
       given.length === 0
-        ? `Give one of ${Inputs.VideoUrl} (a video to add sound to), ${Inputs.VideoId} (a Kling video) or ${Inputs.TaskId} (an existing task to resume).`
+        ? `Give one of ${Inputs.VideoUrl} (a video to add sound to), ${Inputs.VideoId} (a Kling video), ${Inputs.TaskId} (an existing task to resume) or ${Inputs.Videos} (several videos).`
         : `Give exactly one of ${Inputs.VideoUrl}, ${Inputs.VideoId}, ${Inputs.TaskId}; got ${given.join(' and ')}.`,
     );
   if (videoUrl) {
-    const url = reader.httpUrl(Inputs.VideoUrl, videoUrl);
-    const notAVideoFile = url && notAnMp4OrMov(new URL(url));
-    if (notAVideoFile) return reader.problem(`${Inputs.VideoUrl} ${notAVideoFile}`);
-    return url ? { kind: 'video_url', videoUrl: url } : undefined;
+    const problem = videoUrlProblem(videoUrl);
+    return problem ? reader.problem(`${Inputs.VideoUrl} ${problem}`) : { kind: 'video_url', videoUrl };
   }
   if (videoId) {
     if (/\s/.test(videoId))

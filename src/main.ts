@@ -6,19 +6,31 @@
 import { describeFailure, versionHint } from './advice.ts';
 import { Inputs } from './constants.ts';
 import { ArtifactsUnsupportedError, uploadResults, type ArtifactStore } from './deliver/artifact.ts';
-import { InputError, isLoopback, readInputs, type ActionInputs, type GetInput } from './inputs.ts';
+import {
+  InputError,
+  isLoopback,
+  readInputs,
+  type ActionInputs,
+  type Entry,
+  type GetInput,
+} from './inputs.ts';
 import { bearerAuthorizer, jwtAuthorizer } from './kling/auth.ts';
 import { KlingClient, type CreateTaskRequest } from './kling/client.ts';
 import { routesFor } from './kling/routes.ts';
 import type { FetchLike } from './net/http.ts';
 import type { RetryContext } from './net/retry.ts';
 import { policy } from './policy.ts';
-import { TaskReport, type Ending, type OutputSink } from './report/task-report.ts';
+import { StepReport, type EntryLabel } from './report/step-report.ts';
+import type { Ending, OutputSink } from './report/task-report.ts';
+import { Gate, runPool } from './pool.ts';
+import { KlingApiError } from './kling/errors.ts';
+import type { Task } from './kling/responses.ts';
+import { createHash } from 'node:crypto';
 import { abandonOnAbort, type Clock, type Log, type Sleep } from './runtime.ts';
 import { deriveExternalTaskId, type RunIdentity } from './task/external-id.ts';
 import { safeFileStem, type DownloadedFile } from './task/files.ts';
 import { runTask } from './task/run-task.ts';
-import type { TaskContext, TaskOutcome, TaskSpec } from './task/task.ts';
+import type { TaskContext, TaskObserver, TaskOutcome, TaskSpec } from './task/task.ts';
 
 export interface RunContext extends RunIdentity {
   serverUrl: string;
@@ -58,29 +70,102 @@ export async function runStep(deps: StepDependencies): Promise<void> {
 
   const startedMs = deps.clock.now();
   const deadlineMs = startedMs + inputs.timeoutSeconds * 1000;
-  const retry: RetryContext = { ...deps, schedule: policy.retry.schedule };
-  const spec = taskSpec(inputs, deps.run);
-  const report = new TaskReport(deps.outputs, {
+  const report = new StepReport(deps.outputs, inputs.entries.map(labelOf), inputs.batch, {
     provider: inputs.provider,
     allowHttpResults: isLoopback(inputs.baseUrl),
-    source: describeSource(inputs),
     audioFormat: inputs.audioFormat,
     clock: deps.clock,
     startedMs,
     workspace: deps.run.workspace,
   });
+  const step: Step = { inputs, deps, report, deadlineMs };
 
-  let ending: Ending = { kind: 'failed', message: 'the step ended early' };
+  let endings: Ending[] = inputs.entries.map(() => ({ kind: 'failed', message: 'the step ended early' }));
+  let stepEnding: Ending | undefined;
   try {
-    const outcome = await runTask(spec, taskContext(inputs, deps, retry, startedMs, deadlineMs), report);
-    ending = await deliver(outcome, { inputs, deps, report, deadlineMs });
+    const outcomes = await runEntries(step, startedMs);
+    endings = outcomes.map((outcome, i) => endingOf(outcome, inputs.entries[i]!, step));
+    stepEnding = await deliver(outcomes, step);
   } catch (error) {
-    ending = { kind: 'failed', message: error instanceof Error ? error.message : String(error) };
+    stepEnding = { kind: 'failed', message: error instanceof Error ? error.message : String(error) };
   } finally {
-    if (ending.kind !== 'succeeded' && ending.kind !== 'submitted') deps.fail(report.failureMessage(ending));
-    await deps.writeSummary(report.summary(ending)).catch((error: unknown) => {
+    report.publishResults(endings);
+    const ok = (e: Ending | undefined) => !e || e.kind === 'succeeded' || e.kind === 'submitted';
+    if (!ok(stepEnding) || !endings.every(ok)) deps.fail(report.failureMessage(endings, stepEnding));
+    await deps.writeSummary(report.summary(endings, stepEnding)).catch((error: unknown) => {
       deps.log.warning(`Could not write the job summary: ${(error as Error).message}`);
     });
+  }
+}
+
+/** Every entry through the pool: at most max_concurrency tasks in flight, and as many downloads. */
+async function runEntries(
+  { inputs, deps, report, deadlineMs }: Step,
+  startedMs: number,
+): Promise<TaskOutcome[]> {
+  const retry: RetryContext = { ...deps, schedule: policy.retry.schedule };
+  const context: TaskContext = {
+    ...taskContext(inputs, deps, retry, startedMs, deadlineMs),
+    downloads: new Gate(inputs.maxConcurrency),
+  };
+  const specs = inputs.entries.map((entry, i) => taskSpec(entry, i, inputs, deps.run));
+  return runPool<TaskOutcome>(
+    {
+      count: specs.length,
+      slots: new Gate(inputs.maxConcurrency),
+      attempt: async (i, release) => {
+        const outcome = await runTask(specs[i]!, context, releasingAtEnd(report.entries[i]!, release));
+        const accountFull = isAccountFull(outcome);
+        const retryAfterMs = accountFull ? (outcome.error as KlingApiError).retryAfterMs : undefined;
+        return { accountFull, retryAfterMs, result: outcome };
+      },
+      notStarted: () => ({ ending: 'cancelled', resumed: false, files: [] }),
+    },
+    { ...retry, signal: deps.signal, deadlineMs },
+  );
+}
+
+/** The task stops counting against the account once it has a final status: free its place then. */
+function releasingAtEnd(observer: TaskObserver, release: () => void): TaskObserver {
+  const check = (task: Task) => {
+    if (task.status === 'succeed' || task.status === 'failed') release();
+  };
+  return {
+    creating: (id) => observer.creating(id),
+    taskKnown: (task, id, resumed) => {
+      observer.taskKnown(task, id, resumed);
+      check(task);
+    },
+    status: (task) => {
+      observer.status(task);
+      check(task);
+    },
+    downloaded: (file) => observer.downloaded(file),
+  };
+}
+
+/** The create was refused because the account runs as many tasks as it may (1303): nothing was made. */
+function isAccountFull(outcome: TaskOutcome): boolean {
+  return (
+    outcome.ending === 'failed' &&
+    outcome.task === undefined &&
+    outcome.error instanceof KlingApiError &&
+    outcome.error.classification.kind === 'concurrency'
+  );
+}
+
+function endingOf(outcome: TaskOutcome, entry: Entry, { inputs, deps }: Step): Ending {
+  switch (outcome.ending) {
+    case 'succeeded':
+      return { kind: 'succeeded' };
+    case 'submitted':
+      return { kind: 'submitted' };
+    case 'cancelled':
+      return { kind: 'cancelled', signal: signalName(deps.signal) };
+    case 'timeout':
+      return { kind: 'timeout', message: describeFailure(outcome, entry, inputs) };
+    case 'failed':
+      return { kind: 'failed', message: describeFailure(outcome, entry, inputs) };
   }
 }
 
@@ -92,13 +177,15 @@ function maskCredentials(deps: StepDependencies): void {
   }
 }
 
-function taskSpec(inputs: ActionInputs, run: RunIdentity): TaskSpec {
-  const request = createRequest(inputs);
+function taskSpec(entry: Entry, index: number, inputs: ActionInputs, run: RunIdentity): TaskSpec {
+  const request = createRequest(entry, inputs);
+  const chosen =
+    inputs.externalTaskId && (inputs.batch ? `${inputs.externalTaskId}-${index + 1}` : inputs.externalTaskId);
   return {
-    source: inputs.source,
+    source: entry.source,
     request,
-    externalTaskId: inputs.externalTaskId ?? deriveExternalTaskId(run, request),
-    derivedExternalId: !inputs.externalTaskId,
+    externalTaskId: chosen || deriveExternalTaskId(run, request, inputs.batch ? index : undefined),
+    derivedExternalId: !chosen,
     wait: inputs.wait,
     pollIntervalMs: inputs.pollIntervalSeconds * 1000,
     audioFormat: inputs.audioFormat,
@@ -107,14 +194,14 @@ function taskSpec(inputs: ActionInputs, run: RunIdentity): TaskSpec {
   };
 }
 
-function createRequest(inputs: ActionInputs): Omit<CreateTaskRequest, 'external_task_id'> {
-  const { source } = inputs;
+function createRequest(entry: Entry, inputs: ActionInputs): Omit<CreateTaskRequest, 'external_task_id'> {
+  const { source } = entry;
   return {
     ...(source.kind === 'video_url' ? { video_url: source.videoUrl } : {}),
     ...(source.kind === 'video_id' ? { video_id: source.videoId } : {}),
-    ...(inputs.soundEffectPrompt ? { sound_effect_prompt: inputs.soundEffectPrompt } : {}),
-    ...(inputs.bgmPrompt ? { bgm_prompt: inputs.bgmPrompt } : {}),
-    ...(inputs.asmrMode ? { asmr_mode: true } : {}),
+    ...(entry.soundEffectPrompt ? { sound_effect_prompt: entry.soundEffectPrompt } : {}),
+    ...(entry.bgmPrompt ? { bgm_prompt: entry.bgmPrompt } : {}),
+    ...(entry.asmrMode ? { asmr_mode: true } : {}),
     ...(inputs.callbackUrl ? { callback_url: inputs.callbackUrl } : {}),
   };
 }
@@ -164,38 +251,43 @@ function taskContext(
 interface Step {
   inputs: ActionInputs;
   deps: StepDependencies;
-  report: TaskReport;
+  report: StepReport;
   deadlineMs: number;
 }
 
-/** Hands the files on (the artifact) and says how the step ends. */
-async function deliver(outcome: TaskOutcome, step: Step): Promise<Ending> {
+/** Hands every downloaded file on (one artifact) and says how that went; undefined when it went well. */
+async function deliver(outcomes: TaskOutcome[], step: Step): Promise<Ending | undefined> {
   const { inputs, deps, report } = step;
-  if (outcome.ending === 'cancelled') return { kind: 'cancelled', signal: signalName(deps.signal) };
-  if (outcome.ending === 'submitted') return { kind: 'submitted' };
-  if (outcome.ending !== 'succeeded') {
-    const message = describeFailure(outcome, inputs);
-    return outcome.ending === 'timeout' ? { kind: 'timeout', message } : { kind: 'failed', message };
-  }
+  if (deps.signal.aborted) return { kind: 'cancelled', signal: signalName(deps.signal) };
+  const files = outcomes.flatMap((o) => o.files);
+  if (files.length === 0) return undefined;
   if (!inputs.uploadArtifact) {
     report.artifactSkipped(`not uploaded (${Inputs.UploadArtifact}: false)`);
-    return { kind: 'succeeded' };
+    return undefined;
   }
-  return uploadArtifact(outcome, step);
+  return uploadArtifact(files, artifactName(outcomes, step), step);
+}
+
+/** A re-run that resumes the same tasks must find (and replace) the same artifact. */
+function artifactName(outcomes: TaskOutcome[], { inputs }: Step): string {
+  if (inputs.artifactName) return inputs.artifactName;
+  if (!inputs.batch) return `kling-audio-${safeFileStem(outcomes[0]?.task?.taskId ?? 'task')}`;
+  const ids = outcomes.map((o) => o.externalTaskId ?? '').join('\n');
+  return `kling-audio-${createHash('sha256').update(ids).digest('hex').slice(0, 16)}`;
 }
 
 async function uploadArtifact(
-  outcome: TaskOutcome,
+  files: DownloadedFile[],
+  name: string,
   { inputs, deps, report, deadlineMs }: Step,
-): Promise<Ending> {
+): Promise<Ending | undefined> {
   const { serverUrl, repository, runId } = deps.run;
-  const files = outcome.files;
   // The client takes no signal: on cancellation or at the deadline the upload is abandoned.
   const deadline = AbortSignal.timeout(Math.max(0, deadlineMs - deps.clock.now()));
   try {
     const upload = uploadResults({
       store: deps.artifacts,
-      name: inputs.artifactName ?? `kling-audio-${safeFileStem(outcome.task?.taskId ?? 'task')}`,
+      name,
       files: files.map((f) => f.path),
       rootDirectory: inputs.outputDir,
       retentionDays: inputs.retentionDays,
@@ -206,14 +298,14 @@ async function uploadArtifact(
     const artifact = await abandonOnAbort(upload, AbortSignal.any([deps.signal, deadline]));
     report.artifactUploaded(artifact);
     deps.log.info(`Uploaded artifact "${artifact.name}" (id ${artifact.id}): ${artifact.url}`);
-    return { kind: 'succeeded' };
+    return undefined;
   } catch (error) {
     if (deps.signal.aborted) return { kind: 'cancelled', signal: signalName(deps.signal) };
     if (deadline.aborted) return { kind: 'timeout', message: uploadTimedOut(files, inputs) };
     if (!(error instanceof ArtifactsUnsupportedError)) throw error;
     deps.log.warning(error.message);
     report.artifactSkipped(error.message);
-    return { kind: 'succeeded' };
+    return undefined;
   }
 }
 
@@ -229,17 +321,27 @@ function signalName(signal: AbortSignal): string {
   return reason instanceof Error && 'signalName' in reason ? String(reason.signalName) : 'cancellation';
 }
 
-function describeSource(inputs: ActionInputs): string {
-  const { source } = inputs;
-  if (source.kind === 'video_url') return source.videoUrl;
-  if (source.kind === 'video_id') return `video ${source.videoId}`;
-  return `existing task ${source.taskId}`;
+function labelOf(entry: Entry): EntryLabel {
+  const { source } = entry;
+  const written =
+    source.kind === 'video_url'
+      ? source.videoUrl
+      : source.kind === 'video_id'
+        ? source.videoId
+        : source.taskId;
+  const description =
+    source.kind === 'video_url'
+      ? written
+      : source.kind === 'video_id'
+        ? `video ${written}`
+        : `existing task ${written}`;
+  return { name: entry.name, source: written, description };
 }
 
 function warnAboutInputs(inputs: ActionInputs, log: Log): void {
   const hint = versionHint(inputs.baseUrl);
   if (hint) log.warning(`${Inputs.BaseUrl} is ${inputs.baseUrl}.${hint}`);
-  if (inputs.source.kind !== 'task_id') return;
+  if (inputs.entries[0]?.source.kind !== 'task_id') return;
   const ignored = [
     inputs.soundEffectPrompt && Inputs.SoundEffectPrompt,
     inputs.bgmPrompt && Inputs.BgmPrompt,

@@ -145,7 +145,7 @@ export class KlingClient {
         operation,
         malformed: true,
         status: 200,
-        message: `no form of the look-up showed whether a task with external id ${externalTaskId} exists`,
+        notATask: `no form of the look-up showed whether a task with external id ${externalTaskId} exists`,
       })
     );
   }

@@ -199,11 +199,21 @@ export function whyNotATask(data: unknown): string {
   const inner = isObject(data.data) ? data.data : data;
   const taskId = str(inner.task_id) ?? str(data.task_id);
   if (!taskId) return 'it carries no task_id';
+  // Described, not quoted: an id built to inject text has nothing worth repeating.
   if (!isPlausibleTaskId(taskId))
-    return `its task_id "${quoteExternal(taskId, 60)}" is not a plausible task id`;
+    return `its task_id (${describeImplausible(taskId)}) is not a plausible task id`;
   const status = str(inner.task_status) ?? str(data.task_status) ?? str(data.status);
   if (!status) return `task ${taskId} carries no task_status`;
   return `task ${taskId} has the status "${quoteExternal(status, 40)}", which the API does not document`;
+}
+
+function describeImplausible(id: string): string {
+  const traits = [
+    `${[...id].length} characters`,
+    /\p{Cc}/u.test(id) ? 'line breaks or control characters' : undefined,
+    /[/\\]|\.\./.test(id) ? 'a path' : undefined,
+  ].filter(Boolean);
+  return traits.join(', with ');
 }
 
 /** The list endpoint's `data`: an array of tasks. */

@@ -120,6 +120,43 @@ export class TaskReport implements TaskObserver {
     this.artifactNote = reason;
   }
 
+  /** Bytes downloaded so far. */
+  get bytes(): number {
+    return this.files.reduce((n, f) => n + f.bytes, 0);
+  }
+
+  /** Resource-pack units the task cost, as the API wrote them. */
+  get units(): string | undefined {
+    return this.task?.billing?.units;
+  }
+
+  /** This entry as a row of the step's table (every cell already Markdown). */
+  row(ending: Ending): { status: string; time: string; audio: string; cost: string; files: string } {
+    const task = this.task;
+    const last = this.statusChanges.at(-1);
+    const status = task
+      ? `${task.status}${task.statusMessage ? ` ${markdownCode(task.statusMessage, 80)}` : ''}`
+      : ending.kind === 'cancelled'
+        ? 'cancelled'
+        : 'not submitted';
+    const failed = ending.kind === 'failed' || ending.kind === 'timeout' ? ` ⚠️` : '';
+    return {
+      status: `${status}${failed}`,
+      time: last ? formatDuration(last.atMs - this.context.startedMs) : '–',
+      audio: task && this.primaryDuration(task) ? `${this.primaryDuration(task)} s` : '–',
+      cost: (task?.billing && describeBilling(task.billing)) ?? '–',
+      files:
+        this.files.length > 0 ? this.files.map((f) => markdownCode(path.basename(f.path))).join('<br>') : '–',
+    };
+  }
+
+  /** The artifact as one Markdown line, when there is one to name. */
+  artifactLine(): string | undefined {
+    if (this.uploaded)
+      return `**Artifact:** [${escape(this.uploaded.name)}](${this.uploaded.url})${this.uploaded.digest ? ` (sha256 \`${this.uploaded.digest}\`)` : ''}`;
+    return this.artifactNote ? `**Artifact:** ${escape(this.artifactNote)}` : undefined;
+  }
+
   /** The step's error line: what went wrong and, while the task runs on, how to resume it. */
   failureMessage(ending: Ending): string {
     const task = this.task;

@@ -15,8 +15,14 @@ export interface RunIdentity {
  * same id (so a re-run attempt finds the task it paid for); matrix legs differ by their request.
  * Run attempt is deliberately left out.
  */
-export function deriveExternalTaskId(run: RunIdentity, request: CreateTaskRequest): string {
+export function deriveExternalTaskId(
+  run: RunIdentity,
+  request: CreateTaskRequest,
+  position?: number,
+): string {
   const fields = [
+    // A list's entries differ by position too, so two identical entries are two tasks.
+    ...(position === undefined ? [] : [`entry ${position}`]),
     run.repository,
     run.runId,
     run.job,

@@ -4,7 +4,7 @@ import { quoteExternal } from '../net/external-text.ts';
 import { DeadlineError } from '../net/http.ts';
 import { CancelledError } from '../runtime.ts';
 import { downloadFile, DownloadError } from './download.ts';
-import { planDownloads, type DownloadedFile } from './files.ts';
+import { planDownloads, type DownloadedFile, type PlannedFile } from './files.ts';
 import { submitOrResume } from './submit.ts';
 import type { TaskContext, TaskObserver, TaskOutcome, TaskSpec } from './task.ts';
 import { TaskTimeoutError, waitForTask } from './wait.ts';
@@ -62,19 +62,27 @@ export async function runTask(
       onStatus: seen.status,
     });
     if (task.status === 'failed') return { ...state, ending: 'failed', error: new TaskFailedError(task) };
-    for (const planned of planDownloads(task, spec.audioFormat, spec.includeVideo, spec.outputDir)) {
-      const file = await downloadFile(planned, {
-        ...context,
-        allowHttp: context.allowHttpResults,
-        limits: context.limits.download,
-      });
-      context.log.info(`Downloaded ${file.path} (${file.bytes} bytes).`);
-      seen.downloaded(file);
+    const planned = planDownloads(task, spec.audioFormat, spec.includeVideo, spec.outputDir);
+    const release = await context.downloads?.acquire(context.signal);
+    try {
+      for (const file of planned) seen.downloaded(await download(file, context));
+    } finally {
+      release?.();
     }
     return { ...state, ending: 'succeeded' };
   } catch (error) {
     return { ...state, ending: endingFor(error, context.signal), error };
   }
+}
+
+async function download(planned: PlannedFile, context: TaskContext): Promise<DownloadedFile> {
+  const file = await downloadFile(planned, {
+    ...context,
+    allowHttp: context.allowHttpResults,
+    limits: context.limits.download,
+  });
+  context.log.info(`Downloaded ${file.path} (${file.bytes} bytes).`);
+  return file;
 }
 
 /** Attach to an existing task, or submit (resuming whatever an earlier attempt already paid for). */

@@ -163,8 +163,9 @@ async function create(
 }
 
 /**
- * A definite refusal for a passing reason is sent again: the account's concurrency limit (1303) until
- * the deadline, since the work only has to wait its turn; other reasons within the create budget.
+ * A definite refusal for a passing reason is sent again within the create budget. Not the account's
+ * concurrency limit (1303): that is the pool's to wait out, since only it knows which tasks of the
+ * step will free a place.
  */
 function classifyCreate(client: KlingClient, budget: Budget): Classify {
   const read = client.classifyRead();
@@ -176,11 +177,10 @@ function classifyCreate(client: KlingClient, budget: Budget): Classify {
         retryAfterMs: error.failure.retryAfterMs,
         budget,
       };
-    if (!(error instanceof KlingApiError)) return { retry: false };
+    if (!(error instanceof KlingApiError) || error.classification.kind === 'concurrency')
+      return { retry: false };
     const verdict = read(error);
     if (!verdict.retry || verdict.budget) return verdict;
-    if (error.classification.kind === 'concurrency')
-      return { ...verdict, reason: `${verdict.reason}: waiting for one of the account's tasks to finish` };
     return { ...verdict, budget };
   };
 }

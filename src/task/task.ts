@@ -37,6 +37,12 @@ export interface TaskLimits {
   download: DownloadLimits;
 }
 
+/** A limited number of places (downloads at once); the step decides how many. */
+export interface Places {
+  /** Resolves with a release function once a place is free. */
+  acquire(signal?: AbortSignal): Promise<() => void>;
+}
+
 /** What one task needs from the world: the API, the network for result files, time and the deadline. */
 export interface TaskContext extends RetryContext {
   client: KlingClient;
@@ -47,6 +53,8 @@ export interface TaskContext extends RetryContext {
   /** Result files may come over http (the API itself is on loopback, as in tests). */
   allowHttpResults: boolean;
   limits: TaskLimits;
+  /** Shared by the step's tasks, so no more than so many download at once. */
+  downloads?: Places;
 }
 
 /** Facts as they happen, so the step can publish the task id the moment it exists. */

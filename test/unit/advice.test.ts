@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { describeFailure, versionHint } from '../../src/advice.ts';
+import { describeFailure as describeEntryFailure, versionHint } from '../../src/advice.ts';
+import type { ActionInputs } from '../../src/inputs.ts';
 import { readInputs } from '../../src/inputs.ts';
 import { KlingApiError } from '../../src/kling/errors.ts';
 import { DeadlineError } from '../../src/net/http.ts';
@@ -19,6 +20,9 @@ const inputs = (given: Record<string, string> = {}) => {
   };
   return readInputs((name) => all[name] ?? '', path.resolve('/ws'));
 };
+/** The failure as the step describes it for the step's only entry. */
+const describeFailure = (o: TaskOutcome, i: ActionInputs) => describeEntryFailure(o, i.entries[0]!, i);
+
 const outcome = (error: unknown, extra: Partial<TaskOutcome> = {}): TaskOutcome => ({
   ending: 'failed',
   resumed: false,

@@ -27,18 +27,21 @@ function problems(given: Record<string, string | undefined>): readonly string[] 
 
 describe('source: exactly one of video_url, video_id, task_id', () => {
   it('accepts video_url alone', () => {
-    expect(read({}).source).toEqual({ kind: 'video_url', videoUrl: 'https://cdn.example.com/clip.mp4' });
+    expect(read({}).entries[0]!.source).toEqual({
+      kind: 'video_url',
+      videoUrl: 'https://cdn.example.com/clip.mp4',
+    });
   });
 
   it('accepts video_id alone', () => {
-    expect(read({ video_url: '', video_id: 'vid-123' }).source).toEqual({
+    expect(read({ video_url: '', video_id: 'vid-123' }).entries[0]!.source).toEqual({
       kind: 'video_id',
       videoId: 'vid-123',
     });
   });
 
   it('accepts task_id alone', () => {
-    expect(read({ video_url: '', task_id: '861254119619698760' }).source).toEqual({
+    expect(read({ video_url: '', task_id: '861254119619698760' }).entries[0]!.source).toEqual({
       kind: 'task_id',
       taskId: '861254119619698760',
     });
@@ -108,11 +111,11 @@ describe('URLs', () => {
     'https://cdn.example.com/videos/42',
     'https://player.vimeo.com/external/42.hd.mp4',
   ])('leaves a video_url that may be a video to the API: %s', (url) => {
-    expect(read({ video_url: url }).source).toEqual({ kind: 'video_url', videoUrl: url });
+    expect(read({ video_url: url }).entries[0]!.source).toEqual({ kind: 'video_url', videoUrl: url });
   });
 
   it('accepts an http video_url', () => {
-    expect(read({ video_url: 'http://cdn.example.com/clip.mp4' }).source).toMatchObject({
+    expect(read({ video_url: 'http://cdn.example.com/clip.mp4' }).entries[0]!.source).toMatchObject({
       videoUrl: 'http://cdn.example.com/clip.mp4',
     });
   });
@@ -396,7 +399,10 @@ describe('the whole object', () => {
 
   it('trims whitespace around every value', () => {
     const inputs = read({ video_url: '  https://cdn.example.com/clip.mp4\n', wait: ' false ' });
-    expect(inputs.source).toEqual({ kind: 'video_url', videoUrl: 'https://cdn.example.com/clip.mp4' });
+    expect(inputs.entries[0]!.source).toEqual({
+      kind: 'video_url',
+      videoUrl: 'https://cdn.example.com/clip.mp4',
+    });
     expect(inputs.wait).toBe(false);
   });
 });

@@ -183,42 +183,16 @@ describe('submitOrResume', () => {
     expect(h.posts).toHaveLength(1);
   });
 
-  it('backs off on 429/1303 (concurrency) and then submits', async () => {
+  it('leaves 1303 (account full) to the step: thrown at once, not sent again, no task known', async () => {
     lookup().reply(404, notFound);
-    create().reply(429, klingError(1303, 'parallel task over resource pack limit'));
-    create().reply(200, ok(apiTask('t-late', 'submitted')));
+    create().reply(429, klingError(1303, 'parallel task over resource pack limit'), { 'Retry-After': '9' });
     const h = harness();
-    const submission = await submitOrResume(h.options, h.options);
-    expect(submission.task.taskId).toBe('t-late');
-    expect(h.posts).toHaveLength(2);
-    expect(h.context.sleep.delays).toHaveLength(1);
-    expect(h.context.sleep.delays[0]).toBeGreaterThanOrEqual(1_000);
-    expect(h.context.log.at('warning').join('\n')).toMatch(/code 1303/);
-    expect(h.context.log.lines.find((l) => /code 1303/.test(l.message))?.transient).toBe(true);
-    expect(nock.isDone()).toBe(true);
-  });
-
-  it('honours Retry-After on 1303', async () => {
-    lookup().reply(404, notFound);
-    create().reply(429, klingError(1303, 'busy'), { 'Retry-After': '9' });
-    create().reply(200, ok(apiTask('t-late', 'submitted')));
-    const h = harness();
-    await submitOrResume(h.options, h.options);
-    expect(h.context.sleep.delays).toEqual([9_000]);
-  });
-
-  it('waits out a persistent 1303 (account full) until the deadline, not a count of attempts', async () => {
-    lookup().reply(404, notFound);
-    create().times(1000).reply(429, klingError(1303, 'busy'));
-    const h = harness({ createAttempts: 3 });
-    h.options.deadlineMs = h.context.clock.now() + 120_000;
-    const error = await submitOrResume(h.options, h.options).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(KlingApiError);
-    expect((error as KlingApiError).code).toBe(1303);
-    expect(h.posts.length).toBeGreaterThan(3);
-    expect(h.context.clock.now()).toBeLessThanOrEqual(h.options.deadlineMs);
-    expect(h.context.log.at('warning')[0]).toMatch(/waiting for one of the account's tasks to finish/);
-    nock.cleanAll();
+    const error = await rejectionOf(submitOrResume(h.options, h.options), KlingApiError);
+    expect(error.classification.kind).toBe('concurrency');
+    expect(error.retryAfterMs).toBe(9_000);
+    expect(h.posts).toHaveLength(1);
+    expect(h.context.sleep.delays).toEqual([]);
+    expect(h.known).toEqual([]);
   });
 
   it('stops after createAttempts on a persistent rate limit (1302)', async () => {

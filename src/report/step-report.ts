@@ -1,0 +1,161 @@
+/**
+ * The step's outputs and summary over all its entries. Each entry has its own TaskReport (the
+ * task's observer); the step publishes every output the moment an entry's value changes: one line
+ * per entry in input order (so a single-video step keeps plain values), `files` as every file, and
+ * `results` as JSON at the end.
+ */
+import { Outputs, type OutputName } from '../constants.ts';
+import type { UploadedArtifact } from '../deliver/artifact.ts';
+import { markdownCode } from '../net/external-text.ts';
+import { formatDuration, type Clock } from '../runtime.ts';
+import { formatBytes, TaskReport, type Ending, type OutputSink, type ReportContext } from './task-report.ts';
+
+/** Outputs that hold one value for the whole step, not one per entry. */
+const STEP_WIDE: readonly string[] = [Outputs.ArtifactId, Outputs.ArtifactUrl, Outputs.ArtifactDigest];
+
+export interface EntryLabel {
+  name: string;
+  /** The URL or video id as written (or the task id attached to). */
+  source: string;
+  /** The source in words, for the single-video summary: "video 123", "existing task 456". */
+  description: string;
+}
+
+/** One entry's last value of each output and state, as its TaskReport set them. */
+class EntrySink implements OutputSink {
+  readonly outputs = new Map<string, string>();
+  readonly state = new Map<string, string>();
+  readonly #changed: (kind: 'output' | 'state', name: string) => void;
+
+  constructor(changed: (kind: 'output' | 'state', name: string) => void) {
+    this.#changed = changed;
+  }
+
+  setOutput(name: OutputName, value: string): void {
+    this.outputs.set(name, value);
+    this.#changed('output', name);
+  }
+
+  saveState(name: string, value: string): void {
+    this.state.set(name, value);
+    this.#changed('state', name);
+  }
+}
+
+export class StepReport {
+  readonly entries: readonly TaskReport[];
+  readonly #labels: readonly EntryLabel[];
+  readonly #sinks: EntrySink[];
+  readonly #sink: OutputSink;
+  readonly #batch: boolean;
+  readonly #clock: Clock;
+  readonly #startedMs: number;
+
+  constructor(
+    sink: OutputSink,
+    labels: readonly EntryLabel[],
+    batch: boolean,
+    context: Omit<ReportContext, 'source'>,
+  ) {
+    this.#sink = sink;
+    this.#labels = labels;
+    this.#batch = batch;
+    this.#clock = context.clock;
+    this.#startedMs = context.startedMs;
+    this.#sinks = labels.map(() => new EntrySink((kind, name) => this.#publish(kind, name)));
+    this.entries = labels.map(
+      (label, i) => new TaskReport(this.#sinks[i]!, { ...context, source: label.description }),
+    );
+  }
+
+  artifactUploaded(artifact: UploadedArtifact): void {
+    for (const entry of this.entries) entry.artifactUploaded(artifact);
+  }
+
+  artifactSkipped(reason: string): void {
+    for (const entry of this.entries) entry.artifactSkipped(reason);
+  }
+
+  /** `results`: one object per entry in input order, with the error of each that did not succeed. */
+  publishResults(endings: readonly Ending[]): void {
+    const results = this.#sinks.map((sink, i) => {
+      const value = (name: OutputName) => sink.outputs.get(name) ?? null;
+      const ending = endings[i];
+      const error =
+        ending && 'message' in ending
+          ? ending.message
+          : ending?.kind === 'cancelled'
+            ? `cancelled (${ending.signal})`
+            : undefined;
+      return {
+        name: this.#labels[i]!.name,
+        source: this.#labels[i]!.source,
+        task_id: value(Outputs.TaskId),
+        external_task_id: value(Outputs.ExternalTaskId),
+        task_status: value(Outputs.TaskStatus),
+        audio_url: value(Outputs.AudioUrl),
+        audio_path: value(Outputs.AudioPath),
+        video_url: value(Outputs.VideoUrl),
+        video_path: value(Outputs.VideoPath),
+        duration: value(Outputs.Duration),
+        ...(error !== undefined ? { error } : {}),
+      };
+    });
+    this.#sink.setOutput(Outputs.Results, JSON.stringify(results));
+  }
+
+  /** The step's error line: the entry's own for a single video, else one line per entry that did not succeed. */
+  failureMessage(endings: readonly Ending[], stepEnding?: Ending): string {
+    if (!this.#batch) return this.entries[0]!.failureMessage(stepEnding ?? endings[0]!);
+    const lines = endings.flatMap((ending, i) =>
+      ending.kind === 'succeeded' || ending.kind === 'submitted'
+        ? []
+        : [`- ${this.#labels[i]!.name}: ${this.entries[i]!.failureMessage(ending)}`],
+    );
+    const step =
+      stepEnding && stepEnding.kind !== 'succeeded' ? `${this.entries[0]!.failureMessage(stepEnding)}\n` : '';
+    const count = `${lines.length} of ${endings.length} videos did not succeed`;
+    return `${step}${lines.length > 0 ? `${count}:\n${lines.join('\n')}` : ''}`.trim();
+  }
+
+  summary(endings: readonly Ending[], stepEnding?: Ending): string {
+    if (!this.#batch) return this.entries[0]!.summary(stepEnding ?? endings[0]!);
+    const done = endings.filter((e) => e.kind === 'succeeded').length;
+    const elapsed = formatDuration(this.#clock.now() - this.#startedMs);
+    const lines = [
+      `## Kling video-to-audio: ${done} of ${endings.length} done`,
+      '',
+      '| # | Name | Status | Time | Audio | Cost | Files |',
+      '|---:|---|---|---|---|---|---|',
+      ...this.entries.map((entry, i) => {
+        const row = entry.row(endings[i]!);
+        return `| ${i + 1} | ${markdownCode(this.#labels[i]!.name, 80)} | ${row.status} | ${row.time} | ${row.audio} | ${row.cost} | ${row.files} |`;
+      }),
+      '',
+      `**Total:** ${done} succeeded, ${endings.length - done} not; ${elapsed}; ${formatBytes(this.entries.reduce((n, e) => n + e.bytes, 0))} downloaded${this.#totalCost()}.`,
+      '',
+    ];
+    const artifact = this.entries[0]?.artifactLine();
+    if (artifact) lines.push(artifact, '');
+    const failure =
+      stepEnding && stepEnding.kind !== 'succeeded' ? this.failureMessage(endings, stepEnding) : '';
+    if (failure) lines.push(`> [!CAUTION]\n> ${failure.split('\n').join('\n> ')}`, '');
+    return lines.join('\n');
+  }
+
+  #totalCost(): string {
+    const units = this.entries.map((e) => Number(e.units)).filter((n) => Number.isFinite(n));
+    return units.length > 0 ? `; ${units.reduce((a, b) => a + b, 0)} units billed` : '';
+  }
+
+  /** An entry's output or state changed: publish the step's value for it. */
+  #publish(kind: 'output' | 'state', name: string): void {
+    const values = this.#sinks.map((sink) => (kind === 'output' ? sink.outputs : sink.state).get(name));
+    let value: string;
+    if (STEP_WIDE.includes(name)) value = values.find((v) => v !== undefined) ?? '';
+    else if (name === Outputs.Files) value = values.filter((v) => v).join('\n');
+    else value = values.map((v) => v ?? '').join('\n');
+    if (kind === 'output') this.#sink.setOutput(name as OutputName, value);
+    else this.#sink.saveState(name, value);
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The `videos` input: one source per line, or a JSON array of entries with their own prompts.
+ * Every entry is checked here, before any request, and a problem names its line or index.
+ */
+import { Inputs, PROMPT_MAX_CHARACTERS } from './constants.ts';
+import type { TaskSource } from './task/task.ts';
+
+/** What one entry of `videos` asks for; unset fields take the step's input of the same name. */
+export interface VideoEntry {
+  source: Extract<TaskSource, { kind: 'video_url' | 'video_id' }>;
+  /** The JSON entry's name, else the source as written. */
+  name: string;
+  soundEffectPrompt?: string;
+  bgmPrompt?: string;
+  asmrMode?: boolean;
+}
+
+/** Checks a video URL the way the single-video input is checked: the problem, or undefined. */
+export type UrlCheck = (url: string) => string | undefined;
+
+/** Each task is paid for: a list longer than this is more likely a mistake than a plan. */
+export const MAX_VIDEOS = 200;
+const NAME_MAX = 100;
+const FIELDS = ['video_url', 'video_id', 'sound_effect_prompt', 'bgm_prompt', 'asmr_mode', 'name'];
+
+export function parseVideos(raw: string, checkUrl: UrlCheck, problems: string[]): VideoEntry[] {
+  const text = raw.trim();
+  const entries = text.startsWith('[')
+    ? fromJson(text, checkUrl, problems)
+    : fromLines(raw, checkUrl, problems);
+  if (entries.length === 0 && problems.length === 0)
+    problems.push(`${Inputs.Videos} lists no video: give one URL or Kling video id per line.`);
+  if (entries.length > MAX_VIDEOS)
+    problems.push(
+      `${Inputs.Videos} lists ${entries.length} videos; one step takes at most ${MAX_VIDEOS}. Split the list across matrix legs.`,
+    );
+  return entries;
+}
+
+/** One source per line: digits only is a Kling video id, anything else must be an http(s) URL. */
+function fromLines(raw: string, checkUrl: UrlCheck, problems: string[]): VideoEntry[] {
+  const entries: VideoEntry[] = [];
+  for (const [n, line] of raw.split(/\r?\n/).entries()) {
+    const value = line.trim();
+    if (value === '' || value.startsWith('#')) continue;
+    const where = `${Inputs.Videos} line ${n + 1}`;
+    const source = sourceOf(value, where, checkUrl, problems);
+    if (source) entries.push({ source, name: value });
+  }
+  return entries;
+}
+
+function sourceOf(value: string, where: string, checkUrl: UrlCheck, problems: string[]) {
+  if (/^\d+$/.test(value)) return { kind: 'video_id', videoId: value } as const;
+  const problem = checkUrl(value);
+  if (problem) {
+    problems.push(`${where}: ${problem} (a line is a video URL, or a Kling video id of digits only).`);
+    return undefined;
+  }
+  return { kind: 'video_url', videoUrl: value } as const;
+}
+
+function fromJson(text: string, checkUrl: UrlCheck, problems: string[]): VideoEntry[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    problems.push(`${Inputs.Videos} starts with [ but is not valid JSON: ${(error as Error).message}.`);
+    return [];
+  }
+  if (!Array.isArray(parsed)) {
+    problems.push(`${Inputs.Videos} must be a JSON array of objects.`);
+    return [];
+  }
+  return parsed.flatMap((item, index) => {
+    const entry = fromObject(item, `${Inputs.Videos}[${index}]`, checkUrl, problems);
+    return entry ? [entry] : [];
+  });
+}
+
+function fromObject(
+  item: unknown,
+  where: string,
+  checkUrl: UrlCheck,
+  problems: string[],
+): VideoEntry | undefined {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    problems.push(`${where} must be an object such as {"video_url": "https://…/clip.mp4"}.`);
+    return undefined;
+  }
+  const fields = item as Record<string, unknown>;
+  const before = problems.length;
+  const unknown = Object.keys(fields).filter((key) => !FIELDS.includes(key));
+  if (unknown.length > 0)
+    problems.push(
+      `${where} has unknown field${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')}; known: ${FIELDS.join(', ')}.`,
+    );
+  const url = text(fields, 'video_url', where, problems);
+  const id = text(fields, 'video_id', where, problems);
+  if ((url === undefined) === (id === undefined))
+    problems.push(`${where} needs exactly one of video_url and video_id.`);
+  else if (id !== undefined && /\s/.test(id)) problems.push(`${where}.video_id must not contain spaces.`);
+  const source =
+    url !== undefined
+      ? sourceOf(url, where, checkUrl, problems)
+      : id !== undefined
+        ? ({ kind: 'video_id', videoId: id } as const)
+        : undefined;
+  const soundEffectPrompt = prompt(fields, 'sound_effect_prompt', where, problems);
+  const bgmPrompt = prompt(fields, 'bgm_prompt', where, problems);
+  const asmrMode = flag(fields, 'asmr_mode', where, problems);
+  const name = text(fields, 'name', where, problems);
+  if (name !== undefined && ([...name].length > NAME_MAX || /\p{Cc}/u.test(name)))
+    problems.push(`${where}.name must be one line of at most ${NAME_MAX} characters.`);
+  if (problems.length > before || !source) return undefined;
+  return {
+    source,
+    name: name ?? url ?? id!,
+    ...(soundEffectPrompt !== undefined ? { soundEffectPrompt } : {}),
+    ...(bgmPrompt !== undefined ? { bgmPrompt } : {}),
+    ...(asmrMode !== undefined ? { asmrMode } : {}),
+  };
+}
+
+function text(
+  fields: Record<string, unknown>,
+  key: string,
+  where: string,
+  problems: string[],
+): string | undefined {
+  const value = fields[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value.trim() === '') {
+    problems.push(`${where}.${key} must be a non-empty string.`);
+    return undefined;
+  }
+  return value.trim();
+}
+
+function prompt(
+  fields: Record<string, unknown>,
+  key: string,
+  where: string,
+  problems: string[],
+): string | undefined {
+  const value = text(fields, key, where, problems);
+  if (value !== undefined && [...value].length > PROMPT_MAX_CHARACTERS)
+    problems.push(
+      `${where}.${key} is ${[...value].length} characters long; Kling accepts at most ${PROMPT_MAX_CHARACTERS}.`,
+    );
+  return value;
+}
+
+function flag(
+  fields: Record<string, unknown>,
+  key: string,
+  where: string,
+  problems: string[],
+): boolean | undefined {
+  const value = fields[key];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value === 'boolean') return value;
+  if (value === 'true' || value === 'false') return value === 'true';
+  problems.push(`${where}.${key} must be true or false.`);
+  return undefined;
+}

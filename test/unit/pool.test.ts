@@ -1,0 +1,265 @@
+import { describe, expect, it } from 'vitest';
+import { Gate, runPool, type Attempt, type PoolContext } from '../../src/pool.ts';
+import { CancelledError } from '../../src/runtime.ts';
+import { fakeRetryContext } from './fakes.ts';
+
+/** A promise and the function that resolves it, so a test decides when each task "finishes". */
+function deferred<T = void>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+const tick = () => new Promise<void>((r) => setImmediate(r));
+
+function poolContext(
+  overrides: { signal?: AbortSignal } = {},
+): PoolContext & ReturnType<typeof fakeRetryContext> {
+  const context = fakeRetryContext();
+  return {
+    ...context,
+    signal: new AbortController().signal,
+    deadlineMs: context.clock.now() + 3_600_000,
+    ...overrides,
+  };
+}
+
+describe('Gate', () => {
+  it('lets at most `limit` in, and serves waiters in order', async () => {
+    const gate = new Gate(2);
+    const order: number[] = [];
+    const releases = await Promise.all([gate.acquire(), gate.acquire()]);
+    const waiting = [3, 4].map((n) => gate.acquire().then((release) => (order.push(n), release)));
+    await tick();
+    expect(gate.inUse).toBe(2);
+    expect(order).toEqual([]);
+    releases[0]();
+    await tick();
+    expect(order).toEqual([3]);
+    releases[1]();
+    await tick();
+    expect(order).toEqual([3, 4]);
+    for (const release of await Promise.all(waiting)) release();
+    expect(gate.inUse).toBe(0);
+  });
+
+  it('puts a `front` waiter before later ones, and a release counts once however often it is called', async () => {
+    const gate = new Gate(1);
+    const release = await gate.acquire();
+    const order: string[] = [];
+    const late = gate.acquire().then((r) => (order.push('late'), r));
+    const front = gate.acquire(undefined, true).then((r) => (order.push('front'), r));
+    release();
+    release();
+    await tick();
+    expect(order).toEqual(['front']);
+    expect(gate.inUse).toBe(1);
+    (await front)();
+    (await late)();
+    expect(order).toEqual(['front', 'late']);
+    expect(gate.inUse).toBe(0);
+  });
+
+  it('never lets a newcomer overtake a woken waiter', async () => {
+    const gate = new Gate(1);
+    const first = await gate.acquire();
+    const waiter = gate.acquire();
+    first();
+    const newcomer = gate.acquire();
+    await tick();
+    expect(gate.inUse).toBe(1);
+    (await waiter)();
+    (await newcomer)();
+    expect(gate.inUse).toBe(0);
+  });
+
+  it('rejects a waiter with the abort reason and forgets it', async () => {
+    const gate = new Gate(1);
+    const held = await gate.acquire();
+    const controller = new AbortController();
+    const waiting = gate.acquire(controller.signal).catch((e: unknown) => e);
+    const reason = new CancelledError('SIGINT');
+    controller.abort(reason);
+    expect(await waiting).toBe(reason);
+    held();
+    expect(gate.inUse).toBe(0);
+  });
+
+  it('lowers its limit, never below one', () => {
+    const gate = new Gate(4);
+    gate.lower(2);
+    expect(gate.limit).toBe(2);
+    gate.lower(0);
+    expect(gate.limit).toBe(1);
+    gate.lower(3);
+    expect(gate.limit).toBe(1);
+  });
+});
+
+describe('runPool', () => {
+  it('keeps at most max_concurrency in flight, starts entries in input order, and returns results in input order', async () => {
+    const finish = Array.from({ length: 5 }, () => deferred());
+    const started: number[] = [];
+    let running = 0;
+    let peak = 0;
+    const result = runPool(
+      {
+        count: 5,
+        slots: new Gate(2),
+        attempt: async (i): Promise<Attempt<string>> => {
+          started.push(i);
+          peak = Math.max(peak, ++running);
+          await finish[i]!.promise;
+          running--;
+          return { accountFull: false, result: `r${i}` };
+        },
+        notStarted: (i) => `not started ${i}`,
+      },
+      poolContext(),
+    );
+    await tick();
+    expect(started).toEqual([0, 1]);
+    // Finishing out of order still frees a place for the next entry in line.
+    finish[1]!.resolve();
+    await tick();
+    expect(started).toEqual([0, 1, 2]);
+    for (const f of finish) f.resolve();
+    expect(await result).toEqual(['r0', 'r1', 'r2', 'r3', 'r4']);
+    expect(peak).toBe(2);
+  });
+
+  it('frees a place as soon as the entry releases it (its task is final), before the entry ends', async () => {
+    const downloading = deferred();
+    const started: number[] = [];
+    const result = runPool(
+      {
+        count: 2,
+        slots: new Gate(1),
+        attempt: async (i, release) => {
+          started.push(i);
+          if (i === 0) {
+            release();
+            await downloading.promise;
+          }
+          return { accountFull: false, result: i };
+        },
+        notStarted: () => -1,
+      },
+      poolContext(),
+    );
+    await tick();
+    expect(started).toEqual([0, 1]);
+    downloading.resolve();
+    expect(await result).toEqual([0, 1]);
+  });
+
+  it('a failed entry never stops the others', async () => {
+    const result = await runPool(
+      {
+        count: 3,
+        slots: new Gate(1),
+        attempt: (i) => Promise.resolve({ accountFull: false, result: i === 1 ? 'failed' : 'ok' }),
+        notStarted: () => 'not started',
+      },
+      poolContext(),
+    );
+    expect(result).toEqual(['ok', 'failed', 'ok']);
+  });
+
+  it('on 1303 while its own tasks run: lowers the limit to them and retries the entry when one finishes, without sleeping', async () => {
+    const context = poolContext();
+    const slots = new Gate(3);
+    const finish = [deferred(), deferred()];
+    const tries = [0, 0, 0];
+    const result = runPool(
+      {
+        count: 3,
+        slots,
+        attempt: async (i) => {
+          tries[i]!++;
+          if (i < 2) {
+            await finish[i]!.promise;
+            return { accountFull: false, result: `done ${i}` };
+          }
+          // The account holds two tasks: the third is refused until one of ours ends.
+          return tries[2]! === 1
+            ? { accountFull: true, result: '1303' }
+            : { accountFull: false, result: 'done 2' };
+        },
+        notStarted: () => 'not started',
+      },
+      context,
+    );
+    await tick();
+    await tick();
+    expect(slots.limit).toBe(2);
+    expect(tries).toEqual([1, 1, 1]);
+    finish[0]!.resolve();
+    await tick();
+    await tick();
+    expect(tries[2]).toBe(2);
+    finish[1]!.resolve();
+    expect(await result).toEqual(['done 0', 'done 1', 'done 2']);
+    expect(context.sleep.delays).toEqual([]);
+    expect(context.log.at('info').join('\n')).toMatch(/code 1303.*now keeps 2 in flight/);
+  });
+
+  it('on 1303 with none of its own running: backs off (honouring Retry-After), then tries again', async () => {
+    const context = poolContext();
+    let tries = 0;
+    const result = await runPool(
+      {
+        count: 1,
+        slots: new Gate(2),
+        attempt: () =>
+          Promise.resolve(
+            ++tries < 3
+              ? { accountFull: true, retryAfterMs: tries === 1 ? 7_000 : undefined, result: '1303' }
+              : { accountFull: false, result: 'ok' },
+          ),
+        notStarted: () => 'not started',
+      },
+      context,
+    );
+    expect(result).toEqual(['ok']);
+    expect(context.sleep.delays[0]).toBe(7_000);
+    expect(context.sleep.delays).toHaveLength(2);
+    expect(context.log.lines.filter((l) => l.transient).length).toBe(2);
+  });
+
+  it('gives up waiting on 1303 at the deadline, returning the refusal', async () => {
+    const context = poolContext();
+    context.deadlineMs = context.clock.now() + 30_000;
+    let tries = 0;
+    const result = await runPool(
+      {
+        count: 1,
+        slots: new Gate(1),
+        attempt: () => Promise.resolve({ accountFull: true, result: `1303 #${++tries}` }),
+        notStarted: () => 'not started',
+      },
+      context,
+    );
+    expect(result[0]).toMatch(/^1303 #\d+$/);
+    expect(tries).toBeGreaterThan(1);
+    expect(context.clock.now()).toBeLessThanOrEqual(context.deadlineMs);
+  });
+
+  it('on cancellation, entries still waiting end as not started; running ones end as they report', async () => {
+    const controller = new AbortController();
+    const running = deferred<string>();
+    const result = runPool(
+      {
+        count: 3,
+        slots: new Gate(1),
+        attempt: async () => ({ accountFull: false, result: await running.promise }),
+        notStarted: (i) => `not started ${i}`,
+      },
+      poolContext({ signal: controller.signal }),
+    );
+    await tick();
+    controller.abort(new CancelledError('SIGTERM'));
+    running.resolve('cancelled while running');
+    expect(await result).toEqual(['cancelled while running', 'not started 1', 'not started 2']);
+  });
+});
