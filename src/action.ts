@@ -35,7 +35,7 @@ export async function run(): Promise<void> {
 
   const env = process.env;
   const write = (message: string) => core.info(neutralizeCommands(message));
-  await runStep({
+  const result = await runStep({
     getInput: (name) => core.getInput(name),
     mask: (secret) => core.setSecret(secret),
     outputs: {
@@ -61,9 +61,10 @@ export async function run(): Promise<void> {
     userAgent: `kling-video-to-audio-action/${packageJson.version}`,
   }).catch((error: unknown) => {
     core.setFailed(error instanceof Error ? error.message : String(error));
+    return { abandonedWork: false };
   });
-  // After a cancellation, do not wait for stray keep-alive sockets or timers.
-  if (controller.signal.aborted) process.exit(process.exitCode ?? 1);
+  // After a cancellation or an abandoned upload, do not wait for work, sockets or timers left behind.
+  if (controller.signal.aborted || result.abandonedWork) process.exit(process.exitCode ?? 1);
 }
 
 /** Read from the runner's GITHUB_* variables, as @actions/github's context does, without loading it. */

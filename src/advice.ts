@@ -4,12 +4,12 @@
  */
 import { Inputs } from './constants.ts';
 import type { ActionInputs, Entry } from './inputs.ts';
-import { KlingApiError } from './kling/errors.ts';
+import { KlingApiError, NOT_SENT } from './kling/errors.ts';
 import { DeadlineError } from './net/http.ts';
 import { DownloadError } from './task/download.ts';
 import { MissingResultError } from './task/files.ts';
 import { TaskFailedError } from './task/run-task.ts';
-import { ExternalIdTakenError } from './task/submit.ts';
+import { CreateOutcomeUnknownError, ExternalIdTakenError } from './task/submit.ts';
 import { TaskTimeoutError } from './task/wait.ts';
 import type { TaskOutcome } from './task/task.ts';
 
@@ -21,10 +21,14 @@ export function describeFailure(outcome: TaskOutcome, entry: Entry, inputs: Acti
     return `${error.message} To collect it, ${resumeWith(error.task.taskId)}, or raise ${Inputs.TimeoutSeconds}.`;
   if (error instanceof DeadlineError || (error instanceof DownloadError && error.deadline))
     return deadlineMessage(error, outcome, inputs);
+  if (error instanceof DownloadError && outcome.task?.status === 'succeed')
+    return `${error.message} Task ${outcome.task.taskId} succeeded: collect its files with \`${Inputs.TaskId}: ${outcome.task.taskId}\` in a later step or run (Kling keeps them for 30 days), or re-run the job, which resumes the task.`;
   if (error instanceof MissingResultError) {
     const other = error.kind === 'mp3' ? 'wav' : error.kind === 'wav' ? 'mp3' : undefined;
     return `${error.message} ${other ? `Try ${Inputs.AudioFormat}: ${other}.` : `Set ${Inputs.IncludeVideo}: false.`}`;
   }
+  if (error instanceof CreateOutcomeUnknownError)
+    return `${error.message} To submit a fresh task instead, set ${Inputs.ExternalTaskId} to a new value.`;
   if (error instanceof ExternalIdTakenError)
     return `${error.message} Set ${Inputs.ExternalTaskId} to a new value, or pass the task's id as ${Inputs.TaskId}.`;
   if (error instanceof KlingApiError) {
@@ -63,7 +67,7 @@ function apiAdvice(error: KlingApiError, entry: Entry, inputs: ActionInputs): st
   const { kind } = error.classification;
   if (kind === 'auth')
     return `Check the credentials: the ${Inputs.ApiKey} secret (CometAPI key or Kling console API key), or ${Inputs.AccessKey} + ${Inputs.SecretKey} for ${Inputs.Provider}: kling.`;
-  if (error.transport === 'dns' || error.transport === 'refused' || error.transport === 'bad-port')
+  if (error.transport === 'bad-port' || (error.transport && NOT_SENT.includes(error.transport)))
     return `Could not reach the API: check ${base}${versionHint(inputs.baseUrl)} and the runner's network or proxy settings.`;
   if (kind === 'not-found' && entry.source.kind === 'task_id')
     return `Check ${Inputs.TaskId} and the ${Inputs.Provider} and ${Inputs.BaseUrl} it was created with.`;
@@ -77,11 +81,13 @@ function apiAdvice(error: KlingApiError, entry: Entry, inputs: ActionInputs): st
   return undefined;
 }
 
-/** A base_url that already ends in /v1 doubles the version in every path. */
+/** A base_url that already holds the API's /v1 (or CometAPI's /kling/v1) doubles it in every path. */
 export function versionHint(baseUrl: string): string {
-  return /\/v1(\/|$)/.test(new URL(baseUrl || 'https://x').pathname)
-    ? ` It ends in /v1, but the action adds the /v1/... path itself: drop it.`
-    : '';
+  const url = new URL(baseUrl || 'https://x');
+  const path = url.pathname.replace(/\/+$/, '');
+  const trimmed = path.replace(/(\/kling)?\/v1(\/.*)?$/, '');
+  if (trimmed === path) return '';
+  return ` It holds the API's version path, which the action adds itself: use ${url.origin}${trimmed}.`;
 }
 
 /** A re-run resumes whatever the external id names, so what to do next depends on who chose it. */

@@ -68,9 +68,8 @@ export class InputError extends Error {
 
 export type GetInput = (name: string) => string;
 
-/** Printable ASCII and beyond, but no control character: what an HTTP header value may hold. */
-// eslint-disable-next-line no-control-regex -- control characters are exactly what is refused
-const HEADER_SAFE = /^[^\u0000-\u001f\u007f]+$/;
+/** What fetch can send in a header: Latin-1 without control characters (no zero-width spaces either). */
+const HEADER_SAFE = /^[\x20-\x7e\xa0-\xff]+$/;
 const TRUE = ['true', 'True', 'TRUE'];
 const FALSE = ['false', 'False', 'FALSE'];
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
@@ -328,7 +327,7 @@ function readCredentials(provider: ProviderName, reader: InputReader): Credentia
   // Never quote the value: it is a secret, and masking does not cover every fragment of it.
   if (unusable.length > 0)
     return reader.problem(
-      `${unusable.map(([name]) => name).join(' and ')} cannot be sent in an HTTP header: it holds a line break or another control character. Paste the secret again without them.`,
+      `${unusable.map(([name]) => name).join(' and ')} cannot be sent in an HTTP header: it holds a line break, a control character or an invisible character such as a zero-width space (from copying). Paste the secret again without them.`,
     );
   if (provider === 'cometapi') {
     if (accessKey || secretKey)

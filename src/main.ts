@@ -22,7 +22,7 @@ import type { RetryContext } from './net/retry.ts';
 import { policy } from './policy.ts';
 import { StepReport, type EntryLabel } from './report/step-report.ts';
 import type { Ending, OutputSink } from './report/task-report.ts';
-import { Gate, runPool } from './pool.ts';
+import { Gate, runPool, type Place } from './pool.ts';
 import { KlingApiError } from './kling/errors.ts';
 import type { Task } from './kling/responses.ts';
 import { createHash } from 'node:crypto';
@@ -56,7 +56,12 @@ export interface StepDependencies {
   userAgent: string;
 }
 
-export async function runStep(deps: StepDependencies): Promise<void> {
+export interface StepResult {
+  /** Work was given up but may still run (an upload the client cannot cancel): exit, do not wait for it. */
+  abandonedWork: boolean;
+}
+
+export async function runStep(deps: StepDependencies): Promise<StepResult> {
   maskCredentials(deps);
   let inputs: ActionInputs;
   try {
@@ -64,7 +69,7 @@ export async function runStep(deps: StepDependencies): Promise<void> {
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
     deps.fail(error.message);
-    return;
+    return { abandonedWork: false };
   }
   warnAboutInputs(inputs, deps.log);
 
@@ -78,7 +83,7 @@ export async function runStep(deps: StepDependencies): Promise<void> {
     startedMs,
     workspace: deps.run.workspace,
   });
-  const step: Step = { inputs, deps, report, deadlineMs };
+  const step: Step = { inputs, deps, report, deadlineMs, abandonedWork: false };
 
   let endings: Ending[] = inputs.entries.map(() => ({ kind: 'failed', message: 'the step ended early' }));
   let stepEnding: Ending | undefined;
@@ -96,6 +101,7 @@ export async function runStep(deps: StepDependencies): Promise<void> {
       deps.log.warning(`Could not write the job summary: ${(error as Error).message}`);
     });
   }
+  return { abandonedWork: step.abandonedWork };
 }
 
 /** Every entry through the pool: at most max_concurrency tasks in flight, and as many downloads. */
@@ -103,7 +109,9 @@ async function runEntries(
   { inputs, deps, report, deadlineMs }: Step,
   startedMs: number,
 ): Promise<TaskOutcome[]> {
-  const retry: RetryContext = { ...deps, schedule: policy.retry.schedule };
+  // Only what requests need: the task and API layers never hold the step's inputs or outputs.
+  const { clock, sleep, random, log, signal } = deps;
+  const retry: RetryContext = { clock, sleep, random, log, signal, schedule: policy.retry.schedule };
   const context: TaskContext = {
     ...taskContext(inputs, deps, retry, startedMs, deadlineMs),
     downloads: new Gate(inputs.maxConcurrency),
@@ -113,8 +121,8 @@ async function runEntries(
     {
       count: specs.length,
       slots: new Gate(inputs.maxConcurrency),
-      attempt: async (i, release) => {
-        const outcome = await runTask(specs[i]!, context, releasingAtEnd(report.entries[i]!, release));
+      attempt: async (i, place) => {
+        const outcome = await runTask(specs[i]!, context, holdingPlace(report.entries[i]!, place));
         const accountFull = isAccountFull(outcome);
         const retryAfterMs = accountFull ? (outcome.error as KlingApiError).retryAfterMs : undefined;
         return { accountFull, retryAfterMs, result: outcome };
@@ -125,10 +133,11 @@ async function runEntries(
   );
 }
 
-/** The task stops counting against the account once it has a final status: free its place then. */
-function releasingAtEnd(observer: TaskObserver, release: () => void): TaskObserver {
+/** Tells the pool when the task exists and when it stops counting against the account (a final status). */
+function holdingPlace(observer: TaskObserver, place: Place): TaskObserver {
   const check = (task: Task) => {
-    if (task.status === 'succeed' || task.status === 'failed') release();
+    place.taskStarted();
+    if (task.status === 'succeed' || task.status === 'failed') place.release();
   };
   return {
     creating: (id) => observer.creating(id),
@@ -253,6 +262,7 @@ interface Step {
   deps: StepDependencies;
   report: StepReport;
   deadlineMs: number;
+  abandonedWork: boolean;
 }
 
 /** Hands every downloaded file on (one artifact) and says how that went; undefined when it went well. */
@@ -279,8 +289,9 @@ function artifactName(outcomes: TaskOutcome[], { inputs }: Step): string {
 async function uploadArtifact(
   files: DownloadedFile[],
   name: string,
-  { inputs, deps, report, deadlineMs }: Step,
+  step: Step,
 ): Promise<Ending | undefined> {
+  const { inputs, deps, report, deadlineMs } = step;
   const { serverUrl, repository, runId } = deps.run;
   // The client takes no signal: on cancellation or at the deadline the upload is abandoned.
   const deadline = AbortSignal.timeout(Math.max(0, deadlineMs - deps.clock.now()));
@@ -300,6 +311,7 @@ async function uploadArtifact(
     deps.log.info(`Uploaded artifact "${artifact.name}" (id ${artifact.id}): ${artifact.url}`);
     return undefined;
   } catch (error) {
+    step.abandonedWork = deps.signal.aborted || deadline.aborted;
     if (deps.signal.aborted) return { kind: 'cancelled', signal: signalName(deps.signal) };
     if (deadline.aborted) return { kind: 'timeout', message: uploadTimedOut(files, inputs) };
     if (!(error instanceof ArtifactsUnsupportedError)) throw error;

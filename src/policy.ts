@@ -12,7 +12,10 @@ export const policy = {
   retry: {
     /** Kling asks for at least 1 s before retrying a rate or concurrency limit. */
     schedule: { minMs: 1_000, baseMs: 1_000, capMs: 20_000, retryAfterCapMs: 60_000 },
-    /** Creates refused for a passing reason (rate limit, 5xx with no task made) are sent this often at most. */
+    /**
+     * Creates refused for a passing reason (rate limit, 5xx with no task made) are sent this often at
+     * most. Not 1303 (account full): the pool waits that out until the deadline.
+     */
     createAttempts: 5,
     /** Look-up answers that are not the API's JSON: past this, the route is wrong, not blipping. */
     lookupMalformedAttempts: 3,
@@ -48,6 +51,8 @@ export const policy = {
     ttlSeconds: 1800,
     /** Re-sign when less than this remains, so a token never expires in flight. */
     refreshMarginSeconds: 300,
+    /** nbf lies this far in the past, as in Kling's example, for small clock differences. */
+    notBeforeSkewSeconds: 5,
   },
   cancel: {
     /** The runner sends SIGINT, then SIGTERM 7.5 s later, then kills: finish well inside that. */

@@ -92,69 +92,99 @@ export interface Attempt<T> {
   result: T;
 }
 
+/** An entry's hold on an account place, as its attempt sees it. */
+export interface Place {
+  /** The task exists on Kling's side: from now on it counts against the account. */
+  taskStarted(): void;
+  /** The task stopped counting (a final status): free the place, so the next entry starts while this one downloads. */
+  release(): void;
+}
+
 export interface PoolWork<T> {
   count: number;
   /** Account places: max_concurrency at first, lowered when the account proves smaller. */
   slots: Gate;
-  /**
-   * Runs entry `index` inside an account place; calls `release` as soon as its task stops counting
-   * against the account (a final status), so the next entry starts while this one downloads.
-   */
-  attempt: (index: number, release: () => void) => Promise<Attempt<T>>;
+  /** Runs entry `index` inside an account place. */
+  attempt: (index: number, place: Place) => Promise<Attempt<T>>;
   /** The result of an entry that never got a place (cancelled while it waited). */
   notStarted: (index: number) => T;
 }
 
 /** Runs every entry and returns every result in input order; one entry's failure never stops another. */
 export async function runPool<T>(work: PoolWork<T>, context: PoolContext): Promise<T[]> {
-  return Promise.all(Array.from({ length: work.count }, (_, index) => runEntry(index, work, context)));
-}
-
-async function runEntry<T>(index: number, work: PoolWork<T>, context: PoolContext): Promise<T> {
-  for (let refusals = 0; ; refusals++) {
-    let release: () => void;
-    try {
-      release = await work.slots.acquire(context.signal, refusals > 0);
-    } catch (error) {
-      if (context.signal.aborted) return work.notStarted(index);
-      throw error;
-    }
-    let outcome: Attempt<T>;
-    try {
-      outcome = await work.attempt(index, release);
-    } finally {
-      release();
-    }
-    if (!outcome.accountFull) return outcome.result;
-    const room = await makeRoom(work.slots, refusals, outcome.retryAfterMs, context).catch(() => false);
-    if (!room) return outcome.result;
-  }
-}
-
-/**
- * After a 1303: lower the pool to the tasks of ours still running (the account holds no more), and
- * when none runs, back off before trying again. False when the wait would pass the deadline.
- */
-async function makeRoom(
-  slots: Gate,
-  refusals: number,
-  retryAfterMs: number | undefined,
-  context: PoolContext,
-): Promise<boolean> {
-  const running = slots.inUse;
-  if (running > 0 && running < slots.limit) {
-    slots.lower(running);
-    context.log.info(
-      `The Kling account is running as many tasks as it may (code 1303): this step now keeps ${running} in flight.`,
-    );
-  }
-  if (running > 0) return true;
-  const delay = retryDelayMs(refusals, retryAfterMs, context.schedule, context.random);
-  if (context.clock.now() + delay >= context.deadlineMs) return false;
-  context.log.warning(
-    `The Kling account is running as many tasks as it may (code 1303), none of them this step's; trying again in ${formatDuration(delay)}.`,
-    { transient: true },
+  const running = { count: 0 };
+  return Promise.all(
+    Array.from({ length: work.count }, (_, index) => runEntry(index, work, running, context)),
   );
-  await context.sleep(delay, context.signal);
-  return true;
+}
+
+async function runEntry<T>(
+  index: number,
+  work: PoolWork<T>,
+  running: { count: number },
+  context: PoolContext,
+): Promise<T> {
+  let release: (() => void) | undefined;
+  try {
+    for (let refusals = 0; ; refusals++) {
+      try {
+        release ??= await work.slots.acquire(context.signal, refusals > 0);
+      } catch (error) {
+        if (context.signal.aborted) return work.notStarted(index);
+        throw error;
+      }
+      const outcome = await work.attempt(index, place(release, running));
+      if (!outcome.accountFull) return outcome.result;
+      // Lower the limit before the place is freed, so no waiting entry sends a create into a full account.
+      lowerTo(running.count, work.slots, context);
+      if (running.count > 0) {
+        release();
+        release = undefined;
+        continue;
+      }
+      // None of ours runs: this entry keeps its place and probes alone, after a backoff.
+      const delay = retryDelayMs(refusals, outcome.retryAfterMs, context.schedule, context.random);
+      if (context.clock.now() + delay >= context.deadlineMs) return outcome.result;
+      context.log.warning(
+        `The Kling account is running as many tasks as it may (code 1303), none of them this step's; trying again in ${formatDuration(delay)}.`,
+        { transient: true },
+      );
+      try {
+        await context.sleep(delay, context.signal);
+      } catch (error) {
+        if (context.signal.aborted) return work.notStarted(index);
+        throw error;
+      }
+    }
+  } finally {
+    release?.();
+  }
+}
+
+function place(release: () => void, running: { count: number }): Place {
+  let started = false;
+  let released = false;
+  return {
+    taskStarted: () => {
+      if (started || released) return;
+      started = true;
+      running.count++;
+    },
+    release: () => {
+      if (released) return;
+      released = true;
+      if (started) running.count--;
+      release();
+    },
+  };
+}
+
+/** The account holds no more than the tasks of ours that run: keep no more in flight. */
+function lowerTo(running: number, slots: Gate, context: PoolContext): void {
+  const limit = Math.max(1, running);
+  if (limit >= slots.limit) return;
+  slots.lower(limit);
+  context.log.info(
+    `The Kling account is running as many tasks as it may (code 1303): this step now keeps ${limit} in flight.`,
+  );
 }

@@ -22,6 +22,8 @@ export interface JwtOptions {
   ttlSeconds: number;
   /** Re-sign when less than this remains, so a token never expires in flight during long polls. */
   refreshMarginSeconds: number;
+  /** nbf lies this far in the past. */
+  notBeforeSkewSeconds: number;
 }
 
 /** Kling access key + secret key: HS256 JWT `{iss, exp, nbf}` (reference §6), cached and re-signed before expiry. */
@@ -40,8 +42,8 @@ export function jwtAuthorizer(options: JwtOptions): Authorizer {
           .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
           .setIssuer(options.accessKey)
           .setExpirationTime(exp)
-          // Kling's example backdates nbf by 5 s to absorb small clock differences.
-          .setNotBefore(now - 5)
+          // Kling's example backdates nbf (5 s) to absorb small clock differences.
+          .setNotBefore(now - options.notBeforeSkewSeconds)
           .sign(secret);
         options.mask(token);
         cached = { token, exp };

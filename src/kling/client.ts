@@ -1,8 +1,9 @@
 import { parseRetryAfter } from '../net/backoff.ts';
+import { quoteExternal } from '../net/external-text.ts';
 import { AnswerTooLargeError, send, TransportError, type FetchLike } from '../net/http.ts';
 import { withRetries, type Budget, type Classify, type RetryContext } from '../net/retry.ts';
 import type { Authorizer } from './auth.ts';
-import { KlingApiError } from './errors.ts';
+import { KlingApiError, NOT_SENT } from './errors.ts';
 import { parseEnvelope, parseTask, parseTaskList, whyNotATask, type Task } from './responses.ts';
 import type { Routes } from './routes.ts';
 
@@ -80,7 +81,7 @@ export class KlingClient {
     return (error) => {
       if (!(error instanceof KlingApiError) || !error.classification.retryable) return { retry: false };
       const { kind } = error.classification;
-      const code = error.code !== undefined ? ` (code ${error.code})` : '';
+      const code = error.code !== undefined ? ` (code ${quoteExternal(String(error.code), 60)})` : '';
       const reason = `${error.classification.meaning}${code}`;
       const retryAfterMs = error.retryAfterMs;
       if (this.neverAnswered(error)) return { retry: true, reason, retryAfterMs, budget: this.unreachable };
@@ -92,7 +93,7 @@ export class KlingClient {
 
   /** The host could not be found or refused, and no request has ever been answered. */
   neverAnswered(error: KlingApiError): boolean {
-    return !this.answered && (error.transport === 'dns' || error.transport === 'refused');
+    return !this.answered && error.transport !== undefined && NOT_SENT.includes(error.transport);
   }
 
   /**

@@ -281,7 +281,7 @@ export function classifyFailure(facts: FailureFacts): Classification {
       advice: `A proxy or a wrong address may be answering. ${CHECK_ADDRESS}`,
     });
   if (facts.transport) {
-    const definitelyNotSent = facts.transport === 'dns' || facts.transport === 'refused';
+    const definitelyNotSent = NOT_SENT.includes(facts.transport);
     return row({
       kind: 'transport',
       retryable: true,
@@ -321,6 +321,9 @@ export function classifyFailure(facts: FailureFacts): Classification {
   if (facts.status !== undefined) return byStatus(facts.status, facts);
   return row({ kind: 'server', retryable: false, meaning: 'unknown failure', advice: RETRY });
 }
+
+/** Failures before any byte of the request could reach the API. */
+export const NOT_SENT: readonly TransportFailure[] = ['dns', 'refused', 'unreachable', 'tls'];
 
 /** An API call that failed; the message names the code, what it means and what to do. */
 export class KlingApiError extends Error {

@@ -9,20 +9,25 @@ const NAMED: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
 
 /** One printable line: control characters shown as escapes, at most `max` characters. */
 export function quoteExternal(text: string, max = 300): string {
-  const line = text.replace(
-    CONTROL,
-    (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  const line = breakLegacyCommands(
+    text.replace(CONTROL, (c) => NAMED[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
   );
   return line.length > max ? `${line.slice(0, max)}…` : line;
 }
 
+/** The runner's legacy parser finds `##[` anywhere in a line, not only at its start. */
+function breakLegacyCommands(text: string): string {
+  return text.replaceAll('##[', '#\u200b#[');
+}
+
 /**
- * The runner reads a line as a command when, after leading blanks, it starts with `::` (or the
- * legacy `##[`); lines end at \n, \r or both. A zero-width space in front makes such a line plain text.
- * The last guard at the log sink: external text is already quoted where it is printed.
+ * The runner reads a line as a command when, after leading white space (any Unicode space: .NET's
+ * TrimStart), it starts with `::`, or when it holds the legacy `##[` anywhere; lines end at \n, \r
+ * or both. A zero-width space (not white space to .NET) makes such a line plain text. The last guard
+ * at the log sink: external text is already quoted where it is printed.
  */
 export function neutralizeCommands(message: string): string {
-  return message.replace(/^([ \t]*)(::|##\[)/gm, '$1\u200b$2');
+  return breakLegacyCommands(message).replace(/^([\s\u0085]*)::/gm, '$1\u200b::');
 }
 
 /**

@@ -6,7 +6,18 @@ import { FORBIDDEN_ADDRESS_CODE } from './address.ts';
 
 /** Why a request produced no HTTP answer. */
 export type TransportFailure =
-  'reset' | 'timeout' | 'dns' | 'refused' | 'proxy' | 'forbidden' | 'bad-port' | 'other';
+  | 'reset'
+  | 'timeout'
+  | 'dns'
+  | 'refused'
+  /** No route to the host, or no connection within the connect timeout. */
+  | 'unreachable'
+  /** The TLS handshake failed (wrong scheme for the port, certificate problems). */
+  | 'tls'
+  | 'proxy'
+  | 'forbidden'
+  | 'bad-port'
+  | 'other';
 
 export interface NetworkFailure {
   failure: TransportFailure;
@@ -21,17 +32,27 @@ const CODES: Record<string, TransportFailure> = {
   UND_ERR_CLOSED: 'reset',
   ECONNABORTED: 'reset',
   ETIMEDOUT: 'timeout',
-  UND_ERR_CONNECT_TIMEOUT: 'timeout',
   UND_ERR_HEADERS_TIMEOUT: 'timeout',
   UND_ERR_BODY_TIMEOUT: 'timeout',
   ENOTFOUND: 'dns',
   EAI_AGAIN: 'dns',
   ECONNREFUSED: 'refused',
+  EHOSTUNREACH: 'unreachable',
+  ENETUNREACH: 'unreachable',
+  EHOSTDOWN: 'unreachable',
+  ENETDOWN: 'unreachable',
+  UND_ERR_CONNECT_TIMEOUT: 'unreachable',
+  EPROTO: 'tls',
   [FORBIDDEN_ADDRESS_CODE]: 'forbidden',
 };
 
 /** undici's words when HTTPS_PROXY answers a CONNECT with anything but 200. */
 const PROXY_REFUSAL = /Proxy response \((\d{3})\)/;
+
+function failureOf(code: string): TransportFailure | undefined {
+  if (/^(ERR_SSL_|ERR_TLS_|CERT_|UNABLE_TO_)|SELF_SIGNED_CERT/.test(code)) return 'tls';
+  return CODES[code];
+}
 
 export function readNetworkError(error: unknown): NetworkFailure {
   const chain: unknown[] = [];
@@ -49,7 +70,7 @@ export function readNetworkError(error: unknown): NetworkFailure {
       ? 'proxy'
       : badPort
         ? 'bad-port'
-        : ((code ? codes.map((c) => CODES[c]).find(Boolean) : undefined) ?? 'other');
+        : ((code ? codes.map(failureOf).find(Boolean) : undefined) ?? 'other');
   const detail = [code, message].filter(Boolean).join(': ') || 'network error';
   return { failure, detail };
 }

@@ -4,6 +4,7 @@
  * deadline and the wording of retry notices are decided here.
  */
 import { retryDelayMs, type RetrySchedule } from './backoff.ts';
+import { quoteExternal } from './external-text.ts';
 import { formatDuration, type Clock, type Log, type Sleep } from '../runtime.ts';
 
 export interface RetryContext {
@@ -71,9 +72,15 @@ export async function withRetries<T>(
       const limit =
         budget?.attempts !== undefined && use
           ? `attempt ${use.failures + 1} of ${budget.attempts}`
-          : `attempt ${n + 2}; trying until the deadline, ${formatDuration(plan.deadlineMs - now)} from now`;
+          : budget?.withinMs !== undefined
+            ? `attempt ${n + 2}; trying for up to ${formatDuration(budget.withinMs)}`
+            : `attempt ${n + 2}; trying until the deadline, ${formatDuration(plan.deadlineMs - now)} from now`;
+      // Reasons can carry server or network-stack text: one quoted line, whatever it holds.
       context.log.warning(
-        `${plan.operation}: ${verdict.reason}; retrying in ${formatDuration(delay)} (${limit}).`,
+        quoteExternal(
+          `${plan.operation}: ${verdict.reason}; retrying in ${formatDuration(delay)} (${limit}).`,
+          1000,
+        ),
         { transient: true },
       );
       await context.sleep(delay, context.signal);

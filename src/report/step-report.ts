@@ -112,10 +112,19 @@ export class StepReport {
         ? []
         : [`- ${this.#labels[i]!.name}: ${this.entries[i]!.failureMessage(ending)}`],
     );
-    const step =
-      stepEnding && stepEnding.kind !== 'succeeded' ? `${this.entries[0]!.failureMessage(stepEnding)}\n` : '';
+    const step = stepEnding ? this.#stepLine(stepEnding) : '';
     const count = `${lines.length} of ${endings.length} videos did not succeed`;
     return `${step}${lines.length > 0 ? `${count}:\n${lines.join('\n')}` : ''}`.trim();
+  }
+
+  /** What the step as a whole ran into, above the entries' own lines. */
+  #stepLine(ending: Ending): string {
+    if (ending.kind === 'cancelled')
+      return (
+        `Cancelled (${ending.signal}). Tasks already created keep running on Kling's side: re-run this job to ` +
+        "resume them all (each entry's external id finds its task), or collect one with `task_id: <id>`.\n"
+      );
+    return 'message' in ending ? `${ending.message}\n` : '';
   }
 
   summary(endings: readonly Ending[], stepEnding?: Ending): string {

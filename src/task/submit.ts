@@ -6,6 +6,7 @@
 import type { CreateTaskRequest, KlingClient } from '../kling/client.ts';
 import { KlingApiError } from '../kling/errors.ts';
 import type { Task } from '../kling/responses.ts';
+import { DeadlineError } from '../net/http.ts';
 import { withRetries, type Budget, type Classify, type RetryContext } from '../net/retry.ts';
 import { externalIdCandidate } from './external-id.ts';
 
@@ -34,15 +35,14 @@ export interface Submission {
   resumed: boolean;
 }
 
-/** The create may have made a task, and the look-up that would tell could not: sending again may pay twice. */
+/** The create may have made a task, and nothing shows whether it did: sending it again may pay twice. */
 export class CreateOutcomeUnknownError extends Error {
   readonly externalTaskId: string;
-  constructor(externalTaskId: string, cause: KlingApiError, lookupError: unknown) {
+  constructor(externalTaskId: string, create: KlingApiError, lookUp: string, options?: { cause?: unknown }) {
     super(
-      `The create request for external id ${externalTaskId} may have created a task, and looking it up failed, ` +
-        `so it was not sent again (that could pay twice). Re-run the job to resume it; ` +
-        `create failed with: ${cause.message}; the look-up with: ${(lookupError as Error).message}`,
-      { cause: lookupError },
+      `The create request for external id ${externalTaskId} may have created a task (${create.summary}), and ${lookUp}, ` +
+        `so it was not sent again: that could pay twice. A re-run of this job finds the task if it exists.`,
+      options,
     );
     this.name = 'CreateOutcomeUnknownError';
     this.externalTaskId = externalTaskId;
@@ -154,6 +154,9 @@ async function create(
         if (kind !== 'duplicate-external-id' && !outcomeUnknown) throw error;
         const found = await reconcile(context, externalTaskId, error);
         if (found) return { task: found, resumed: true };
+        // A success answer without a task most likely made one that a look-up may not show yet.
+        if (error.facts.notATask)
+          throw new CreateOutcomeUnknownError(externalTaskId, error, 'the look-up found no task with it');
         throw new NotCreatedError(error);
       }
     },
@@ -173,7 +176,7 @@ function classifyCreate(client: KlingClient, budget: Budget): Classify {
     if (error instanceof NotCreatedError)
       return {
         retry: true,
-        reason: `${error.failure.classification.meaning}, and the look-up found no task, so sending it again cannot pay twice`,
+        reason: `${error.failure.classification.meaning}, and the look-up found no task with its external id, so it is sent again`,
         retryAfterMs: error.failure.retryAfterMs,
         budget,
       };
@@ -202,7 +205,10 @@ async function reconcile(
     );
   } catch (lookupError) {
     if (context.signal?.aborted) throw context.signal.reason;
-    throw new CreateOutcomeUnknownError(externalTaskId, cause, lookupError);
+    // Out of time is a timeout; the step says how a re-run finds the task.
+    if (lookupError instanceof DeadlineError) throw lookupError;
+    const why = `looking it up failed (${lookupError instanceof KlingApiError ? lookupError.summary : String(lookupError)})`;
+    throw new CreateOutcomeUnknownError(externalTaskId, cause, why, { cause: lookupError });
   }
   if (found) context.log.info(`Found task ${found.taskId} for external id ${externalTaskId}: resuming it.`);
   else if (cause.classification.kind === 'duplicate-external-id')

@@ -4,11 +4,12 @@
 // credentials never reach a result host, and bad inputs or an unreachable API fail fast and clearly.
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cometErrorBody } from '../emulator/kling/faults.ts';
 import { faults } from '../emulator/kling-emulator.ts';
 import { REPO_ROOT, type ActionRun } from '../support/run-action.ts';
 import {
@@ -39,11 +40,14 @@ function logLines(run: ActionRun): string[] {
   return `${run.stdout}\n${run.stderr}`.split(/\r\n|\r|\n/);
 }
 
-/** Lines the runner would read as a workflow command: `::` (or the legacy `##[`) after leading blanks. */
+/**
+ * Lines the runner would read as a workflow command: `::` after leading white space (.NET trims every
+ * Unicode space, U+0085 too), or the legacy `##[` anywhere in the line.
+ */
 function commandLines(run: ActionRun): string[] {
   return logLines(run)
-    .map((line) => line.trimStart())
-    .filter((line) => line.startsWith('::') || line.startsWith('##['));
+    .map((line) => line.replace(/^[\s\u0085]+/, ''))
+    .filter((line) => line.startsWith('::') || line.includes('##['));
 }
 
 /** The way @actions/core escapes a command's data, undone. */
@@ -152,6 +156,34 @@ function peakRssMiB(run: ActionRun): number {
 
 describe.concurrent('hostile and broken servers', () => {
   describe('no outside text becomes a workflow command', () => {
+    it.each([
+      ['the legacy ##[ mid-line', '##[error]pwned'],
+      ['a line break and a no-break space', 'x\n\u00a0::error::pwned'],
+    ])(
+      'a server error code with %s, in more retry notices than the annotation budget: never a command',
+      async (_label, code) =>
+        withWorld(async (world) => {
+          // Eight answered polls fail with the hostile code; Retry-After 0 keeps the retries quick.
+          world.kling.inject({
+            route: 'query',
+            times: 8,
+            fault: {
+              kind: 'error',
+              status: 503,
+              body: cometErrorBody('busy', code),
+              headers: { 'Retry-After': '0' },
+            },
+          });
+          // No upload: the artifact client masks tokens of its own, which this check cannot tell apart.
+          const run = await world.run({ ...video('hostile-code'), upload_artifact: 'false' });
+          expect(run.code, run.stdout).toBe(0);
+          // Past the 5 warning annotations, notices go to the log as plain lines.
+          expect(run.stdout).toMatch(/^Retrying: /m);
+          expectOnlyOwnCommands(run, [API_KEY]);
+          expect(logLines(run).some((line) => /^[\s\u0085]*::error::pwned/.test(line))).toBe(false);
+        }),
+    );
+
     const hostileIds: [string, string][] = [
       ['a line break and ::add-mask::', 'abc\n::add-mask::x'],
       ['a carriage return and ::set-output', 't1\r::set-output name=task_id::pwned'],
@@ -227,6 +259,29 @@ describe.concurrent('hostile and broken servers', () => {
   });
 
   describe('timeout_seconds bounds every wait', () => {
+    it('an artifact service that accepts and never answers: the process ends soon after the deadline', async () =>
+      withWorld(async (world) => {
+        const sockets = new Set<Socket>();
+        const silent = createServer((socket) => sockets.add(socket));
+        silent.listen(0, '127.0.0.1');
+        await once(silent, 'listening');
+        const { port } = silent.address() as AddressInfo;
+        try {
+          const run = await world.run(
+            { ...video('silent-artifacts'), timeout_seconds: '4' },
+            { env: { ACTIONS_RESULTS_URL: `http://127.0.0.1:${port}/` }, timeoutMs: 30_000 },
+          );
+          expect(run.code).toBe(1);
+          // The upload client cannot be cancelled: the action gives it up and exits anyway.
+          expect(run.durationMs).toBeLessThan(4_000 + 4_000);
+          expect(errorMessage(run)).toMatch(/did not finish before the step's deadline/);
+          expect(errorMessage(run)).toContain(run.outputs.audio_path);
+        } finally {
+          for (const socket of sockets) socket.destroy();
+          silent.close();
+        }
+      }));
+
     it('a create that never answers: ends at the deadline, says a re-run finds the task', async () =>
       withWorld(async (world) => {
         world.kling.inject(faults.hang('create'));

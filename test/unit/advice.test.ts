@@ -60,7 +60,7 @@ describe('describeFailure: the step names the input to change', () => {
     const error = new KlingApiError({ operation: 'Create task', status: 404, message: 'Not Found' });
     const message = describeFailure(outcome(error), inputs({ base_url: 'https://api.cometapi.com/v1' }));
     expect(message).toContain('Check base_url (https://api.cometapi.com/v1)');
-    expect(message).toContain('It ends in /v1');
+    expect(message).toContain("It holds the API's version path");
   });
 
   it('a task id that is not found, when attaching, names task_id', () => {
@@ -114,6 +114,14 @@ describe('describeFailure: the step names the input to change', () => {
     expect(message).toContain('timeout_seconds (30 s)');
   });
 
+  it('a download that failed after the task succeeded says how to collect the files', () => {
+    const done = succeededTask({ taskId: '66' });
+    const error = new DownloadError('Download of the mp3 file failed: the server answered HTTP 503', false);
+    const message = describeFailure(outcome(error, { task: done }), inputs());
+    expect(message).toContain('Task 66 succeeded');
+    expect(message).toContain('`task_id: 66`');
+  });
+
   it('a request cut by the deadline while the task runs names it and how to resume', () => {
     const running = task({ taskId: '77', status: 'processing' });
     const message = describeFailure(outcome(new DeadlineError('The request'), { task: running }), inputs());
@@ -144,10 +152,15 @@ describe('describeFailure: the step names the input to change', () => {
 });
 
 describe('versionHint', () => {
-  it('speaks only when the path holds /v1', () => {
+  it('speaks only when the path holds the version, and names the address to use', () => {
     expect(versionHint('https://api.cometapi.com')).toBe('');
+    expect(versionHint('https://api.cometapi.com/')).toBe('');
     expect(versionHint('https://gateway.example.com/kling')).toBe('');
-    expect(versionHint('https://api.cometapi.com/v1')).toMatch(/drop it/);
-    expect(versionHint('https://api.cometapi.com/kling/v1')).toMatch(/drop it/);
+    expect(versionHint('https://api.cometapi.com/v1')).toMatch(/use https:\/\/api\.cometapi\.com\.$/);
+    // CometAPI's /kling prefix goes too: the action adds /kling/v1 for provider cometapi.
+    expect(versionHint('https://api.cometapi.com/kling/v1')).toMatch(/use https:\/\/api\.cometapi\.com\.$/);
+    expect(versionHint('https://gw.example.com/proxy/v1/audio')).toMatch(
+      /use https:\/\/gw\.example\.com\/proxy\.$/,
+    );
   });
 });

@@ -100,6 +100,7 @@ describe('jwtAuthorizer (reference §6)', () => {
       mask: () => {},
       ttlSeconds: 60,
       refreshMarginSeconds: 10,
+      notBeforeSkewSeconds: 5,
     });
     const first = tokenOf(await auth.header());
     const { payload } = await jwtVerify(first, secret, { currentDate: new Date(clock.now()) });

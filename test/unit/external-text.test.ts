@@ -1,14 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import { markdownCode, neutralizeCommands, quoteExternal } from '../../src/net/external-text.ts';
 
-/** What a runner would execute: a line that, after leading blanks, starts with `::` or `##[`. */
-const commandLines = (text: string) => text.split(/\r\n|\r|\n/).filter((line) => /^\s*(::|##\[)/.test(line));
+/**
+ * What a runner would execute: a line that, after leading white space (.NET's TrimStart: any Unicode
+ * space), starts with `::`, or that holds the legacy `##[` anywhere.
+ */
+const commandLines = (text: string) =>
+  text.split(/\r\n|\r|\n/).filter((line) => /^[\s\u0085]*::/.test(line) || line.includes('##['));
 
 describe('quoteExternal', () => {
   it('keeps server text on one line: line breaks, tabs and other controls become visible escapes', () => {
     const quoted = quoteExternal('bad\n::error::x\r::add-mask::y\u2028z\u0007\u001b[31m\u0085');
     expect(quoted).toBe('bad\\n::error::x\\r::add-mask::y\\u2028z\\u0007\\u001b[31m\\u0085');
     expect(commandLines(quoted)).toEqual([]);
+  });
+
+  it('breaks the legacy ##[ command wherever it stands', () => {
+    expect(commandLines(quoteExternal('code ##[error]pwned'))).toEqual([]);
+    expect(quoteExternal('code ##[error]pwned').replaceAll('\u200b', '')).toBe('code ##[error]pwned');
   });
 
   it('caps the length', () => {
@@ -23,6 +32,10 @@ describe('neutralizeCommands', () => {
     '  ::set-output name=x::y',
     '\t::stop-commands::token',
     '##[set-output name=x;]y',
+    'Retrying: code ##[error]pwned',
+    '\u00a0::error::behind a no-break space',
+    '\u3000\u2003::warning::behind ideographic and em spaces',
+    '\u0085::error::behind a next-line character',
     'fine\n::error::pwned',
     'fine\r::warning::pwned',
     'fine\r\n  ::add-path::/tmp',

@@ -17,7 +17,15 @@ describe('readNetworkError', () => {
     ['UND_ERR_HEADERS_TIMEOUT', 'timeout'],
     ['ENOTFOUND', 'dns'],
     ['EAI_AGAIN', 'dns'],
-    ['EHOSTUNREACH', 'other'],
+    ['EHOSTUNREACH', 'unreachable'],
+    ['ENETUNREACH', 'unreachable'],
+    ['UND_ERR_CONNECT_TIMEOUT', 'unreachable'],
+    ['ERR_SSL_PACKET_LENGTH_TOO_LONG', 'tls'],
+    ['ERR_SSL_WRONG_VERSION_NUMBER', 'tls'],
+    ['CERT_HAS_EXPIRED', 'tls'],
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', 'tls'],
+    ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'tls'],
+    ['EWHATEVER', 'other'],
   ] as const)('reads %s as %s, with the code and the deepest message', (code, failure) => {
     const read = readNetworkError(fetchFailed(withCode(`connect ${code} 10.0.0.1:443`, code)));
     expect(read).toEqual({ failure, detail: `${code}: connect ${code} 10.0.0.1:443` });

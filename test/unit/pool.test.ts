@@ -135,10 +135,11 @@ describe('runPool', () => {
       {
         count: 2,
         slots: new Gate(1),
-        attempt: async (i, release) => {
+        attempt: async (i, place) => {
           started.push(i);
+          place.taskStarted();
           if (i === 0) {
-            release();
+            place.release();
             await downloading.promise;
           }
           return { accountFull: false, result: i };
@@ -175,9 +176,10 @@ describe('runPool', () => {
       {
         count: 3,
         slots,
-        attempt: async (i) => {
+        attempt: async (i, place) => {
           tries[i]!++;
           if (i < 2) {
+            place.taskStarted();
             await finish[i]!.promise;
             return { accountFull: false, result: `done ${i}` };
           }
@@ -225,6 +227,35 @@ describe('runPool', () => {
     expect(context.sleep.delays[0]).toBe(7_000);
     expect(context.sleep.delays).toHaveLength(2);
     expect(context.log.lines.filter((l) => l.transient).length).toBe(2);
+  });
+
+  it('on 1303 with none of its own running: one entry probes alone while the others wait, so creates stay few', async () => {
+    const context = poolContext();
+    // Another user holds the account until the fake clock passes 5 s.
+    const freeAtMs = context.clock.now() + 5_000;
+    const creates: number[] = [];
+    const result = await runPool(
+      {
+        count: 4,
+        slots: new Gate(3),
+        attempt: (i, place) => {
+          creates.push(i);
+          if (context.clock.now() < freeAtMs)
+            return Promise.resolve({ accountFull: true, result: 'refused' });
+          place.taskStarted();
+          place.release();
+          return Promise.resolve({ accountFull: false, result: `done ${i}` });
+        },
+        notStarted: () => 'not started',
+      },
+      context,
+    );
+    expect(result).toEqual(['done 0', 'done 1', 'done 2', 'done 3']);
+    // The three first creates go out together; after the refusals only one entry probes per backoff.
+    const refused = creates.length - 4;
+    expect(refused).toBeLessThanOrEqual(3 + context.sleep.delays.length);
+    expect(context.sleep.delays.length).toBeGreaterThan(0);
+    expect(context.sleep.delays.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5_000);
   });
 
   it('gives up waiting on 1303 at the deadline, returning the refusal', async () => {

@@ -5,7 +5,12 @@ import { KlingClient } from '../../src/kling/client.ts';
 import { KlingApiError } from '../../src/kling/errors.ts';
 import type { Task } from '../../src/kling/responses.ts';
 import { routesFor } from '../../src/kling/routes.ts';
-import { submitOrResume, type SubmitContext, type SubmitRequest } from '../../src/task/submit.ts';
+import {
+  CreateOutcomeUnknownError,
+  submitOrResume,
+  type SubmitContext,
+  type SubmitRequest,
+} from '../../src/task/submit.ts';
 import { policy } from '../../src/policy.ts';
 
 type SubmitOptions = SubmitRequest & SubmitContext;
@@ -145,19 +150,29 @@ describe('submitOrResume', () => {
     expect(nock.isDone()).toBe(true);
   });
 
-  it('after a reset on create and a failing look-up, does not send again and says so', async () => {
+  it('after a reset on create and a look-up that keeps failing, does not send again and says so', async () => {
     lookup().reply(404, notFound);
     create().replyWithError(reset());
-    lookup().times(5).replyWithError(reset());
+    let lookUps = 0;
+    lookup()
+      .times(1000)
+      .reply(() => {
+        lookUps++;
+        return [503, cometError('upstream unavailable')];
+      });
     const h = harness();
-    const error = (await submitOrResume(h.options, h.options).catch((e: unknown) => e)) as Error;
-    expect(error).toBeInstanceOf(Error);
+    h.options.deadlineMs = h.context.clock.now() + 60_000;
+    const error = await rejectionOf(submitOrResume(h.options, h.options), CreateOutcomeUnknownError);
+    // The look-up is a read: retried until the deadline (more than the 5 create attempts), then given up.
+    expect(lookUps).toBeGreaterThan(5);
+    expect(h.context.clock.now()).toBeLessThanOrEqual(h.options.deadlineMs);
+    expect(error.message).toMatch(/looking it up failed \(.*503/);
+    nock.cleanAll();
     expect(error.message).toMatch(/may have created a task/);
     expect(error.message).toMatch(/not sent again/);
     expect(error.message).toContain(EXT);
     expect(h.posts).toHaveLength(1);
     expect(h.known).toEqual([]);
-    expect(nock.isDone()).toBe(true);
   });
 
   it('after 1201 "external_task_id already exists", looks the task up and resumes it', async () => {
@@ -193,6 +208,19 @@ describe('submitOrResume', () => {
     expect(h.posts).toHaveLength(1);
     expect(h.context.sleep.delays).toEqual([]);
     expect(h.known).toEqual([]);
+  });
+
+  it('a create answered with success but no task, then a look-up miss: not sent again, since the task may exist', async () => {
+    lookup().reply(404, notFound);
+    create().reply(200, ok(null));
+    lookup().reply(404, notFound);
+    const h = harness();
+    const error = await rejectionOf(submitOrResume(h.options, h.options), CreateOutcomeUnknownError);
+    expect(error.message).toMatch(
+      /may have created a task \(.*not with a task: its data is null.*\), and the look-up found no task/,
+    );
+    expect(error.externalTaskId).toBe(EXT);
+    expect(h.posts).toHaveLength(1);
   });
 
   it('stops after createAttempts on a persistent rate limit (1302)', async () => {

@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import { StepReport, type EntryLabel } from '../../src/report/step-report.ts';
+import type { Ending } from '../../src/report/task-report.ts';
+import { FakeClock, recordingSink, succeededTask, task } from './fakes.ts';
+
+const label = (name: string): EntryLabel => ({
+  name,
+  source: `https://cdn.example.com/${name}.mp4`,
+  description: name,
+});
+
+function setup(names: string[], batch = true) {
+  const clock = new FakeClock();
+  const sink = recordingSink();
+  const report = new StepReport(sink, names.map(label), batch, {
+    provider: 'cometapi',
+    allowHttpResults: false,
+    audioFormat: 'mp3',
+    clock,
+    startedMs: clock.now(),
+    workspace: '/ws',
+  });
+  return { clock, sink, report };
+}
+
+const file = (taskId: string) => ({
+  role: 'audio' as const,
+  kind: 'mp3' as const,
+  url: `https://cdn.example.com/${taskId}.mp3`,
+  path: `/ws/kling-audio/${taskId}.mp3`,
+  bytes: 2048,
+});
+
+describe('StepReport', () => {
+  it('publishes each per-task output as one line per entry, in input order, the moment a value arrives', () => {
+    const { sink, report } = setup(['a', 'b', 'c']);
+    report.entries[1]!.taskKnown(task({ taskId: 't-b' }), 'ext-b', false);
+    expect(sink.output('task_id')).toBe('\nt-b\n');
+    report.entries[0]!.taskKnown(task({ taskId: 't-a' }), 'ext-a', false);
+    expect(sink.output('task_id')).toBe('t-a\nt-b\n');
+    expect(sink.output('external_task_id')).toBe('ext-a\next-b\n');
+    expect(sink.state('task_id')).toBe('t-a\nt-b\n');
+  });
+
+  it('keeps plain values for a single video', () => {
+    const { sink, report } = setup(['only'], false);
+    report.entries[0]!.taskKnown(task({ taskId: 't-1' }), 'ext-1', false);
+    report.entries[0]!.status(succeededTask({ taskId: 't-1' }));
+    report.entries[0]!.downloaded(file('t-1'));
+    expect(sink.output('task_id')).toBe('t-1');
+    expect(sink.output('audio_path')).toBe('/ws/kling-audio/t-1.mp3');
+    expect(sink.output('files')).toBe('/ws/kling-audio/t-1.mp3');
+  });
+
+  it('lists every file in files, without empty lines for entries that have none', () => {
+    const { sink, report } = setup(['a', 'b', 'c']);
+    report.entries[2]!.downloaded(file('t-c'));
+    report.entries[0]!.downloaded(file('t-a'));
+    expect(sink.output('files')).toBe('/ws/kling-audio/t-a.mp3\n/ws/kling-audio/t-c.mp3');
+  });
+
+  it('results: one object per entry in input order, with error only where the entry did not succeed', () => {
+    const { sink, report } = setup(['a', 'b']);
+    report.entries[0]!.taskKnown(succeededTask({ taskId: 't-a' }), 'ext-a', false);
+    report.entries[0]!.downloaded(file('t-a'));
+    const endings: Ending[] = [
+      { kind: 'succeeded' },
+      { kind: 'failed', message: 'Task t-b failed: "risk".' },
+    ];
+    report.publishResults(endings);
+    const results = JSON.parse(sink.output('results')!) as Record<string, unknown>[];
+    expect(results).toHaveLength(2);
+    expect(results[0]).toMatchObject({
+      name: 'a',
+      source: 'https://cdn.example.com/a.mp4',
+      task_id: 't-a',
+      external_task_id: 'ext-a',
+      task_status: 'succeed',
+      audio_url: 'https://cdn.example.com/a.mp3',
+      audio_path: '/ws/kling-audio/t-a.mp3',
+      duration: '5.04',
+    });
+    expect(results[0]).not.toHaveProperty('error');
+    expect(results[1]).toMatchObject({ name: 'b', task_id: null, error: 'Task t-b failed: "risk".' });
+  });
+
+  it('names each entry that did not succeed in one error, and only those', () => {
+    const { report } = setup(['good', 'bad', 'late']);
+    const message = report.failureMessage([
+      { kind: 'succeeded' },
+      { kind: 'failed', message: 'Task t-2 failed: "risk".' },
+      { kind: 'timeout', message: 'Task t-3 did not finish.' },
+    ]);
+    expect(message).toMatch(/^2 of 3 videos did not succeed:/);
+    expect(message).toContain('- bad: Task t-2 failed');
+    expect(message).toContain('- late: Task t-3 did not finish.');
+    expect(message).not.toContain('good');
+  });
+
+  it('on cancellation, leads with how to resume the whole batch', () => {
+    const { report } = setup(['a', 'b']);
+    report.entries[0]!.taskKnown(task({ taskId: 't-a', status: 'processing' }), 'ext-a', false);
+    const cancelled: Ending = { kind: 'cancelled', signal: 'SIGINT' };
+    const message = report.failureMessage([cancelled, cancelled], cancelled);
+    expect(message).toMatch(/^Cancelled \(SIGINT\)\. .*re-run this job to resume them all/);
+    expect(message).toContain('t-a');
+  });
+
+  it('summarises a batch as one row per entry with totals, readable at 50 entries', () => {
+    const names = Array.from({ length: 50 }, (_, i) => `clip-${i + 1}`);
+    const { report } = setup(names);
+    names.forEach((_, i) => {
+      const id = `t-${i + 1}`;
+      report.entries[i]!.taskKnown(succeededTask({ taskId: id, billing: { units: '2' } }), `ext-${i}`, false);
+      report.entries[i]!.downloaded(file(id));
+    });
+    const summary = report.summary(names.map(() => ({ kind: 'succeeded' })));
+    expect(summary).toMatch(/^## Kling video-to-audio: 50 of 50 done/);
+    const rows = summary.split('\n').filter((line) => /^\| \d+ \|/.test(line));
+    expect(rows).toHaveLength(50);
+    expect(rows[49]).toContain('`clip-50`');
+    expect(rows[49]).toContain('`t-50.mp3`');
+    expect(summary).toContain('**Total:** 50 succeeded, 0 not');
+    expect(summary).toContain('100 units billed');
+    // Every row has the same seven cells.
+    for (const row of rows) expect(row.split(' | ')).toHaveLength(7);
+  });
+});
