@@ -99,3 +99,32 @@ describe('README', () => {
     expect(read('.ci/run').split('\n')).toContain(command);
   });
 });
+
+describe('README examples', () => {
+  const blocks = [...read('README.md').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+
+  it('has workflow examples to check', () => {
+    expect(blocks.length).toBeGreaterThanOrEqual(5);
+  });
+
+  it.each(blocks.map((block, i) => [i + 1, block] as const))('yaml block %i parses', (_n, block) => {
+    expect(() => {
+      parse(block, { prettyErrors: true });
+    }).not.toThrow();
+  });
+
+  it('passes outputs to shell scripts through env:, never ${{ }} inside run:', () => {
+    const runs: string[] = [];
+    const collect = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(collect);
+      else if (node && typeof node === 'object')
+        for (const [key, value] of Object.entries(node)) {
+          if (key === 'run' && typeof value === 'string') runs.push(value);
+          else collect(value);
+        }
+    };
+    for (const block of blocks) collect(parse(block) as unknown);
+    expect(runs.length).toBeGreaterThan(0);
+    for (const run of runs) expect(run).not.toContain('${{');
+  });
+});
