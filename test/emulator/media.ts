@@ -1,7 +1,15 @@
 /**
- * Fixture media the emulator serves: small, valid files, deterministic per task id, so a test can
- * compare what the action downloaded with what was served byte for byte.
+ * Media the emulator serves: real, playable, audible files, deterministic per task id, so a test can
+ * compare what the action downloaded with what was served byte for byte, and a person running the
+ * demo can play what it downloaded.
+ *
+ * - WAV: made here, PCM 16-bit mono at 8 kHz: a C major arpeggio transposed by the task id.
+ * - MP3 and MP4: built here from loops in ./fixtures/ (made by ./fixtures/make.sh with ffmpeg, which
+ *   the tests do not need), repeated for as long as asked. The MP3 is an ID3 tag naming the task,
+ *   then MPEG-1 Layer III frames; the MP4 is ftyp, moov (an H.264 video track, an AAC audio track and
+ *   a title naming the task), mdat.
  */
+import { readFileSync } from 'node:fs';
 
 export interface TaskMedia {
   mp3: Buffer;
@@ -17,13 +25,30 @@ const MP3_SAMPLE_RATE = 48_000;
 const MP3_SAMPLES_PER_FRAME = 1152;
 const MP3_FRAME_BYTES = 384;
 // Sync, MPEG-1, Layer III, no CRC | 128 kbps, 48 kHz, no padding | mono, not copyrighted, original.
-const MP3_FRAME_HEADER = [0xff, 0xfb, 0x94, 0xc4];
+const MP3_FRAME_HEADER = 0xfffb94c4;
+
+// The loops in ./fixtures/ last 0.96 s: 40 MP3 frames, 45 AAC frames of 1024 samples at 48 kHz, and
+// 24 video frames at 25 fps (one closed GOP).
+const LOOP_MP3_FRAMES = 40;
+const AAC_SAMPLES_PER_FRAME = 1024;
+const LOOP_AAC_FRAMES = 45;
+const VIDEO_FPS = 25;
+const LOOP_VIDEO_FRAMES = 24;
+const VIDEO_TIMESCALE = 12_800; // 512 ticks a frame, as ffmpeg writes 25 fps
+const VIDEO_WIDTH = 192;
+const VIDEO_HEIGHT = 108;
+const MOVIE_TIMESCALE = 1000;
 
 export function buildTaskMedia(taskId: string, seconds: number): TaskMedia {
   return { mp3: buildMp3(taskId, seconds), wav: buildWav(taskId, seconds), mp4: buildMp4(taskId, seconds) };
 }
 
-/** RIFF/WAVE, PCM 16-bit mono at 8 kHz: a sine whose pitch depends on the task id. */
+// ---- WAV ----
+
+/** The arpeggio's notes, in semitones above C5 (523.25 Hz); each lasts 0.24 s. */
+const ARPEGGIO = [0, 4, 7, 12];
+
+/** RIFF/WAVE, PCM 16-bit mono at 8 kHz: the arpeggio, transposed -5..+6 semitones by the task id. */
 export function buildWav(taskId: string, seconds: number): Buffer {
   const samples = Math.round(seconds * WAV_SAMPLE_RATE);
   const dataBytes = samples * 2;
@@ -41,21 +66,27 @@ export function buildWav(taskId: string, seconds: number): Buffer {
   wav.writeUInt16LE(16, 34); // bits per sample
   wav.write('data', 36, 'ascii');
   wav.writeUInt32LE(dataBytes, 40);
-  const hertz = toneHertz(taskId);
+  const transpose = (taskHash(taskId) % 12) - 5;
+  const noteSamples = 0.24 * WAV_SAMPLE_RATE;
   for (let i = 0; i < samples; i++) {
-    const value = Math.round(0.25 * 32767 * Math.sin((2 * Math.PI * hertz * i) / WAV_SAMPLE_RATE));
-    wav.writeInt16LE(value, 44 + i * 2);
+    const semitones = ARPEGGIO[Math.floor(i / noteSamples) % ARPEGGIO.length]! + transpose;
+    const hertz = 523.2511 * 2 ** (semitones / 12);
+    const t = (i % noteSamples) / WAV_SAMPLE_RATE; // seconds into the note
+    // 5 ms attack, exponential decay, 20 ms release: no clicks between notes.
+    const envelope = Math.min(1, t / 0.005) * Math.exp(-7 * t) * Math.min(1, (0.24 - t) / 0.02);
+    const tone = 0.8 * Math.sin(2 * Math.PI * hertz * t) + 0.2 * Math.sin(4 * Math.PI * hertz * t);
+    wav.writeInt16LE(Math.round(0.6 * 32767 * envelope * tone), 44 + i * 2);
   }
   return wav;
 }
 
-/** An ID3v2.3 tag naming the task, then silent MPEG-1 Layer III frames covering at least `seconds`. */
+// ---- MP3 ----
+
+/** An ID3v2.3 tag naming the task, then the MP3 loop's frames, repeated to cover at least `seconds`. */
 export function buildMp3(taskId: string, seconds: number): Buffer {
-  const frames = mp3FrameCount(seconds);
-  // An all-zero side info (part2_3_length 0, big_values 0) and main data decode as silence.
-  const frame = Buffer.alloc(MP3_FRAME_BYTES);
-  frame.set(MP3_FRAME_HEADER);
-  return Buffer.concat([id3v2Tag(`Kling emulator ${taskId}`), ...Array<Buffer>(frames).fill(frame)]);
+  const loop = fixtures().mp3Frames;
+  const frames = Array.from({ length: mp3FrameCount(seconds) }, (_, i) => loop[i % loop.length]!);
+  return Buffer.concat([id3v2Tag(`Kling emulator ${taskId}`), ...frames]);
 }
 
 /** Seconds of audio in the MP3 that buildMp3 makes: whole frames, so slightly more than asked. */
@@ -65,35 +96,6 @@ export function mp3DurationSeconds(seconds: number): number {
 
 function mp3FrameCount(seconds: number): number {
   return Math.max(1, Math.ceil((seconds * MP3_SAMPLE_RATE) / MP3_SAMPLES_PER_FRAME));
-}
-
-/** `ftyp`, `moov` (just an `mvhd` with the duration) and an `mdat` naming the task: well formed, not playable. */
-export function buildMp4(taskId: string, seconds: number): Buffer {
-  const ftyp = box('ftyp', Buffer.concat([ascii('isom'), uint32(0x200), ascii('isomiso2mp41')]));
-  const moov = box('moov', box('mvhd', movieHeader(Math.round(seconds * 1000))));
-  const mdat = box('mdat', ascii(`Kling emulator video for task ${taskId}`));
-  return Buffer.concat([ftyp, moov, mdat]);
-}
-
-function movieHeader(durationMs: number): Buffer {
-  const identityMatrix = [0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000];
-  return Buffer.concat([
-    uint32(0), // version 0, no flags
-    uint32(0), // creation time
-    uint32(0), // modification time
-    uint32(1000), // timescale: milliseconds
-    uint32(durationMs),
-    uint32(0x10000), // rate 1.0
-    Buffer.from([0x01, 0x00]), // volume 1.0
-    Buffer.alloc(10), // reserved
-    ...identityMatrix.map(uint32),
-    Buffer.alloc(24), // pre_defined
-    uint32(1), // next track id
-  ]);
-}
-
-function box(type: string, payload: Buffer): Buffer {
-  return Buffer.concat([uint32(8 + payload.length), ascii(type), payload]);
 }
 
 function id3v2Tag(title: string): Buffer {
@@ -108,6 +110,388 @@ function syncsafe(value: number): Buffer {
   return Buffer.from([(value >> 21) & 0x7f, (value >> 14) & 0x7f, (value >> 7) & 0x7f, value & 0x7f]);
 }
 
+// ---- MP4 ----
+
+/**
+ * ftyp, moov, mdat with moov first (plays while downloading): an H.264 192x108 25 fps track and an
+ * AAC-LC 48 kHz mono track, each at least `seconds` long, interleaved in 0.96 s chunks, and a
+ * `©nam` title naming the task.
+ */
+export function buildMp4(taskId: string, seconds: number): Buffer {
+  const { aacFrames, videoFrames } = fixtures();
+  const video = Array.from(
+    { length: Math.max(1, Math.ceil(seconds * VIDEO_FPS)) },
+    (_, i) => videoFrames[i % videoFrames.length]!,
+  );
+  const audio = Array.from(
+    { length: Math.max(1, Math.ceil((seconds * 48_000) / AAC_SAMPLES_PER_FRAME)) },
+    (_, i) => aacFrames.frames[i % aacFrames.frames.length]!,
+  );
+  const videoChunks = chunk(video, LOOP_VIDEO_FRAMES);
+  const audioChunks = chunk(audio, LOOP_AAC_FRAMES);
+
+  // mdat: video chunk k, then audio chunk k, for each k; offsets are relative to the payload.
+  const payload: Buffer[] = [];
+  const videoOffsets: number[] = [];
+  const audioOffsets: number[] = [];
+  let position = 0;
+  for (let k = 0; k < Math.max(videoChunks.length, audioChunks.length); k++) {
+    for (const [chunks, offsets] of [
+      [videoChunks, videoOffsets],
+      [audioChunks, audioOffsets],
+    ] as const) {
+      const samples = chunks[k];
+      if (!samples) continue;
+      offsets.push(position);
+      for (const sample of samples) {
+        payload.push(sample);
+        position += sample.length;
+      }
+    }
+  }
+
+  const ftyp = box('ftyp', ascii('isom'), uint32(0x200), ascii('isomiso2avc1mp41'));
+  const moovFor = (mdatStart: number) => {
+    const videoTrack = track({
+      id: 1,
+      handler: 'vide',
+      timescale: VIDEO_TIMESCALE,
+      sampleDelta: VIDEO_TIMESCALE / VIDEO_FPS,
+      sampleEntry: avc1SampleEntry(),
+      sizes: video.map((sample) => sample.length),
+      chunkSizes: videoChunks.map((samples) => samples.length),
+      chunkOffsets: videoOffsets.map((offset) => mdatStart + offset),
+      syncSamples: video.flatMap((_, i) => (i % LOOP_VIDEO_FRAMES === 0 ? [i + 1] : [])),
+    });
+    const audioTrack = track({
+      id: 2,
+      handler: 'soun',
+      timescale: aacFrames.sampleRate,
+      sampleDelta: AAC_SAMPLES_PER_FRAME,
+      sampleEntry: mp4aSampleEntry(aacFrames),
+      sizes: audio.map((sample) => sample.length),
+      chunkSizes: audioChunks.map((samples) => samples.length),
+      chunkOffsets: audioOffsets.map((offset) => mdatStart + offset),
+    });
+    const durationMs = Math.max(
+      Math.ceil((video.length * MOVIE_TIMESCALE) / VIDEO_FPS),
+      Math.ceil((audio.length * AAC_SAMPLES_PER_FRAME * MOVIE_TIMESCALE) / aacFrames.sampleRate),
+    );
+    const title = Buffer.from(`Kling emulator video for task ${taskId}`, 'utf8');
+    // QuickTime-style user data: ffprobe shows it as the `title` tag.
+    const udta = box('udta', box('\u00a9nam', uint16(title.length), uint16(LANGUAGE_UND), title));
+    return box('moov', movieHeader(durationMs), videoTrack, audioTrack, udta);
+  };
+  // stco offsets are fixed-width, so moov's size does not depend on them.
+  const moovSize = moovFor(0).length;
+  const moov = moovFor(ftyp.length + moovSize + 8);
+  return Buffer.concat([ftyp, moov, box('mdat', ...payload)]);
+}
+
+const LANGUAGE_UND = 0x55c4; // ISO 639-2 "und", packed as three 5-bit letters
+
+interface TrackSpec {
+  id: number;
+  handler: 'vide' | 'soun';
+  timescale: number;
+  sampleDelta: number;
+  sampleEntry: Buffer;
+  sizes: number[];
+  /** Samples in each chunk, in order. */
+  chunkSizes: number[];
+  /** Absolute file offsets of the chunks. */
+  chunkOffsets: number[];
+  /** 1-based numbers of the key frames; every sample is one when left out. */
+  syncSamples?: number[];
+}
+
+function track(spec: TrackSpec): Buffer {
+  const mediaDuration = spec.sizes.length * spec.sampleDelta;
+  const movieDuration = Math.ceil((mediaDuration * MOVIE_TIMESCALE) / spec.timescale);
+  const video = spec.handler === 'vide';
+  const tkhd = fullBox(
+    'tkhd',
+    0,
+    3, // enabled, in movie
+    uint32(0), // creation time
+    uint32(0), // modification time
+    uint32(spec.id),
+    uint32(0), // reserved
+    uint32(movieDuration),
+    Buffer.alloc(8), // reserved
+    uint16(0), // layer
+    uint16(0), // alternate group
+    uint16(video ? 0 : 0x0100), // volume
+    uint16(0), // reserved
+    IDENTITY_MATRIX,
+    uint32(video ? VIDEO_WIDTH << 16 : 0),
+    uint32(video ? VIDEO_HEIGHT << 16 : 0),
+  );
+  const mdhd = fullBox(
+    'mdhd',
+    0,
+    0,
+    uint32(0),
+    uint32(0),
+    uint32(spec.timescale),
+    uint32(mediaDuration),
+    uint16(LANGUAGE_UND),
+    uint16(0),
+  );
+  const hdlr = fullBox(
+    'hdlr',
+    0,
+    0,
+    uint32(0),
+    ascii(spec.handler),
+    Buffer.alloc(12),
+    ascii(video ? 'VideoHandler\0' : 'SoundHandler\0'),
+  );
+  const mediaHeader = video
+    ? fullBox('vmhd', 0, 1, Buffer.alloc(8)) // graphics mode copy, opcolor 0
+    : fullBox('smhd', 0, 0, Buffer.alloc(4)); // balance 0
+  const dinf = box('dinf', fullBox('dref', 0, 0, uint32(1), fullBox('url ', 0, 1))); // 1: in this file
+  const { chunkSizes } = spec;
+  // stsc: a run of chunks with the same sample count is one entry.
+  const stscEntries = chunkSizes.flatMap((count, i) =>
+    i === 0 || chunkSizes[i - 1] !== count ? [[i + 1, count, 1]] : [],
+  );
+  const stbl = box(
+    'stbl',
+    fullBox('stsd', 0, 0, uint32(1), spec.sampleEntry),
+    fullBox('stts', 0, 0, uint32(1), uint32(spec.sizes.length), uint32(spec.sampleDelta)),
+    ...(spec.syncSamples
+      ? [fullBox('stss', 0, 0, uint32(spec.syncSamples.length), ...spec.syncSamples.map(uint32))]
+      : []),
+    fullBox('stsc', 0, 0, uint32(stscEntries.length), ...stscEntries.flat().map(uint32)),
+    fullBox('stsz', 0, 0, uint32(0), uint32(spec.sizes.length), ...spec.sizes.map(uint32)),
+    fullBox('stco', 0, 0, uint32(spec.chunkOffsets.length), ...spec.chunkOffsets.map(uint32)),
+  );
+  const minf = box('minf', mediaHeader, dinf, stbl);
+  return box('trak', tkhd, box('mdia', mdhd, hdlr, minf));
+}
+
+function movieHeader(durationMs: number): Buffer {
+  return fullBox(
+    'mvhd',
+    0,
+    0,
+    uint32(0), // creation time
+    uint32(0), // modification time
+    uint32(MOVIE_TIMESCALE),
+    uint32(durationMs),
+    uint32(0x10000), // rate 1.0
+    uint16(0x0100), // volume 1.0
+    Buffer.alloc(10), // reserved
+    IDENTITY_MATRIX,
+    Buffer.alloc(24), // pre_defined
+    uint32(3), // next track id
+  );
+}
+
+const IDENTITY_MATRIX = Buffer.concat([0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000].map(uint32));
+
+function avc1SampleEntry(): Buffer {
+  const { sps, pps } = fixtures().parameterSets;
+  const avcC = box(
+    'avcC',
+    Buffer.from([1, sps[1]!, sps[2]!, sps[3]!, 0xff, 0xe1]), // version, profile, compat, level, 4-byte lengths, 1 SPS
+    uint16(sps.length),
+    sps,
+    Buffer.from([1]), // 1 PPS
+    uint16(pps.length),
+    pps,
+  );
+  return box(
+    'avc1',
+    Buffer.alloc(6), // reserved
+    uint16(1), // data reference index
+    Buffer.alloc(16), // pre_defined, reserved
+    uint16(VIDEO_WIDTH),
+    uint16(VIDEO_HEIGHT),
+    uint32(0x00480000), // 72 dpi
+    uint32(0x00480000),
+    uint32(0), // reserved
+    uint16(1), // frames per sample
+    Buffer.alloc(32), // compressor name (none)
+    uint16(0x18), // depth: colour
+    uint16(0xffff), // pre_defined -1
+    avcC,
+  );
+}
+
+function mp4aSampleEntry(aac: AacFrames): Buffer {
+  const descriptor = (tag: number, ...parts: Buffer[]) => {
+    const body = Buffer.concat(parts);
+    return Buffer.concat([Buffer.from([tag, body.length]), body]); // every body here is < 128 bytes
+  };
+  const decoderConfig = descriptor(
+    0x04,
+    Buffer.from([0x40, 0x15]), // MPEG-4 audio; audio stream
+    Buffer.from([0, 0x18, 0]), // buffer size 6144
+    uint32(aac.maxBitrate),
+    uint32(aac.averageBitrate),
+    descriptor(0x05, aac.audioSpecificConfig),
+  );
+  const esDescriptor = descriptor(
+    0x03,
+    uint16(0),
+    Buffer.from([0]),
+    decoderConfig,
+    descriptor(0x06, Buffer.from([2])),
+  );
+  return box(
+    'mp4a',
+    Buffer.alloc(6), // reserved
+    uint16(1), // data reference index
+    Buffer.alloc(8), // reserved
+    uint16(aac.channels),
+    uint16(16), // sample size
+    uint32(0), // pre_defined, reserved
+    uint32(aac.sampleRate * 0x10000),
+    fullBox('esds', 0, 0, esDescriptor),
+  );
+}
+
+function chunk<T>(items: T[], size: number): T[][] {
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  return chunks;
+}
+
+// ---- The fixture loops ----
+
+interface AacFrames {
+  /** Raw AAC frames, ADTS headers removed. */
+  frames: Buffer[];
+  sampleRate: number;
+  channels: number;
+  audioSpecificConfig: Buffer;
+  maxBitrate: number;
+  averageBitrate: number;
+}
+
+interface Fixtures {
+  mp3Frames: Buffer[];
+  aacFrames: AacFrames;
+  /** Each frame as an MP4 sample: its NAL units, each after its 4-byte length. */
+  videoFrames: Buffer[];
+  parameterSets: { sps: Buffer; pps: Buffer };
+}
+
+let loaded: Fixtures | undefined;
+
+function fixtures(): Fixtures {
+  if (!loaded) {
+    const read = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
+    const video = splitAnnexB(read('loop.h264'));
+    loaded = {
+      mp3Frames: splitMp3(read('loop.mp3')),
+      aacFrames: splitAdts(read('loop.aac')),
+      videoFrames: video.frames,
+      parameterSets: video.parameterSets,
+    };
+  }
+  return loaded;
+}
+
+function splitMp3(loop: Buffer): Buffer[] {
+  const frames: Buffer[] = [];
+  for (let offset = 0; offset < loop.length; offset += MP3_FRAME_BYTES) {
+    if (loop.readUInt32BE(offset) !== MP3_FRAME_HEADER)
+      throw new Error(`fixtures/loop.mp3: no 128 kbps 48 kHz mono frame header at byte ${offset}`);
+    frames.push(loop.subarray(offset, offset + MP3_FRAME_BYTES));
+  }
+  if (frames.length !== LOOP_MP3_FRAMES || loop.length % MP3_FRAME_BYTES !== 0)
+    throw new Error(`fixtures/loop.mp3: expected ${LOOP_MP3_FRAMES} frames of ${MP3_FRAME_BYTES} bytes`);
+  return frames;
+}
+
+const ADTS_SAMPLE_RATES = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000];
+
+function splitAdts(stream: Buffer): AacFrames {
+  const frames: Buffer[] = [];
+  let audioSpecificConfig: Buffer | undefined;
+  let sampleRate = 0;
+  let channels = 0;
+  for (let offset = 0; offset < stream.length;) {
+    if (stream[offset] !== 0xff || (stream[offset + 1]! & 0xf6) !== 0xf0)
+      throw new Error(`fixtures/loop.aac: no ADTS sync at byte ${offset}`);
+    const headerBytes = stream[offset + 1]! & 1 ? 7 : 9; // protection_absent, else a CRC follows
+    const profile = stream[offset + 2]! >> 6; // audio object type - 1
+    const rateIndex = (stream[offset + 2]! >> 2) & 0xf;
+    const channelConfig = ((stream[offset + 2]! & 1) << 2) | (stream[offset + 3]! >> 6);
+    const length =
+      ((stream[offset + 3]! & 3) << 11) | (stream[offset + 4]! << 3) | (stream[offset + 5]! >> 5);
+    if (!audioSpecificConfig) {
+      sampleRate = ADTS_SAMPLE_RATES[rateIndex]!;
+      channels = channelConfig;
+      // 5 bits object type, 4 bits sampling frequency index, 4 bits channel configuration, 3 bits 0.
+      const config = ((profile + 1) << 11) | (rateIndex << 7) | (channelConfig << 3);
+      audioSpecificConfig = Buffer.from([config >> 8, config & 0xff]);
+    }
+    frames.push(stream.subarray(offset + headerBytes, offset + length));
+    offset += length;
+  }
+  if (frames.length !== LOOP_AAC_FRAMES || sampleRate !== 48_000)
+    throw new Error(`fixtures/loop.aac: expected ${LOOP_AAC_FRAMES} frames at 48 kHz`);
+  const bitsPerFrame = frames.map((frame) => frame.length * 8);
+  const framesPerSecond = sampleRate / AAC_SAMPLES_PER_FRAME;
+  return {
+    frames,
+    sampleRate,
+    channels,
+    audioSpecificConfig: audioSpecificConfig!,
+    maxBitrate: Math.round(Math.max(...bitsPerFrame) * framesPerSecond),
+    averageBitrate: Math.round((bitsPerFrame.reduce((a, b) => a + b, 0) / frames.length) * framesPerSecond),
+  };
+}
+
+/** Annex B (start codes) to MP4 samples (length prefixes); SPS and PPS go to the avcC box instead. */
+function splitAnnexB(stream: Buffer): { frames: Buffer[]; parameterSets: { sps: Buffer; pps: Buffer } } {
+  const starts: { at: number; nal: number }[] = [];
+  for (let i = 0; i + 2 < stream.length; i++)
+    if (stream[i] === 0 && stream[i + 1] === 0 && stream[i + 2] === 1) starts.push({ at: i, nal: i + 3 });
+  const units = starts.map(({ nal }, k) => {
+    // A 4-byte start code's leading zero belongs to the start code, not to the unit before it.
+    let end = k + 1 < starts.length ? starts[k + 1]!.at : stream.length;
+    while (end > nal && stream[end - 1] === 0) end--;
+    return stream.subarray(nal, end);
+  });
+  let sps: Buffer | undefined;
+  let pps: Buffer | undefined;
+  const frames: Buffer[] = [];
+  for (const unit of units) {
+    const type = unit[0]! & 0x1f;
+    if (type === 7) sps = unit;
+    else if (type === 8) pps = unit;
+    else if (type === 1 || type === 5)
+      frames.push(Buffer.concat([uint32(unit.length), unit])); // one slice a frame
+    else throw new Error(`fixtures/loop.h264: unexpected NAL unit type ${type}`);
+  }
+  if (!sps || !pps || frames.length !== LOOP_VIDEO_FRAMES || (frames[0]![4]! & 0x1f) !== 5)
+    throw new Error(`fixtures/loop.h264: expected an SPS, a PPS and ${LOOP_VIDEO_FRAMES} frames, IDR first`);
+  return { frames, parameterSets: { sps, pps } };
+}
+
+// ---- Bytes ----
+
+/** An ISO BMFF box; the type is Latin-1 (`©nam` is A9 6E 61 6D). */
+function box(type: string, ...payload: Buffer[]): Buffer {
+  const body = Buffer.concat(payload);
+  return Buffer.concat([uint32(8 + body.length), Buffer.from(type, 'latin1'), body]);
+}
+
+function fullBox(type: string, version: number, flags: number, ...payload: Buffer[]): Buffer {
+  return box(type, uint32(((version << 24) | flags) >>> 0), ...payload);
+}
+
+function uint16(value: number): Buffer {
+  const bytes = Buffer.alloc(2);
+  bytes.writeUInt16BE(value);
+  return bytes;
+}
+
 function uint32(value: number): Buffer {
   const bytes = Buffer.alloc(4);
   bytes.writeUInt32BE(value);
@@ -118,9 +502,9 @@ function ascii(text: string): Buffer {
   return Buffer.from(text, 'ascii');
 }
 
-/** 300–1490 Hz in 10 Hz steps, from an FNV-1a hash of the task id. */
-function toneHertz(taskId: string): number {
+/** FNV-1a hash of the task id. */
+function taskHash(taskId: string): number {
   let hash = 0x811c9dc5;
   for (const char of taskId) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
-  return 300 + (hash % 120) * 10;
+  return hash;
 }
