@@ -5,6 +5,7 @@
 import * as core from '@actions/core';
 import { DefaultArtifactClient } from '@actions/artifact';
 import { Agent, EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
+import { githubRun } from './deliver/github.ts';
 import { runStep } from './main.ts';
 import { policy } from './policy.ts';
 import { proxyConfigured, proxySecrets } from './net/proxy.ts';
@@ -52,6 +53,7 @@ export async function run(): Promise<void> {
       policy.retry.transientWarningAnnotations,
     ),
     run: runIdentity(env),
+    github: githubRun(env),
     fetch: (input, init) => fetch(input, init),
     artifacts: new DefaultArtifactClient(),
     clock: systemClock,

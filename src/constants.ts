@@ -24,6 +24,11 @@ export const Inputs = {
   RetentionDays: 'retention_days',
   Videos: 'videos',
   MaxConcurrency: 'max_concurrency',
+  GithubToken: 'github_token',
+  PrComment: 'pr_comment',
+  ReleaseTag: 'release_tag',
+  Archive: 'archive',
+  Overwrite: 'overwrite',
 } as const;
 
 export const Outputs = {
@@ -40,6 +45,8 @@ export const Outputs = {
   ArtifactUrl: 'artifact_url',
   ArtifactDigest: 'artifact_digest',
   Results: 'results',
+  CommentUrl: 'comment_url',
+  ReleaseAssetUrls: 'release_asset_urls',
 } as const;
 
 export type OutputName = (typeof Outputs)[keyof typeof Outputs];

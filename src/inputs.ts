@@ -51,6 +51,14 @@ export interface ActionInputs {
   uploadArtifact: boolean;
   artifactName?: string;
   retentionDays?: number;
+  /** false: each file its own unzipped artifact, so it plays in the browser. */
+  archive: boolean;
+  /** Replace an artifact of the same name in this run, as upload-artifact's overwrite. */
+  overwrite: boolean;
+  /** For the PR comment and release assets; may be empty when neither is asked for. */
+  githubToken: string;
+  prComment: boolean;
+  releaseTag?: string;
 }
 
 export class InputError extends Error {
@@ -212,7 +220,7 @@ export function readInputs(getInput: GetInput, workspace: string): ActionInputs 
     audioFormat: reader.oneOf<AudioFormat>(Inputs.AudioFormat, ['mp3', 'wav', 'both'], 'mp3'),
     includeVideo: reader.bool(Inputs.IncludeVideo, false),
     outputDir: path.resolve(workspace, reader.get(Inputs.OutputDir) || 'kling-audio'),
-    ...readArtifact(reader),
+    ...readDeliveries(reader),
   };
   if (reader.problems.length > 0) throw new InputError(reader.problems);
   for (const entry of entries) Object.freeze(Object.freeze(entry).source);
@@ -298,9 +306,20 @@ function readTiming(reader: InputReader): { timeoutSeconds: number; pollInterval
   return { timeoutSeconds, pollIntervalSeconds };
 }
 
-function readArtifact(
-  reader: InputReader,
-): Pick<ActionInputs, 'uploadArtifact' | 'artifactName' | 'retentionDays'> {
+type Deliveries = Pick<
+  ActionInputs,
+  | 'uploadArtifact'
+  | 'artifactName'
+  | 'retentionDays'
+  | 'archive'
+  | 'overwrite'
+  | 'githubToken'
+  | 'prComment'
+  | 'releaseTag'
+>;
+
+/** Where the files go: the artifact, the pull request, the release. */
+function readDeliveries(reader: InputReader): Deliveries {
   const artifactName = reader.get(Inputs.ArtifactName) || undefined;
   if (artifactName && (ARTIFACT_NAME_FORBIDDEN.test(artifactName) || artifactName.length > 256))
     reader.problem(
@@ -312,7 +331,27 @@ function readArtifact(
     // As in upload-artifact: 0 means the repository default; the repository's setting caps the rest
     // (the artifact client warns and uses the cap).
     retentionDays: reader.number(Inputs.RetentionDays, 0, 0, MAX_RETENTION_DAYS, true) || undefined,
+    archive: reader.bool(Inputs.Archive, true),
+    overwrite: reader.bool(Inputs.Overwrite, false),
+    ...readGithub(reader),
   };
+}
+
+function readGithub(reader: InputReader): Pick<ActionInputs, 'githubToken' | 'prComment' | 'releaseTag'> {
+  const githubToken = reader.get(Inputs.GithubToken);
+  const prComment = reader.bool(Inputs.PrComment, false);
+  const releaseTag = reader.get(Inputs.ReleaseTag) || undefined;
+  if ((prComment || releaseTag) && !githubToken)
+    reader.problem(
+      `${prComment ? Inputs.PrComment : Inputs.ReleaseTag} needs ${Inputs.GithubToken}; its default is \${{ github.token }}, so leave it unset or pass a token.`,
+    );
+  if (githubToken && !HEADER_SAFE.test(githubToken))
+    reader.problem(
+      `${Inputs.GithubToken} cannot be sent in an HTTP header: it holds a line break, a control character or an invisible character.`,
+    );
+  if (releaseTag && (/\s/.test(releaseTag) || releaseTag.length > 255))
+    reader.problem(`${Inputs.ReleaseTag} must be a tag name without spaces, got "${releaseTag}".`);
+  return { githubToken, prComment, releaseTag };
 }
 
 function readCredentials(provider: ProviderName, reader: InputReader): Credentials | undefined {

@@ -5,56 +5,25 @@
  */
 import { describeFailure, versionHint } from './advice.ts';
 import { Inputs } from './constants.ts';
-import { ArtifactsUnsupportedError, uploadResults, type ArtifactStore } from './deliver/artifact.ts';
-import {
-  InputError,
-  isLoopback,
-  readInputs,
-  type ActionInputs,
-  type Entry,
-  type GetInput,
-} from './inputs.ts';
+import type { StepDependencies } from './dependencies.ts';
+import { deliver, type Step } from './deliveries.ts';
+import { InputError, isLoopback, readInputs, type ActionInputs, type Entry } from './inputs.ts';
 import { bearerAuthorizer, jwtAuthorizer } from './kling/auth.ts';
 import { KlingClient, type CreateTaskRequest } from './kling/client.ts';
 import { routesFor } from './kling/routes.ts';
-import type { FetchLike } from './net/http.ts';
 import type { RetryContext } from './net/retry.ts';
 import { policy } from './policy.ts';
 import { StepReport, type EntryLabel } from './report/step-report.ts';
-import type { Ending, OutputSink } from './report/task-report.ts';
+import type { Ending } from './report/task-report.ts';
 import { Gate, runPool, type Place } from './pool.ts';
 import { KlingApiError } from './kling/errors.ts';
 import type { Task } from './kling/responses.ts';
-import { createHash } from 'node:crypto';
-import { abandonOnAbort, type Clock, type Log, type Sleep } from './runtime.ts';
+import type { Log } from './runtime.ts';
 import { deriveExternalTaskId, type RunIdentity } from './task/external-id.ts';
-import { safeFileStem, type DownloadedFile } from './task/files.ts';
 import { runTask } from './task/run-task.ts';
 import type { TaskContext, TaskObserver, TaskOutcome, TaskSpec } from './task/task.ts';
 
-export interface RunContext extends RunIdentity {
-  serverUrl: string;
-  workspace: string;
-}
-
-export interface StepDependencies {
-  getInput: GetInput;
-  /** core.setSecret: masks a value in every later log line. */
-  mask: (secret: string) => void;
-  outputs: OutputSink;
-  writeSummary: (markdown: string) => Promise<void>;
-  fail: (message: string) => void;
-  log: Log;
-  run: RunContext;
-  fetch: FetchLike;
-  artifacts: ArtifactStore;
-  clock: Clock;
-  sleep: Sleep;
-  random: () => number;
-  /** Aborted by SIGINT/SIGTERM with a CancelledError reason. */
-  signal: AbortSignal;
-  userAgent: string;
-}
+export type { RunContext, StepDependencies } from './dependencies.ts';
 
 export interface StepResult {
   /** Work was given up but may still run (an upload the client cannot cancel): exit, do not wait for it. */
@@ -90,7 +59,7 @@ export async function runStep(deps: StepDependencies): Promise<StepResult> {
   try {
     const outcomes = await runEntries(step, startedMs);
     endings = outcomes.map((outcome, i) => endingOf(outcome, inputs.entries[i]!, step));
-    stepEnding = await deliver(outcomes, step);
+    stepEnding = await deliver(outcomes, endings, step);
   } catch (error) {
     stepEnding = { kind: 'failed', message: error instanceof Error ? error.message : String(error) };
   } finally {
@@ -180,7 +149,7 @@ function endingOf(outcome: TaskOutcome, entry: Entry, { inputs, deps }: Step): E
 
 /** Runs before anything can log: the runner then masks these in every line after. */
 function maskCredentials(deps: StepDependencies): void {
-  for (const name of [Inputs.ApiKey, Inputs.AccessKey, Inputs.SecretKey]) {
+  for (const name of [Inputs.ApiKey, Inputs.AccessKey, Inputs.SecretKey, Inputs.GithubToken]) {
     const value = deps.getInput(name).trim();
     if (value) deps.mask(value);
   }
@@ -256,79 +225,7 @@ function taskContext(
   };
 }
 
-/** What the deliveries share: the step's inputs and world, its report, and its deadline. */
-interface Step {
-  inputs: ActionInputs;
-  deps: StepDependencies;
-  report: StepReport;
-  deadlineMs: number;
-  abandonedWork: boolean;
-}
-
-/** Hands every downloaded file on (one artifact) and says how that went; undefined when it went well. */
-async function deliver(outcomes: TaskOutcome[], step: Step): Promise<Ending | undefined> {
-  const { inputs, deps, report } = step;
-  if (deps.signal.aborted) return { kind: 'cancelled', signal: signalName(deps.signal) };
-  const files = outcomes.flatMap((o) => o.files);
-  if (files.length === 0) return undefined;
-  if (!inputs.uploadArtifact) {
-    report.artifactSkipped(`not uploaded (${Inputs.UploadArtifact}: false)`);
-    return undefined;
-  }
-  return uploadArtifact(files, artifactName(outcomes, step), step);
-}
-
-/** A re-run that resumes the same tasks must find (and replace) the same artifact. */
-function artifactName(outcomes: TaskOutcome[], { inputs }: Step): string {
-  if (inputs.artifactName) return inputs.artifactName;
-  if (!inputs.batch) return `kling-audio-${safeFileStem(outcomes[0]?.task?.taskId ?? 'task')}`;
-  const ids = outcomes.map((o) => o.externalTaskId ?? '').join('\n');
-  return `kling-audio-${createHash('sha256').update(ids).digest('hex').slice(0, 16)}`;
-}
-
-async function uploadArtifact(
-  files: DownloadedFile[],
-  name: string,
-  step: Step,
-): Promise<Ending | undefined> {
-  const { inputs, deps, report, deadlineMs } = step;
-  const { serverUrl, repository, runId } = deps.run;
-  // The client takes no signal: on cancellation or at the deadline the upload is abandoned.
-  const deadline = AbortSignal.timeout(Math.max(0, deadlineMs - deps.clock.now()));
-  try {
-    const upload = uploadResults({
-      store: deps.artifacts,
-      name,
-      files: files.map((f) => f.path),
-      rootDirectory: inputs.outputDir,
-      retentionDays: inputs.retentionDays,
-      replaceOnConflict: inputs.artifactName === undefined,
-      log: deps.log,
-      urlFor: (id) => `${serverUrl}/${repository}/actions/runs/${runId}/artifacts/${id}`,
-    });
-    const artifact = await abandonOnAbort(upload, AbortSignal.any([deps.signal, deadline]));
-    report.artifactUploaded(artifact);
-    deps.log.info(`Uploaded artifact "${artifact.name}" (id ${artifact.id}): ${artifact.url}`);
-    return undefined;
-  } catch (error) {
-    step.abandonedWork = deps.signal.aborted || deadline.aborted;
-    if (deps.signal.aborted) return { kind: 'cancelled', signal: signalName(deps.signal) };
-    if (deadline.aborted) return { kind: 'timeout', message: uploadTimedOut(files, inputs) };
-    if (!(error instanceof ArtifactsUnsupportedError)) throw error;
-    deps.log.warning(error.message);
-    report.artifactSkipped(error.message);
-    return undefined;
-  }
-}
-
-function uploadTimedOut(files: DownloadedFile[], inputs: ActionInputs): string {
-  return (
-    `The artifact upload did not finish before the step's deadline (${Inputs.TimeoutSeconds}: ${inputs.timeoutSeconds}). ` +
-    `The files are on the runner: ${files.map((f) => f.path).join(', ')}; raise ${Inputs.TimeoutSeconds} to leave the upload more time.`
-  );
-}
-
-function signalName(signal: AbortSignal): string {
+export function signalName(signal: AbortSignal): string {
   const reason: unknown = signal.reason;
   return reason instanceof Error && 'signalName' in reason ? String(reason.signalName) : 'cancellation';
 }

@@ -43,6 +43,10 @@ export const policy = {
     stallMs: 30_000,
     maxRedirects: 5,
   },
+  artifact: {
+    /** Audio and video are compressed already: zipping them again only costs time. */
+    compressionLevel: 0,
+  },
   submit: {
     /** How many failed earlier tasks of a derived external id a re-run may supersede. */
     maxSuperseded: 5,

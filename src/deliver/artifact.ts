@@ -1,4 +1,8 @@
-/** Upload the downloaded files as one artifact; a re-run that resumes the same task replaces its earlier artifact. */
+/**
+ * Upload the downloaded files as an artifact (or one per file, unzipped); a re-run that resumes the
+ * same task replaces its earlier artifact.
+ */
+import path from 'node:path';
 import type { Log } from '../runtime.ts';
 
 /** The slice of @actions/artifact this action uses, so tests can stand in for it. */
@@ -7,7 +11,7 @@ export interface ArtifactStore {
     name: string,
     files: string[],
     rootDirectory: string,
-    options?: { retentionDays?: number },
+    options?: { retentionDays?: number; compressionLevel?: number; skipArchive?: boolean },
   ): Promise<{ id?: number; size?: number; digest?: string }>;
   deleteArtifact(name: string): Promise<{ id: number }>;
 }
@@ -27,6 +31,12 @@ export interface UploadRequest {
   files: string[];
   rootDirectory: string;
   retentionDays?: number;
+  /** Media does not compress: zipping it harder only costs time. */
+  compressionLevel: number;
+  /** One file, uploaded as it is (the artifact takes the file's name), so it plays in the browser. */
+  skipArchive: boolean;
+  /** Delete an artifact of the same name first, as upload-artifact's `overwrite`. */
+  overwrite: boolean;
   /**
    * The default name belongs to one task, so a conflict is an earlier attempt (or a matrix leg with the
    * same request) holding the same files: replace it. A chosen name may belong to another job: never.
@@ -54,11 +64,17 @@ export class ArtifactsUnsupportedError extends Error {
 }
 
 export async function uploadResults(request: UploadRequest): Promise<UploadedArtifact> {
-  const { store, name, files, rootDirectory, retentionDays, log } = request;
-  const options = retentionDays !== undefined ? { retentionDays } : {};
+  const { store, files, rootDirectory, retentionDays, log } = request;
+  // Unarchived, the client names the artifact after the file.
+  const name = request.skipArchive ? path.basename(files[0] ?? request.name) : request.name;
+  const options = {
+    ...(retentionDays !== undefined ? { retentionDays } : {}),
+    ...(request.skipArchive ? { skipArchive: true } : { compressionLevel: request.compressionLevel }),
+  };
   let replaced = false;
   let result;
   try {
+    if (request.overwrite) replaced = await deleteIfThere(store, name);
     try {
       result = await store.uploadArtifact(name, files, rootDirectory, options);
     } catch (error) {
@@ -94,6 +110,17 @@ export async function uploadResults(request: UploadRequest): Promise<UploadedArt
     url: request.urlFor(result.id),
     replaced,
   };
+}
+
+/** True when an artifact of that name existed and is gone now; a missing one is no error. */
+async function deleteIfThere(store: ArtifactStore, name: string): Promise<boolean> {
+  try {
+    await store.deleteArtifact(name);
+    return true;
+  } catch (error) {
+    if (/not found|\(404\)/i.test(error instanceof Error ? error.message : String(error))) return false;
+    throw error;
+  }
 }
 
 function isNameConflict(error: unknown): boolean {

@@ -42,6 +42,12 @@ class EntrySink implements OutputSink {
   }
 }
 
+/** GitHub's download URL as a link only when it cannot break out of the link syntax; else as code. */
+function assetLink(url: string): string {
+  const name = markdownCode(decodeURIComponent(url.split('/').pop() ?? url), 80);
+  return /^https:\/\/[^\s()<>[\]`]+$/.test(url) ? `[${name}](${url})` : `${name} (${markdownCode(url, 200)})`;
+}
+
 export class StepReport {
   readonly entries: readonly TaskReport[];
   readonly #labels: readonly EntryLabel[];
@@ -50,6 +56,7 @@ export class StepReport {
   readonly #batch: boolean;
   readonly #clock: Clock;
   readonly #startedMs: number;
+  #assetUrls: string[] = [];
 
   constructor(
     sink: OutputSink,
@@ -68,12 +75,44 @@ export class StepReport {
     );
   }
 
-  artifactUploaded(artifact: UploadedArtifact): void {
-    for (const entry of this.entries) entry.artifactUploaded(artifact);
+  artifactUploaded(artifacts: readonly UploadedArtifact[]): void {
+    for (const entry of this.entries) entry.artifactUploaded(artifacts);
   }
 
   artifactSkipped(reason: string): void {
     for (const entry of this.entries) entry.artifactSkipped(reason);
+  }
+
+  releaseAssets(urls: readonly string[]): void {
+    this.#assetUrls = [...urls];
+    this.#sink.setOutput(Outputs.ReleaseAssetUrls, urls.join('\n'));
+  }
+
+  commented(url: string): void {
+    this.#sink.setOutput(Outputs.CommentUrl, url);
+  }
+
+  /** The pull request comment: one row per entry, and where the files are. */
+  comment(endings: readonly Ending[], stepEnding?: Ending): string {
+    const done = endings.filter((e) => e.kind === 'succeeded').length;
+    const lines = [
+      `### Kling video-to-audio: ${done} of ${endings.length} done`,
+      '',
+      '| Video | Status | Time | Audio | Cost |',
+      '|---|---|---|---|---|',
+      ...this.entries.map((entry, i) => {
+        const row = entry.row(endings[i]!);
+        return `| ${markdownCode(this.#labels[i]!.name, 80)} | ${row.status} | ${row.time} | ${row.audio} | ${row.cost} |`;
+      }),
+      '',
+    ];
+    const artifact = this.entries[0]?.artifactLine();
+    if (artifact) lines.push(artifact, '');
+    if (this.#assetUrls.length > 0)
+      lines.push(`**Release assets:** ${this.#assetUrls.map(assetLink).join(', ')}`, '');
+    if (stepEnding && 'message' in stepEnding)
+      lines.push(`> [!CAUTION]\n> ${markdownCode(stepEnding.message, 500)}`, '');
+    return lines.join('\n');
   }
 
   /** `results`: one object per entry in input order, with the error of each that did not succeed. */

@@ -45,7 +45,7 @@ export class TaskReport implements TaskObserver {
   private resumed = false;
   private readonly statusChanges: { status: string; atMs: number }[] = [];
   private files: DownloadedFile[] = [];
-  private uploaded: UploadedArtifact | undefined;
+  private uploaded: UploadedArtifact[] = [];
   private artifactNote: string | undefined;
 
   constructor(sink: OutputSink, context: ReportContext) {
@@ -109,11 +109,24 @@ export class TaskReport implements TaskObserver {
     this.sink.setOutput(Outputs.Files, this.files.map((f) => f.path).join('\n'));
   }
 
-  artifactUploaded(artifact: UploadedArtifact): void {
-    this.uploaded = artifact;
-    this.sink.setOutput(Outputs.ArtifactId, String(artifact.id));
-    this.sink.setOutput(Outputs.ArtifactUrl, artifact.url);
-    if (artifact.digest) this.sink.setOutput(Outputs.ArtifactDigest, artifact.digest);
+  /** One artifact, or one per file (archive: false): the outputs list each, one per line. */
+  artifactUploaded(artifacts: readonly UploadedArtifact[]): void {
+    this.uploaded = [...artifacts];
+    this.sink.setOutput(Outputs.ArtifactId, artifacts.map((a) => String(a.id)).join('\n'));
+    this.sink.setOutput(Outputs.ArtifactUrl, artifacts.map((a) => a.url).join('\n'));
+    const digests = artifacts.map((a) => a.digest ?? '');
+    if (digests.some(Boolean)) this.sink.setOutput(Outputs.ArtifactDigest, digests.join('\n'));
+  }
+
+  /** The artifacts as Markdown links; a digest is the service's text, so it is shown as code. */
+  private artifactLinks(separator: string): string {
+    return this.uploaded
+      .map(
+        (a) =>
+          `[${escape(a.name)}](${a.url})${a.replaced ? ' (replaced the earlier attempt’s)' : ''}` +
+          `${a.digest ? ` sha256 ${markdownCode(a.digest, 80)}` : ''}`,
+      )
+      .join(separator);
   }
 
   artifactSkipped(reason: string): void {
@@ -152,8 +165,8 @@ export class TaskReport implements TaskObserver {
 
   /** The artifact as one Markdown line, when there is one to name. */
   artifactLine(): string | undefined {
-    if (this.uploaded)
-      return `**Artifact:** [${escape(this.uploaded.name)}](${this.uploaded.url})${this.uploaded.digest ? ` (sha256 \`${this.uploaded.digest}\`)` : ''}`;
+    if (this.uploaded.length > 0)
+      return `**Artifact${this.uploaded.length > 1 ? 's' : ''}:** ${this.artifactLinks(', ')}`;
     return this.artifactNote ? `**Artifact:** ${escape(this.artifactNote)}` : undefined;
   }
 
@@ -218,12 +231,8 @@ export class TaskReport implements TaskObserver {
     if (seconds !== undefined) rows.push(['Audio duration', `${seconds} s`]);
     const cost = task?.billing && describeBilling(task.billing);
     if (cost) rows.push(['Billed', cost]);
-    if (this.uploaded)
-      rows.push([
-        'Artifact',
-        `[${escape(this.uploaded.name)}](${this.uploaded.url})${this.uploaded.replaced ? ' (replaced the earlier attempt’s)' : ''}` +
-          `${this.uploaded.digest ? `<br>sha256 \`${this.uploaded.digest}\`` : ''}`,
-      ]);
+    if (this.uploaded.length > 0)
+      rows.push([this.uploaded.length > 1 ? 'Artifacts' : 'Artifact', this.artifactLinks('<br>')]);
     else if (this.artifactNote) rows.push(['Artifact', escape(this.artifactNote)]);
     lines.push('| | |', '|---|---|', ...rows.map(([k, v]) => `| ${k} | ${v} |`), '');
 

@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cometErrorBody } from '../emulator/kling/faults.ts';
 import { faults } from '../emulator/kling-emulator.ts';
-import { REPO_ROOT, type ActionRun } from '../support/run-action.ts';
+import { JOB_TOKEN, REPO_ROOT, type ActionRun } from '../support/run-action.ts';
 import {
   ACCESS_KEY,
   API_KEY,
@@ -179,7 +179,7 @@ describe.concurrent('hostile and broken servers', () => {
           expect(run.code, run.stdout).toBe(0);
           // Past the 5 warning annotations, notices go to the log as plain lines.
           expect(run.stdout).toMatch(/^Retrying: /m);
-          expectOnlyOwnCommands(run, [API_KEY]);
+          expectOnlyOwnCommands(run, [API_KEY, JOB_TOKEN]);
           expect(logLines(run).some((line) => /^[\s\u0085]*::error::pwned/.test(line))).toBe(false);
         }),
     );
@@ -208,7 +208,7 @@ describe.concurrent('hostile and broken servers', () => {
           expect(message).toMatch(/re-run|resume/i);
           expect(message).toMatch(/not a plausible task id|malformed|not with a task|not the documented/i);
 
-          expectOnlyOwnCommands(run, [API_KEY]);
+          expectOnlyOwnCommands(run, [API_KEY, JOB_TOKEN]);
           // Nothing written anywhere: not in the workspace, not where the id points outside it.
           expect(filesUnder(run.workspace)).toEqual([]);
           const outputDir = path.join(run.workspace, 'kling-audio');
@@ -232,7 +232,7 @@ describe.concurrent('hostile and broken servers', () => {
         expect(run.code, run.stdout).toBe(1);
         expect(run.outputs.task_status).toBe('failed');
         expect(errorMessage(run)).toContain('pwned');
-        expectOnlyOwnCommands(run, [API_KEY]);
+        expectOnlyOwnCommands(run, [API_KEY, JOB_TOKEN]);
         const lines = logLines(run).map((line) => line.trimStart());
         expect(lines.some((line) => line.startsWith('::error::pwned'))).toBe(false);
         expect(lines.some((line) => line.startsWith('::add-mask::x'))).toBe(false);

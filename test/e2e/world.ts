@@ -7,7 +7,7 @@ import path from 'node:path';
 import { expect } from 'vitest';
 import { KlingEmulator, type KlingEmulatorOptions } from '../emulator/kling-emulator.ts';
 import { readZip, ResultsService } from '../emulator/results-service.ts';
-import { runAction, type ActionRun, type RunActionOptions } from '../support/run-action.ts';
+import { JOB_TOKEN, runAction, type ActionRun, type RunActionOptions } from '../support/run-action.ts';
 
 export const API_KEY = 'sk-test-cometapi-3f9a1c7e5b2d';
 export const KLING_API_KEY = 'kling-console-key-81b2e6f0a4c9';
@@ -55,7 +55,7 @@ export async function expectNoSecrets(run: ActionRun, kling: KlingEmulator, resu
   const tokens = kling.requests
     .map((r) => r.authorization?.replace(/^Bearer\s+/i, ''))
     .filter((t): t is string => Boolean(t));
-  const secrets = [...new Set([API_KEY, KLING_API_KEY, ACCESS_KEY, SECRET_KEY, ...tokens])];
+  const secrets = [...new Set([API_KEY, KLING_API_KEY, ACCESS_KEY, SECRET_KEY, JOB_TOKEN, ...tokens])];
   const log = `${run.stdout}\n${run.stderr}`
     .split('\n')
     .filter((line) => !line.startsWith('::add-mask::'))
@@ -67,9 +67,14 @@ export async function expectNoSecrets(run: ActionRun, kling: KlingEmulator, resu
     ['summary', run.summary],
     ...workspaceFiles(run.workspace).map((f): [string, string] => [f, readFileSync(f, 'latin1')]),
   ];
-  for (const artifact of results.artifacts)
-    for (const [name, bytes] of await readZip(artifact.blob))
-      places.push([`artifact ${artifact.name}/${name}`, bytes.toString('latin1')]);
+  for (const artifact of results.artifacts) {
+    // archive: false uploads a file as it is; everything else is a zip.
+    const zipped = artifact.blob.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'));
+    if (!zipped) places.push([`artifact ${artifact.name}`, artifact.blob.toString('latin1')]);
+    else
+      for (const [name, bytes] of await readZip(artifact.blob))
+        places.push([`artifact ${artifact.name}/${name}`, bytes.toString('latin1')]);
+  }
   for (const [where, text] of places)
     for (const secret of secrets) expect(text.includes(secret), `a secret leaked into ${where}`).toBe(false);
 }

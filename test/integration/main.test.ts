@@ -59,6 +59,15 @@ function harness(inputs: Record<string, string>, overrides: Partial<StepDependen
       serverUrl: 'https://github.com',
       workspace: mkdtempSync(path.join(tmpdir(), 'main-')),
     },
+    github: {
+      apiUrl: 'https://api.github.invalid',
+      owner: 'o',
+      repo: 'r',
+      eventName: 'push',
+      workflowRef: 'o/r/.github/workflows/sound.yml',
+      job: 'sound',
+      step: 'gen',
+    },
     fetch: (url, init) => {
       events.push(`fetch ${init.method ?? 'GET'}`);
       return fetch(url, init);

@@ -10,6 +10,7 @@ import {
   actionDefaults,
   baseRunnerEnv,
   inputEnvName,
+  JOB_TOKEN,
   parseActionInputs,
   parseFileCommands,
   runAction,
@@ -266,8 +267,7 @@ describe('parseActionInputs', () => {
       b: 'True',
       e: '',
     });
-    expect(() => parseActionInputs('inputs:\n  x:\n    default: ${{ github.token }}\n')).toThrow(
-      /expressions/,
-    );
+    expect(parseActionInputs('inputs:\n  t:\n    default: ${{ github.token }}\n')).toEqual({ t: JOB_TOKEN });
+    expect(() => parseActionInputs('inputs:\n  x:\n    default: ${{ github.ref }}\n')).toThrow(/expressions/);
   });
 });

@@ -339,6 +339,9 @@ export function parseFileCommands(text: string, file = 'file command'): Record<s
 
 // ---- action.yml inputs ----
 
+/** What `${{ github.token }}` evaluates to in these runs: the job's token, a secret like any other. */
+export const JOB_TOKEN = 'ghs_jobtoken0123456789abcdefABCDEF0123';
+
 /**
  * Every input declared in action.yml → the value the runner gives it when the workflow leaves it out:
  * its default, or '' when it has none (the runner still sets INPUT_<NAME>, to '').
@@ -352,10 +355,13 @@ export function parseActionInputs(text: string): Record<string, string> {
   const action = parseYaml(text, { schema: 'failsafe' }) as { inputs?: Record<string, { default?: string }> };
   const defaults: Record<string, string> = {};
   for (const [name, spec] of Object.entries(action.inputs ?? {})) {
-    const value = spec?.default ?? '';
-    // The runner evaluates expressions in defaults (e.g. ${{ github.token }}); this harness cannot.
+    const raw = spec?.default ?? '';
+    // The runner evaluates expressions in defaults; this harness knows the one action.yml uses.
+    const value = raw.replace(/\$\{\{\s*github\.token\s*\}\}/g, JOB_TOKEN);
     if (value.includes('${{'))
-      throw new Error(`action.yml: input ${name}: expressions in defaults are not supported`);
+      throw new Error(
+        `action.yml: input ${name}: expressions in defaults other than github.token are not supported`,
+      );
     defaults[name] = value;
   }
   return defaults;

@@ -196,13 +196,15 @@ describe('outputs', () => {
 
   it('sets artifact_id, artifact_url and artifact_digest', () => {
     const { sink, report } = setup();
-    report.artifactUploaded({
-      name: 'kling-audio-t1',
-      id: 99,
-      url: 'https://github.com/o/r/actions/runs/1/artifacts/99',
-      digest: 'sha256:00ff',
-      replaced: false,
-    });
+    report.artifactUploaded([
+      {
+        name: 'kling-audio-t1',
+        id: 99,
+        url: 'https://github.com/o/r/actions/runs/1/artifacts/99',
+        digest: 'sha256:00ff',
+        replaced: false,
+      },
+    ]);
     expect(sink.output('artifact_id')).toBe('99');
     expect(sink.output('artifact_url')).toBe('https://github.com/o/r/actions/runs/1/artifacts/99');
     expect(sink.output('artifact_digest')).toBe('sha256:00ff');
@@ -218,13 +220,15 @@ describe('summary', () => {
     clock.advance(60_000);
     report.status(succeededTask({ taskId: 't1' }));
     downloadAll(report, files());
-    report.artifactUploaded({
-      name: 'kling-audio-t1',
-      id: 5,
-      url: 'https://gh/a/5',
-      digest: 'sha256:abc',
-      replaced: true,
-    });
+    report.artifactUploaded([
+      {
+        name: 'kling-audio-t1',
+        id: 5,
+        url: 'https://gh/a/5',
+        digest: 'sha256:abc',
+        replaced: true,
+      },
+    ]);
     const md = report.summary({ kind: 'succeeded' });
     expect(md).toMatch(/^## Kling video-to-audio: done\n/);
     expect(md).toContain('| Task | `t1` |');

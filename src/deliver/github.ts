@@ -1,0 +1,94 @@
+/**
+ * What the GitHub deliveries (PR comment, release assets) share: where the run is, a client loaded
+ * only when one of them is asked for, and how a failed GitHub call is retried.
+ */
+import { readFileSync } from 'node:fs';
+import type { Budget, Classify } from '../net/retry.ts';
+
+/** The run, as the runner's GITHUB_* variables and event payload describe it. */
+export interface GithubRun {
+  apiUrl: string;
+  owner: string;
+  repo: string;
+  eventName: string;
+  /** Set on pull_request and pull_request_target events. */
+  pullRequest?: number;
+  /** The workflow's file and name, the job and the step: who a PR comment belongs to. */
+  workflowRef: string;
+  job: string;
+  step: string;
+}
+
+export function githubRun(env: NodeJS.ProcessEnv): GithubRun {
+  const [owner = '', repo = ''] = (env.GITHUB_REPOSITORY ?? '').split('/');
+  return {
+    apiUrl: env.GITHUB_API_URL || 'https://api.github.com',
+    owner,
+    repo,
+    eventName: env.GITHUB_EVENT_NAME ?? '',
+    pullRequest: pullRequestNumber(env.GITHUB_EVENT_PATH),
+    // The ref's path part (owner/repo/.github/workflows/file.yml), without the @ref that changes per branch.
+    workflowRef: (env.GITHUB_WORKFLOW_REF ?? env.GITHUB_WORKFLOW ?? '').replace(/@.*$/, ''),
+    job: env.GITHUB_JOB ?? '',
+    step: env.GITHUB_ACTION ?? '',
+  };
+}
+
+function pullRequestNumber(eventPath: string | undefined): number | undefined {
+  if (!eventPath) return undefined;
+  try {
+    const event = JSON.parse(readFileSync(eventPath, 'utf8')) as { pull_request?: { number?: unknown } };
+    const number = event.pull_request?.number;
+    return typeof number === 'number' && Number.isInteger(number) && number > 0 ? number : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The Octokit the deliveries use; typed loosely so the bundle loads @actions/github only when needed. */
+export type Octokit = Awaited<ReturnType<typeof loadOctokit>>;
+
+/** Loads @actions/github on first use: a step without PR comment or release never pays for it. */
+export async function loadOctokit(token: string, apiUrl: string, signal: AbortSignal) {
+  const { getOctokit } = await import('@actions/github');
+  return getOctokit(token, { baseUrl: apiUrl, request: { signal } });
+}
+
+/** An Octokit RequestError, as far as the deliveries read it. */
+export interface GithubError {
+  status: number;
+  message: string;
+  response?: { headers?: Record<string, string | undefined>; data?: unknown };
+}
+
+export function isGithubError(error: unknown): error is GithubError {
+  return error instanceof Error && typeof (error as { status?: unknown }).status === 'number';
+}
+
+/** GitHub's 5xx, 429 and rate limits are retried (Retry-After or the reset time honoured); the rest are final. */
+export function classifyGithub(now: () => number, network: Budget): Classify {
+  return (error) => {
+    if (!isGithubError(error)) return { retry: false };
+    const headers = error.response?.headers ?? {};
+    if (error.status === 500 && /fetch failed|ECONN|ETIMEDOUT|socket/i.test(error.message))
+      return { retry: true, reason: `network error (${error.message})`, budget: network };
+    const retryAfter = Number(headers['retry-after']);
+    const reset = Number(headers['x-ratelimit-reset']);
+    const limited =
+      error.status === 429 ||
+      (error.status === 403 && (headers['x-ratelimit-remaining'] === '0' || Number.isFinite(retryAfter)));
+    if (limited)
+      return {
+        retry: true,
+        reason: `GitHub rate limit (HTTP ${error.status})`,
+        retryAfterMs: Number.isFinite(retryAfter)
+          ? retryAfter * 1000
+          : Number.isFinite(reset)
+            ? Math.max(0, reset * 1000 - now())
+            : undefined,
+      };
+    if (error.status >= 500)
+      return { retry: true, reason: `GitHub answered HTTP ${error.status}`, budget: network };
+    return { retry: false };
+  };
+}

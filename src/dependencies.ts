@@ -1,0 +1,34 @@
+/** Everything the step touches in the outside world, injected so it runs in tests without a runner. */
+import type { ArtifactStore } from './deliver/artifact.ts';
+import type { GithubRun } from './deliver/github.ts';
+import type { GetInput } from './inputs.ts';
+import type { FetchLike } from './net/http.ts';
+import type { OutputSink } from './report/task-report.ts';
+import type { Clock, Log, Sleep } from './runtime.ts';
+import type { RunIdentity } from './task/external-id.ts';
+
+export interface RunContext extends RunIdentity {
+  serverUrl: string;
+  workspace: string;
+}
+
+export interface StepDependencies {
+  getInput: GetInput;
+  /** core.setSecret: masks a value in every later log line. */
+  mask: (secret: string) => void;
+  outputs: OutputSink;
+  writeSummary: (markdown: string) => Promise<void>;
+  fail: (message: string) => void;
+  log: Log;
+  run: RunContext;
+  /** The run as GitHub's API sees it: for the PR comment and release assets. */
+  github: GithubRun;
+  fetch: FetchLike;
+  artifacts: ArtifactStore;
+  clock: Clock;
+  sleep: Sleep;
+  random: () => number;
+  /** Aborted by SIGINT/SIGTERM with a CancelledError reason. */
+  signal: AbortSignal;
+  userAgent: string;
+}

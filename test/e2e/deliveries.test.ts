@@ -1,0 +1,210 @@
+// The deliveries on the built action: a sticky PR comment and release assets through the real
+// Octokit against a local fake of GitHub's REST API, and the artifact's archive and overwrite options.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { GitHubApi, tokenPresets } from '../emulator/github-api.ts';
+import { JOB_TOKEN, type ActionRun } from '../support/run-action.ts';
+import { errorMessage, startWorld, type World } from './world.ts';
+
+const PR = 42;
+const READ_ONLY = 'ghs_readonly0123456789abcdefABCDEF0123';
+
+let world: World;
+let github: GitHubApi;
+let eventDir: string;
+beforeEach(async () => {
+  world = await startWorld();
+  github = await GitHubApi.start({
+    tokens: { [JOB_TOKEN]: tokenPresets.writeAll, [READ_ONLY]: tokenPresets.forkPullRequest },
+  });
+  eventDir = mkdtempSync(path.join(tmpdir(), 'deliveries-event-'));
+});
+afterEach(async () => {
+  await Promise.all([world.close(), github.close()]);
+  rmSync(eventDir, { recursive: true, force: true });
+});
+
+/** The runner's variables for a pull_request run of PR #42 (or another event). */
+function event(name: 'pull_request' | 'push', extra: Record<string, string> = {}): Record<string, string> {
+  const eventPath = path.join(eventDir, `${name}.json`);
+  writeFileSync(
+    eventPath,
+    JSON.stringify(name === 'pull_request' ? { number: PR, pull_request: { number: PR } } : {}),
+  );
+  return {
+    ...github.env(),
+    GITHUB_EVENT_NAME: name,
+    GITHUB_EVENT_PATH: eventPath,
+    GITHUB_WORKFLOW_REF: 'octo-org/octo-repo/.github/workflows/preview.yml@refs/pull/42/merge',
+    ...extra,
+  };
+}
+
+const video = (name: string) => ({ video_url: `https://example.com/${name}.mp4` });
+
+function warnings(run: ActionRun): string[] {
+  return run.stdout.split('\n').filter((line) => line.startsWith('::warning'));
+}
+
+describe('pr_comment', () => {
+  it('writes one comment on the pull request, and a re-run updates it in place', async () => {
+    const env = event('pull_request');
+    const first = await world.run({ ...video('pr'), pr_comment: 'true' }, { env });
+    expect(first.code, first.stdout).toBe(0);
+    const comments = github.comments(PR);
+    expect(comments).toHaveLength(1);
+    expect(first.outputs.comment_url).toBe(
+      `https://github.com/octo-org/octo-repo/pull/${PR}#issuecomment-${comments[0]!.id}`,
+    );
+    const body = comments[0]!.body;
+    expect(body).toContain(
+      '<!-- kling-video-to-audio: octo-org/octo-repo/.github/workflows/preview.yml / soundtrack / kling -->',
+    );
+    expect(body).toContain('https://example.com/pr.mp4');
+    expect(body).toContain(first.outputs.artifact_url);
+
+    const rerun = await world.run(
+      { ...video('pr'), pr_comment: 'true' },
+      { env: { ...env, GITHUB_RUN_ATTEMPT: '2' } },
+    );
+    expect(rerun.code, rerun.stdout).toBe(0);
+    expect(github.comments(PR)).toHaveLength(1);
+    expect(github.comments(PR)[0]!.id).toBe(comments[0]!.id);
+    expect(rerun.outputs.comment_url).toBe(first.outputs.comment_url);
+    expect(github.requests.filter((r) => r.method === 'PATCH')).toHaveLength(1);
+  });
+
+  it('finds its comment on a later page of a busy pull request (Link pagination)', async () => {
+    const env = event('pull_request');
+    await world.run({ ...video('busy'), pr_comment: 'true' }, { env });
+    github.seedComments(PR, 250);
+    const later = await world.run({ ...video('busy'), pr_comment: 'true' }, { env });
+    expect(later.code, later.stdout).toBe(0);
+    const mine = github.comments(PR).filter((c) => c.body.includes('kling-video-to-audio:'));
+    expect(mine).toHaveLength(1);
+    expect(
+      github.requests.filter((r) => r.method === 'GET' && r.path.includes('/comments')).length,
+    ).toBeGreaterThan(2);
+  });
+
+  it('two steps of a job keep a comment each', async () => {
+    const env = event('pull_request');
+    await world.run({ ...video('one'), pr_comment: 'true' }, { env: { ...env, GITHUB_ACTION: 'first' } });
+    await world.run({ ...video('two'), pr_comment: 'true' }, { env: { ...env, GITHUB_ACTION: 'second' } });
+    expect(github.comments(PR)).toHaveLength(2);
+  });
+
+  it('a read-only token (a fork): the step succeeds and warns which permission is missing', async () => {
+    const run = await world.run(
+      { ...video('fork'), pr_comment: 'true', github_token: READ_ONLY },
+      { env: event('pull_request') },
+    );
+    expect(run.code, run.stdout).toBe(0);
+    expect(warnings(run).join('\n')).toMatch(/pull-requests: write/);
+    expect(github.comments(PR)).toHaveLength(0);
+    expect(run.outputs).not.toHaveProperty('comment_url');
+  });
+
+  it('not a pull request: no GitHub call at all', async () => {
+    const run = await world.run({ ...video('push'), pr_comment: 'true' }, { env: event('push') });
+    expect(run.code, run.stdout).toBe(0);
+    expect(github.requests).toHaveLength(0);
+    expect(run.stdout).toMatch(/not for a pull request/);
+  });
+});
+
+describe('release_tag', () => {
+  it('uploads the files as assets with stable names and content types; a later run replaces them', async () => {
+    const release = github.createRelease({ tag: 'v1.0.0' });
+    const inputs = {
+      ...video('trailer'),
+      release_tag: 'v1.0.0',
+      audio_format: 'both',
+      include_video: 'true',
+    };
+    const first = await world.run(inputs, { env: event('push') });
+    expect(first.code, first.stdout).toBe(0);
+    const assets = github.assets(release.id);
+    expect(assets.map((a) => [a.name, a.contentType]).sort()).toEqual([
+      ['trailer-with-sound.mp4', 'video/mp4'],
+      ['trailer.mp3', 'audio/mpeg'],
+      ['trailer.wav', 'audio/wav'],
+    ]);
+    const mp3 = assets.find((a) => a.name === 'trailer.mp3')!;
+    expect(mp3.bytes.equals(readFileSync(first.outputs.audio_path!))).toBe(true);
+    expect(first.outputs.release_asset_urls!.split('\n')).toHaveLength(3);
+    expect(first.outputs.release_asset_urls).toContain('/releases/download/v1.0.0/trailer.mp3');
+
+    // Another run of the workflow: a new task, the same asset names, replaced rather than added.
+    const later = await world.run(inputs, { env: { ...event('push'), GITHUB_RUN_ID: '99999' } });
+    expect(later.code, later.stdout).toBe(0);
+    const after = github.assets(release.id);
+    expect(after).toHaveLength(3);
+    expect(
+      after.find((a) => a.name === 'trailer.mp3')!.bytes.equals(readFileSync(later.outputs.audio_path!)),
+    ).toBe(true);
+  });
+
+  it('finds a draft release through the release list', async () => {
+    const draft = github.createRelease({ tag: 'v2.0.0-rc', draft: true });
+    const run = await world.run({ ...video('draft'), release_tag: 'v2.0.0-rc' }, { env: event('push') });
+    expect(run.code, run.stdout).toBe(0);
+    expect(github.assets(draft.id).map((a) => a.name)).toEqual(['draft.mp3']);
+  });
+
+  it('a tag without a release fails naming it, creates nothing, and keeps the audio', async () => {
+    const run = await world.run({ ...video('norelease'), release_tag: 'v9.9.9' }, { env: event('push') });
+    expect(run.code).toBe(1);
+    expect(errorMessage(run)).toMatch(/release_tag v9\.9\.9: No release has the tag v9\.9\.9/);
+    expect(github.releases()).toHaveLength(0);
+    expect(readFileSync(run.outputs.audio_path!).length).toBeGreaterThan(0);
+    expect(run.outputs.artifact_id).toBeTruthy();
+  });
+
+  it('an immutable release fails with the advice to upload while it is a draft', async () => {
+    github.createRelease({ tag: 'v3.0.0', immutable: true });
+    const run = await world.run({ ...video('immutable'), release_tag: 'v3.0.0' }, { env: event('push') });
+    expect(run.code).toBe(1);
+    expect(errorMessage(run)).toMatch(/immutable.*while the release is a draft/);
+  });
+
+  it('a read-only token fails naming contents: write', async () => {
+    github.createRelease({ tag: 'v4.0.0' });
+    const run = await world.run(
+      { ...video('readonly'), release_tag: 'v4.0.0', github_token: READ_ONLY },
+      { env: event('push') },
+    );
+    expect(run.code).toBe(1);
+    expect(errorMessage(run)).toMatch(/contents: write/);
+  });
+});
+
+describe('artifact options', () => {
+  it('archive: false uploads each file as its own artifact named after it; the outputs list each', async () => {
+    const run = await world.run({ ...video('loose'), archive: 'false', audio_format: 'both' });
+    expect(run.code, run.stdout).toBe(0);
+    const live = world.results.artifacts.filter((a) => !a.deleted);
+    const taskId = run.outputs.task_id!;
+    expect(live.map((a) => a.name).sort()).toEqual([`${taskId}.mp3`, `${taskId}.wav`]);
+    expect(run.outputs.artifact_id!.split('\n')).toHaveLength(2);
+    expect(run.outputs.artifact_url!.split('\n')).toHaveLength(2);
+  });
+
+  it('overwrite: true replaces an artifact of the same chosen name', async () => {
+    const inputs = { ...video('over'), artifact_name: 'sound', overwrite: 'true' };
+    expect((await world.run(inputs)).code).toBe(0);
+    const again = await world.run({ ...inputs, video_url: 'https://example.com/over-2.mp4' });
+    expect(again.code, again.stdout).toBe(0);
+    expect(world.results.artifacts.filter((a) => a.name === 'sound' && !a.deleted)).toHaveLength(1);
+  });
+
+  it('zips media without compression (it does not compress)', async () => {
+    const run = await world.run(video('stored'));
+    expect(run.code, run.stdout).toBe(0);
+    const artifact = world.results.artifacts.find((a) => !a.deleted)!;
+    // A stored zip is at least as large as the files it holds.
+    expect(artifact.blob.length).toBeGreaterThanOrEqual(readFileSync(run.outputs.audio_path!).length);
+  });
+});
