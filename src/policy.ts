@@ -25,10 +25,11 @@ export const policy = {
     transientWarningAnnotations: 5,
   },
   poll: {
-    factor: 1.5,
+    /** Each interval is 10 % of the time the task has run, so a task is noticed within max(poll, 10 % of T). */
+    proportion: 0.1,
     capMs: 30_000,
-    /** ± fraction on every interval after the first, so matrix legs do not poll in lock-step. */
-    jitter: 0.2,
+    /** Intervals are shortened by up to this fraction, so matrix legs do not poll in lock-step. */
+    jitter: 0.1,
     /** Least time between two "still processing" lines. */
     heartbeatMs: 30_000,
     /** The last poll goes out this long before the deadline, so it has time to be answered. */

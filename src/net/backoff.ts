@@ -3,23 +3,26 @@
  */
 
 export interface PollSchedule {
-  /** The first poll waits exactly this long (the `poll_interval_seconds` input). */
+  /** The first poll waits exactly this long, and no interval is shorter (`poll_interval_seconds`). */
   initialMs: number;
-  /** Growth per poll. */
-  factor: number;
-  /** Upper bound of the un-jittered interval; never below initialMs. */
+  /** The interval is this share of the time the task has run so far: late notice stays proportional. */
+  proportion: number;
+  /** No interval is longer than this (unless initialMs is). */
   capMs: number;
-  /** ± fraction applied to every interval after the first, so matrix legs do not poll in lock-step. */
+  /** Intervals are shortened by up to this fraction at random, so matrix legs do not poll in lock-step. */
   jitter: number;
 }
 
-/** Delay before poll number `n` (0-based). */
-export function pollDelayMs(n: number, schedule: PollSchedule, random: () => number): number {
-  if (n <= 0) return schedule.initialMs;
+/**
+ * Delay before the next poll, when the task has run `elapsedMs` (0 before the first poll): about
+ * `proportion` of that, between initialMs and capMs. Jitter only shortens, so a task that finishes at T
+ * is noticed within max(initialMs, proportion·T).
+ */
+export function pollDelayMs(elapsedMs: number, schedule: PollSchedule, random: () => number): number {
+  if (elapsedMs <= 0) return schedule.initialMs;
   const cap = Math.max(schedule.capMs, schedule.initialMs);
-  const base = Math.min(cap, schedule.initialMs * schedule.factor ** n);
-  const spread = 1 - schedule.jitter + 2 * schedule.jitter * random();
-  return Math.round(Math.min(cap * (1 + schedule.jitter), base * spread));
+  const base = Math.min(cap, Math.max(schedule.initialMs, elapsedMs * schedule.proportion));
+  return Math.round(Math.max(schedule.initialMs, base * (1 - schedule.jitter * random())));
 }
 
 export interface RetrySchedule {

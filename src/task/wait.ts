@@ -19,7 +19,8 @@ export class TaskTimeoutError extends Error {
 }
 
 export interface PollLimits {
-  factor: number;
+  /** Each interval is about this share of the time the task has run so far. */
+  proportion: number;
   capMs: number;
   jitter: number;
   /** Least time between two "still processing" lines. */
@@ -42,18 +43,23 @@ export async function waitForTask(task: Task, context: WaitContext): Promise<Tas
   const { clock, log, poll } = context;
   const schedule = {
     initialMs: context.initialPollMs,
-    factor: poll.factor,
+    proportion: poll.proportion,
     capMs: poll.capMs,
     jitter: poll.jitter,
   };
   // Short polls need no head start: the answer comes as fast as the next poll would.
   const lastLookMs = Math.min(poll.lastLookMs, context.initialPollMs);
   let current = task;
+  // Measured from here: a resumed task's own start is on the API's clock, which may be skewed.
+  const waitStartedMs = clock.now();
   let lastLine = clock.now();
   for (let n = 0; current.status !== 'succeed' && current.status !== 'failed'; n++) {
     const remaining = context.deadlineMs - clock.now() - lastLookMs;
     if (remaining <= 0) throw new TaskTimeoutError(current, clock.now() - context.startedMs);
-    await context.sleep(Math.min(pollDelayMs(n, schedule, context.random), remaining), context.signal);
+    await context.sleep(
+      Math.min(pollDelayMs(clock.now() - waitStartedMs, schedule, context.random), remaining),
+      context.signal,
+    );
 
     const previous = current.status;
     current = await context.client.getTask(current.taskId, context.deadlineMs);

@@ -4,50 +4,63 @@ import { policy } from '../../src/policy.ts';
 import { constantRandom, T0 } from './fakes.ts';
 
 const ALMOST_ONE = 1 - Number.EPSILON;
-const schedule: PollSchedule = { initialMs: 5_000, factor: 1.5, capMs: 30_000, jitter: 0.2 };
+const schedule: PollSchedule = { initialMs: 5_000, proportion: 0.1, capMs: 30_000, jitter: 0.1 };
 
 describe('pollDelayMs', () => {
   it('waits exactly the initial interval before the first poll, whatever random says', () => {
     for (const r of [0, 0.5, ALMOST_ONE]) expect(pollDelayMs(0, schedule, constantRandom(r))).toBe(5_000);
   });
 
-  it('grows by the factor per poll (no jitter at random 0.5)', () => {
-    const mid = constantRandom(0.5);
-    expect([1, 2, 3].map((n) => pollDelayMs(n, schedule, mid))).toEqual([7_500, 11_250, 16_875]);
+  it('keeps to the initial interval while 10 % of the elapsed time is shorter', () => {
+    for (const elapsed of [5_000, 20_000, 49_000])
+      expect(pollDelayMs(elapsed, schedule, constantRandom(0))).toBe(5_000);
   });
 
-  it('stops growing at the cap', () => {
-    const mid = constantRandom(0.5);
-    expect(pollDelayMs(5, schedule, mid)).toBe(30_000);
-    expect(pollDelayMs(50, schedule, mid)).toBe(30_000);
+  it('then waits 10 % of the time the task has run, up to the cap', () => {
+    const none = constantRandom(0);
+    expect([60_000, 180_000, 299_000, 900_000].map((e) => pollDelayMs(e, schedule, none))).toEqual([
+      6_000, 18_000, 29_900, 30_000,
+    ]);
   });
 
   it('never caps below the initial interval', () => {
-    const slow: PollSchedule = { initialMs: 60_000, factor: 1.5, capMs: 30_000, jitter: 0 };
+    const slow: PollSchedule = { ...schedule, initialMs: 60_000 };
     expect(pollDelayMs(0, slow, constantRandom(0.5))).toBe(60_000);
-    expect(pollDelayMs(3, slow, constantRandom(0.5))).toBe(60_000);
+    expect(pollDelayMs(3_600_000, slow, constantRandom(0.5))).toBe(60_000);
   });
 
-  it('applies ± jitter: random 0 gives the lower bound, random ~1 the upper bound', () => {
-    expect(pollDelayMs(1, schedule, constantRandom(0))).toBe(6_000);
-    expect(pollDelayMs(1, schedule, constantRandom(ALMOST_ONE))).toBe(9_000);
-    expect(pollDelayMs(10, schedule, constantRandom(0))).toBe(24_000);
-    expect(pollDelayMs(10, schedule, constantRandom(ALMOST_ONE))).toBe(36_000);
-  });
-
-  it('stays within [base·(1-j), cap·(1+j)] for any random value', () => {
-    for (let n = 1; n < 12; n++)
-      for (let r = 0; r < 1; r += 0.05) {
-        const d = pollDelayMs(n, schedule, constantRandom(r));
-        const base = Math.min(30_000, 5_000 * 1.5 ** n);
-        expect(d).toBeGreaterThanOrEqual(Math.floor(base * 0.8));
-        expect(d).toBeLessThanOrEqual(36_000);
+  it('jitter only shortens, and never below the initial interval', () => {
+    expect(pollDelayMs(180_000, schedule, constantRandom(ALMOST_ONE))).toBe(16_200);
+    expect(pollDelayMs(55_000, schedule, constantRandom(ALMOST_ONE))).toBe(5_000);
+    for (let e = 1; e < 2_000_000; e += 7_919)
+      for (let r = 0; r < 1; r += 0.1) {
+        const d = pollDelayMs(e, schedule, constantRandom(r));
+        expect(d).toBeGreaterThanOrEqual(5_000);
+        expect(d).toBeLessThanOrEqual(Math.max(5_000, Math.min(30_000, e * 0.1)) + 1);
       }
   });
 
-  it('has documented defaults: factor 1.5, cap 30 s, jitter 20 %', () => {
-    const { factor, capMs, jitter } = policy.poll;
-    expect({ factor, capMs, jitter }).toEqual({ factor: 1.5, capMs: 30_000, jitter: 0.2 });
+  it('notices a task within max(5 s, 10 % of T) and, for long tasks, with far fewer queries than a fixed 5 s poller', () => {
+    const follow = (finishMs: number) => {
+      let t = 0;
+      let queries = 0;
+      while (t < finishMs) {
+        t += pollDelayMs(t, schedule, constantRandom(0));
+        queries++;
+      }
+      return { delayMs: t - finishMs, queries };
+    };
+    for (const finishMs of [12_000, 45_000, 180_000, 900_000]) {
+      const { delayMs, queries } = follow(finishMs);
+      expect(delayMs).toBeLessThanOrEqual(Math.max(5_000, finishMs * 0.1));
+      expect(queries).toBeLessThanOrEqual(Math.ceil(finishMs / 5_000));
+    }
+    expect(follow(900_000).queries * 3).toBeLessThanOrEqual(900_000 / 5_000);
+  });
+
+  it('has documented defaults: 10 % of elapsed, cap 30 s, jitter 10 %', () => {
+    const { proportion, capMs, jitter } = policy.poll;
+    expect({ proportion, capMs, jitter }).toEqual({ proportion: 0.1, capMs: 30_000, jitter: 0.1 });
   });
 });
 

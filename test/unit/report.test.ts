@@ -238,7 +238,7 @@ describe('summary', () => {
     expect(md).toContain('| Time | 1m05s (submitted at 0s, processing at 5s, succeed at 1m05s) |');
     expect(md).toContain('| Audio duration | 5.04 s |');
     expect(md).toContain(
-      '[kling-audio-t1](https://gh/a/5) (replaced the earlier attempt’s)<br>sha256 `sha256:abc`',
+      '[kling-audio-t1](https://gh/a/5) (replaced the earlier attempt’s) sha256 `sha256:abc`',
     );
     // Relative to the workspace, as the workflow names output_dir.
     expect(md).toContain('| `kling-audio/t1.mp3` | 78.1 KiB |');

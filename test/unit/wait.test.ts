@@ -26,10 +26,16 @@ function scriptedClient(statuses: TaskStatus[]) {
   };
 }
 
-const POLL: PollLimits = { factor: 1.5, capMs: 30_000, jitter: 0.2, heartbeatMs: 30_000, lastLookMs: 2_000 };
+const POLL: PollLimits = {
+  proportion: 0.1,
+  capMs: 30_000,
+  jitter: 0.1,
+  heartbeatMs: 30_000,
+  lastLookMs: 2_000,
+};
 const STEADY: Partial<WaitContext> = {
   initialPollMs: 5_000,
-  poll: { ...POLL, factor: 1, capMs: 5_000, jitter: 0 },
+  poll: { ...POLL, proportion: 0, capMs: 5_000, jitter: 0 },
 };
 
 type WaitOptions = WaitContext;
@@ -59,8 +65,8 @@ describe('waitForTask', () => {
     expect(done.status).toBe('succeed');
     expect(seen).toEqual(['processing', 'processing', 'succeed']);
     expect(calls.map((c) => c.taskId)).toEqual(['task-1', 'task-1', 'task-1']);
-    // random 0.5 means no jitter: 5 s, then ×1.5 per poll.
-    expect(context.sleep.delays).toEqual([5_000, 7_500, 11_250]);
+    // Early on, 10 % of the elapsed time is below the 5 s floor: every poll waits 5 s.
+    expect(context.sleep.delays).toEqual([5_000, 5_000, 5_000]);
   });
 
   it('waits exactly the initial interval before the first poll', async () => {
@@ -124,7 +130,7 @@ describe('waitForTask', () => {
       sleep: abortableSleep,
       signal: controller.signal,
       initialPollMs: 60_000,
-      poll: { ...POLL, factor: 1, capMs: 60_000, jitter: 0 },
+      poll: { ...POLL, proportion: 0, capMs: 60_000, jitter: 0 },
     });
     const reason = new CancelledError('SIGTERM');
     setTimeout(() => controller.abort(reason), 20);
