@@ -1,6 +1,11 @@
 // Offline demo: the built action (dist/index.js), run as the runner runs it, against the Kling emulator
 // and the results-service fake on 127.0.0.1. No key, no network. Usage: npm run demo [-- --provider kling]
-import { readdirSync, statSync } from 'node:fs';
+//
+// It prints the inputs it gave (secrets masked), the action's log as the runner shows it (no
+// ::debug:: lines, which a runner hides unless debug logging is on), the outputs, the job summary,
+// and the files it downloaded: real media (test/emulator/media.ts), kept for you to play.
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KlingEmulator } from '../test/emulator/kling-emulator.ts';
 import { readZip, ResultsService } from '../test/emulator/results-service.ts';
@@ -10,6 +15,7 @@ const provider = process.argv.includes('--provider')
   ? process.argv[process.argv.indexOf('--provider') + 1]
   : 'cometapi';
 const DEMO_KEY = 'demo-api-key';
+const SECRET_INPUTS = new Set(['api_key', 'access_key', 'secret_key', 'github_token']);
 const kling = await KlingEmulator.start({
   apiKeys: [DEMO_KEY],
   accessKeys: { 'demo-access-key': 'demo-secret-key' },
@@ -21,52 +27,101 @@ const credentials: Record<string, string> =
   provider === 'kling'
     ? { provider: 'kling', access_key: 'demo-access-key', secret_key: 'demo-secret-key' }
     : { api_key: DEMO_KEY };
+const inputs: Record<string, string> = {
+  ...credentials,
+  base_url: kling.url,
+  video_url: 'https://example.com/trailer.mp4',
+  sound_effect_prompt: 'waves breaking on rocks, gulls',
+  bgm_prompt: 'calm ambient piano',
+  audio_format: 'both',
+  include_video: 'true',
+  poll_interval_seconds: '0.5',
+};
+// Outside the harness's scratch directory, which goes when this process ends: the files stay.
+const workspace = mkdtempSync(path.join(tmpdir(), 'kling-demo-'));
 
 const heading = (text: string) => console.log(`\n\x1b[1m== ${text}\x1b[0m`);
+const table = (rows: [string, string][]) => {
+  const width = Math.max(...rows.map(([name]) => name.length)) + 2;
+  // Multi-line values continue under their first line.
+  for (const [name, value] of rows)
+    console.log(`${name.padEnd(width)}${value.replace(/\n/g, `\n${' '.repeat(width)}`)}`);
+};
 try {
-  heading(`Running dist/index.js (provider ${provider}) against the emulator at ${kling.url}`);
-  const run = await runAction({
-    inputs: {
-      ...credentials,
-      base_url: kling.url,
-      video_url: 'https://example.com/trailer.mp4',
-      sound_effect_prompt: 'waves breaking on rocks, gulls',
-      bgm_prompt: 'calm ambient piano',
-      audio_format: 'both',
-      include_video: 'true',
-      poll_interval_seconds: '0.5',
-    },
-    env: results.env(),
-  });
-  console.log(run.stdout.trimEnd());
+  heading(`Inputs (provider ${provider}; every other input has its action.yml default)`);
+  table(Object.entries(inputs).map(([name, value]) => [name, SECRET_INPUTS.has(name) ? '***' : value]));
+
+  heading(`Running dist/index.js against the emulator at ${kling.url}`);
+  const run = await runAction({ inputs, env: results.env(), workspace });
+  const log = runnerLog(run.stdout);
+  if (log) console.log(log);
   if (run.stderr.trim()) console.log(run.stderr.trimEnd());
 
   heading(`Exit code ${run.code} after ${(run.durationMs / 1000).toFixed(1)} s. Outputs`);
-  // Multi-line values (files) continue under their first line.
-  for (const [name, value] of Object.entries(run.outputs))
-    console.log(`${name.padEnd(18)} ${value.replace(/\n/g, `\n${' '.repeat(19)}`)}`);
+  table(Object.entries(run.outputs).map(([name, value]) => [name, prettyJson(value)]));
 
   heading('Job summary (GITHUB_STEP_SUMMARY)');
   console.log(run.summary.trimEnd());
 
-  heading(`Files in the workspace (${run.workspace})`);
-  for (const file of listFiles(run.workspace))
-    console.log(`${String(statSync(file).size).padStart(9)}  ${file}`);
-
   heading('Artifacts the results-service fake received');
   for (const artifact of results.artifacts) {
     console.log(`${artifact.name} (id ${artifact.id}, ${artifact.size} bytes, sha256 ${artifact.sha256})`);
-    for (const [entry, bytes] of await readZip(artifact.blob))
-      console.log(`  ${entry}  ${bytes.length} bytes`);
+    const zipped = artifact.blob.subarray(0, 4).equals(Buffer.from('PK\x03\x04', 'latin1'));
+    if (zipped)
+      for (const [entry, bytes] of await readZip(artifact.blob))
+        console.log(`  ${entry}  ${bytes.length} bytes`);
+  }
+
+  heading(`Files the action downloaded, kept in ${workspace}`);
+  const files = listFiles(workspace);
+  for (const file of files) console.log(`${String(statSync(file).size).padStart(9)}  ${file}`);
+  if (files.length > 0) {
+    console.log(
+      '\nThe emulator serves a short C major arpeggio (and, in the mp4, a matching picture). Play them with' +
+        ` any media player, e.g.\n  ffplay -autoexit ${files[0]}   (or: open FILE on macOS, xdg-open FILE on Linux)` +
+        `\nand remove them with: rm -r ${workspace}`,
+    );
   }
   process.exitCode = run.code ?? 1;
 } finally {
   await Promise.all([kling.close(), results.close()]);
 }
 
+/**
+ * The log as a runner shows it: no ::debug:: (shown only with debug logging) or ::add-mask:: lines,
+ * groups and annotations as the runner renders them.
+ */
+function runnerLog(stdout: string): string {
+  const lines: string[] = [];
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('::debug::') || line.startsWith('::add-mask::') || line === '::endgroup::') continue;
+    const command = /^::(group|warning|error|notice)( [^:]*)?::(.*)$/.exec(line);
+    if (!command) lines.push(line);
+    else if (command[1] === 'group') lines.push(`▸ ${command[3]}`);
+    else lines.push(`${command[1]![0]!.toUpperCase()}${command[1]!.slice(1)}: ${unescapeData(command[3]!)}`);
+  }
+  return lines.join('\n').trimEnd();
+}
+
+/** Workflow-command data escapes %, CR and LF. */
+function unescapeData(data: string): string {
+  return data.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
+}
+
+function prettyJson(value: string): string {
+  if (!/^[[{]/.test(value)) return value;
+  try {
+    return JSON.stringify(JSON.parse(value), null, 2);
+  } catch {
+    return value;
+  }
+}
+
 function listFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const full = path.join(dir, name);
-    return statSync(full).isDirectory() ? listFiles(full) : [full];
-  });
+  return readdirSync(dir)
+    .sort()
+    .flatMap((name) => {
+      const full = path.join(dir, name);
+      return statSync(full).isDirectory() ? listFiles(full) : [full];
+    });
 }

@@ -6,8 +6,8 @@
  */
 import { parse as parseYaml } from 'yaml';
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,7 +19,11 @@ export interface RunActionOptions {
   inputs: Record<string, string>;
   /** Extra environment (e.g. ResultsService.env(), GITHUB_* context overrides). */
   env?: Record<string, string>;
-  /** GITHUB_WORKSPACE and cwd; a fresh temp dir by default (left in place for the test to inspect). */
+  /**
+   * GITHUB_WORKSPACE and cwd. By default a fresh directory in this process's scratch directory
+   * (see scratchDir), there for the caller to inspect until the process ends. Pass your own to keep
+   * it longer; it is never removed here.
+   */
   workspace?: string;
   /** Default <repo>/dist/index.js. */
   entry?: string;
@@ -62,8 +66,8 @@ const ESCALATE_TO_SIGTERM_MS = 7500;
 const ESCALATE_TO_SIGKILL_MS = 2500;
 
 export async function runAction(options: RunActionOptions): Promise<ActionRun> {
-  const workspace = options.workspace ?? (await mkdtemp(join(tmpdir(), 'action-workspace-')));
-  const commandDir = await mkdtemp(join(tmpdir(), 'action-files-'));
+  const workspace = options.workspace ?? scratchDir('workspace-');
+  const commandDir = scratchDir('files-');
   const files = {
     GITHUB_OUTPUT: join(commandDir, 'set_output'),
     GITHUB_STATE: join(commandDir, 'save_state'),
@@ -99,6 +103,64 @@ export async function runAction(options: RunActionOptions): Promise<ActionRun> {
     // The runner empties RUNNER_TEMP after the job and owns the file-command files; so do we.
     await rm(commandDir, { recursive: true, force: true });
     await rm(dirname(base['RUNNER_TEMP']!), { recursive: true, force: true });
+  }
+}
+
+// ---- Scratch directories ----
+
+const SCRATCH_PREFIX = 'action-runs-';
+let scratchRoot: string | undefined;
+
+/**
+ * A fresh directory under one scratch directory per process, `<tmpdir>/action-runs-<pid>-*`, which
+ * is removed when the process ends: on exit, and on SIGTERM, SIGINT or SIGHUP (a vitest worker
+ * ends with SIGTERM, which skips exit handlers), after which the signal is raised again so the
+ * process still ends as it would have. Scratch directories of processes that no longer exist (a
+ * SIGKILL) are removed when the next one is made. Set KEEP_ACTION_RUNS=1 to keep them for a look.
+ */
+export function scratchDir(prefix: string): string {
+  if (scratchRoot === undefined) {
+    removeStaleScratch();
+    const root = mkdtempSync(join(tmpdir(), `${SCRATCH_PREFIX}${process.pid}-`));
+    scratchRoot = root;
+    if (!process.env['KEEP_ACTION_RUNS']) {
+      const remove = () => {
+        if (scratchRoot === root) scratchRoot = undefined; // a process that lives on makes a new one
+        try {
+          rmSync(root, { recursive: true, force: true, maxRetries: 2 });
+        } catch {
+          // A child still writing into it; the next process's removeStaleScratch gets it.
+        }
+      };
+      process.once('exit', remove);
+      for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+        process.once(signal, () => {
+          remove();
+          // With no other handler, do what the signal would have done without ours.
+          if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+        });
+      }
+    }
+  }
+  return mkdtempSync(join(scratchRoot, prefix));
+}
+
+function removeStaleScratch(): void {
+  if (process.env['KEEP_ACTION_RUNS']) return;
+  for (const name of readdirSync(tmpdir())) {
+    const pid = new RegExp(`^${SCRATCH_PREFIX}(\\d+)-`).exec(name)?.[1];
+    if (pid !== undefined && !processExists(Number(pid)))
+      rmSync(join(tmpdir(), name), { recursive: true, force: true });
+  }
+}
+
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, owned by someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -139,7 +201,7 @@ export function inputEnvName(name: string): string {
  * is left unset, as it is unless debug logging is enabled.
  */
 export const baseRunnerEnv = (workspace: string): Record<string, string> => {
-  const runnerRoot = mkdtempSync(join(tmpdir(), 'runner-'));
+  const runnerRoot = scratchDir('runner-');
   const runnerTemp = join(runnerRoot, '_temp');
   const toolCache = join(runnerRoot, '_tool');
   const eventPath = join(runnerTemp, '_github_workflow', 'event.json');
