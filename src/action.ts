@@ -3,8 +3,8 @@
  * the step (main.ts). `run()` takes no arguments, as GitHub's template and @github/local-action expect.
  */
 import * as core from '@actions/core';
-import { DefaultArtifactClient } from '@actions/artifact';
 import { Agent, EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
+import type { ArtifactStore } from './deliver/artifact.ts';
 import { githubRun } from './deliver/github.ts';
 import { runStep } from './main.ts';
 import { policy } from './policy.ts';
@@ -55,7 +55,7 @@ export async function run(): Promise<void> {
     run: runIdentity(env),
     github: githubRun(env),
     fetch: (input, init) => fetch(input, init),
-    artifacts: new DefaultArtifactClient(),
+    artifacts: lazyArtifactClient(),
     clock: systemClock,
     sleep: abortableSleep,
     random: Math.random,
@@ -67,6 +67,20 @@ export async function run(): Promise<void> {
   });
   // After a cancellation or an abandoned upload, do not wait for work, sockets or timers left behind.
   if (controller.signal.aborted || result.abandonedWork) process.exit(process.exitCode ?? 1);
+}
+
+/**
+ * The artifact client loads the Azure SDK: import it on first use, so a step's first request is not
+ * held up by it (ncc emits the dynamic import as a chunk of its own).
+ */
+function lazyArtifactClient(): ArtifactStore {
+  let client: Promise<ArtifactStore> | undefined;
+  const load = () =>
+    (client ??= import('@actions/artifact').then(({ DefaultArtifactClient }) => new DefaultArtifactClient()));
+  return {
+    uploadArtifact: async (...args) => (await load()).uploadArtifact(...args),
+    deleteArtifact: async (name) => (await load()).deleteArtifact(name),
+  };
 }
 
 /** Read from the runner's GITHUB_* variables, as @actions/github's context does, without loading it. */

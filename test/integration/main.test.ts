@@ -1,12 +1,11 @@
 // runStep() in-process, with every dependency injected: no runner, no child process.
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ArtifactStore } from '../../src/deliver/artifact.ts';
 import { runStep, type StepDependencies } from '../../src/main.ts';
 import { abortableSleep, CancelledError, systemClock } from '../../src/runtime.ts';
 import { KlingEmulator } from '../emulator/kling-emulator.ts';
+import { scratchDir } from '../support/run-action.ts';
 
 const KEY = 'sk-in-process-7d2c';
 const ACCESS = 'ak-in-process';
@@ -57,7 +56,7 @@ function harness(inputs: Record<string, string>, overrides: Partial<StepDependen
       job: 'sound',
       step: 'gen',
       serverUrl: 'https://github.com',
-      workspace: mkdtempSync(path.join(tmpdir(), 'main-')),
+      workspace: scratchDir('main-'),
     },
     github: {
       apiUrl: 'https://api.github.invalid',
