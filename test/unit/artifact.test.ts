@@ -81,7 +81,13 @@ describe('uploadResults', () => {
       replaced: false,
     });
     expect(calls).toEqual([
-      { op: 'upload', name: 'kling-audio-t1', files: FILES, root: '/ws/kling-audio', options: { compressionLevel: 0 } },
+      {
+        op: 'upload',
+        name: 'kling-audio-t1',
+        files: FILES,
+        root: '/ws/kling-audio',
+        options: { compressionLevel: 0 },
+      },
     ]);
   });
 
