@@ -1,17 +1,21 @@
 // Benchmarks (not tests: this machine is noisy). Usage: npm run bench
 //  1. downloadFile streams a large result to disk: throughput, and peak RSS stays flat (no buffering).
 //  2. The built action end to end against the emulator: wall time per run (startup + poll + upload).
-import { createServer } from 'node:http';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+//  3. Batch mode (videos + max_concurrency) end to end: makespan against ⌈N/C⌉·T + 3 s, with the
+//     emulator's exact peak concurrency and 1303 refusals; and the step's peak RSS as N grows.
+import { createServer, type ServerResponse } from 'node:http';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import type { AddressInfo } from 'node:net';
 import { policy } from '../src/policy.ts';
 import { downloadFile } from '../src/task/download.ts';
+import { pollDelayMs } from '../src/net/backoff.ts';
 import { abortableSleep, silentLog, systemClock } from '../src/runtime.ts';
 import { KlingEmulator } from '../test/emulator/kling-emulator.ts';
 import { ResultsService } from '../test/emulator/results-service.ts';
-import { runAction } from '../test/support/run-action.ts';
+import { REPO_ROOT, runAction, type ActionRun } from '../test/support/run-action.ts';
 
 const MIB = 1024 * 1024;
 
@@ -106,5 +110,314 @@ async function benchAction(runs: number): Promise<void> {
   }
 }
 
+interface BatchCase {
+  /** Entries in `videos`. */
+  n: number;
+  /** max_concurrency. */
+  c: number;
+  /** The emulator account's concurrency limit. */
+  account: number;
+  /** Task time on the emulator: submittedMs + processingMs. */
+  taskMs: number;
+  /** Seconds of audio per result (128 kbps mp3: 16 KB a second). */
+  audioSeconds?: number;
+  /** The action's entry file; default dist/index.js. */
+  entry?: string;
+  /** Serves the mp3 results instead of the emulator (the wav and mp4 stay the emulator's). */
+  files?: ResultFileServer;
+}
+
+interface BatchRun {
+  run: ActionRun;
+  peakConcurrency: number;
+  refusals: number;
+  /** Bytes of result files the step downloaded into the workspace. */
+  downloadedBytes: number;
+}
+
+// A short first poll; later intervals follow the action's own schedule (policy.poll).
+const BATCH_POLL_MS = 200;
+
+/** When the action's poll schedule, without jitter (which only shortens), first sees a task of `taskMs` done. */
+function seenAtMs(taskMs: number): number {
+  const schedule = { ...policy.poll, initialMs: BATCH_POLL_MS };
+  let at = 0;
+  while (at < taskMs) at += pollDelayMs(at, schedule, () => 0);
+  return at;
+}
+
+/** Runs the built action once with N videos against a fresh emulator; throws unless every entry succeeded. */
+async function runBatch(batch: BatchCase): Promise<BatchRun> {
+  const submittedMs = Math.round(batch.taskMs / 4);
+  const files = batch.files;
+  const kling = await KlingEmulator.start({
+    apiKeys: ['bench-key'],
+    accountConcurrency: batch.account,
+    timeline: { submittedMs, processingMs: batch.taskMs - submittedMs, outcome: 'succeed' },
+    audioSeconds: batch.audioSeconds ?? 5,
+    ...(files ? { resultUrls: (taskId, own) => ({ ...own, mp3: files.urlFor(taskId) }) } : {}),
+  });
+  files?.serveFrom(kling);
+  const results = await ResultsService.start();
+  const workspace = mkdtempSync(path.join(tmpdir(), 'bench-batch-'));
+  try {
+    const videos = Array.from({ length: batch.n }, (_, i) => `https://example.com/batch/${i}.mp4`).join('\n');
+    const run = await runAction({
+      inputs: {
+        api_key: 'bench-key',
+        base_url: kling.url,
+        videos,
+        max_concurrency: String(batch.c),
+        poll_interval_seconds: String(BATCH_POLL_MS / 1000),
+      },
+      env: results.env(),
+      workspace,
+      ...(batch.entry ? { entry: batch.entry } : {}),
+      timeoutMs: 120_000,
+    });
+    if (run.code !== 0) throw new Error(`batch run failed (code ${run.code})\n${run.stdout}\n${run.stderr}`);
+    const entries = JSON.parse(run.outputs['results'] ?? '[]') as {
+      task_status?: string;
+      audio_path?: string;
+    }[];
+    const succeeded = entries.filter((e) => e.task_status === 'succeed' && e.audio_path).length;
+    if (entries.length !== batch.n || succeeded !== batch.n || kling.tasks.size !== batch.n)
+      throw new Error(
+        `expected ${batch.n} succeeded entries and tasks, got ${succeeded}/${entries.length} entries, ${kling.tasks.size} tasks`,
+      );
+    const downloadedBytes = entries.reduce(
+      (sum, e) => sum + statSync(path.resolve(workspace, e.audio_path!)).size,
+      0,
+    );
+    return {
+      run,
+      peakConcurrency: kling.peakConcurrency,
+      refusals: kling.concurrencyRefusals,
+      downloadedBytes,
+    };
+  } finally {
+    await Promise.all([kling.close(), results.close()]);
+    rmSync(workspace, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Serves each task's mp3 (the emulator's bytes) at a throttled rate, so downloads last long enough to
+ * overlap, and counts how many are in flight at once.
+ */
+class ResultFileServer {
+  readonly #server = createServer((req, res) => this.#serve(req.url ?? '', res));
+  #kling: KlingEmulator | undefined;
+  #inFlight = 0;
+  peakInFlight = 0;
+  url = '';
+  readonly bytesPerSecond: number;
+
+  constructor(bytesPerSecond: number) {
+    this.bytesPerSecond = bytesPerSecond;
+  }
+
+  async start(): Promise<void> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  urlFor(taskId: string): string {
+    return `${this.url}/${encodeURIComponent(taskId)}/audio.mp3`;
+  }
+
+  /** The emulator whose media is served; also starts a fresh peak count. */
+  serveFrom(kling: KlingEmulator): void {
+    this.#kling = kling;
+    this.peakInFlight = 0;
+  }
+
+  #serve(url: string, res: ServerResponse): void {
+    const taskId = decodeURIComponent(url.split('/')[1] ?? '');
+    const bytes = this.#kling!.media(taskId).mp3;
+    this.peakInFlight = Math.max(this.peakInFlight, ++this.#inFlight);
+    res.on('close', () => this.#inFlight--);
+    res.writeHead(200, { 'content-type': 'audio/mpeg', 'content-length': String(bytes.length) });
+    const chunkBytes = 64 * 1024;
+    const chunkEveryMs = (chunkBytes / this.bytesPerSecond) * 1000;
+    let offset = 0;
+    const pump = () => {
+      if (res.destroyed) return;
+      res.write(bytes.subarray(offset, offset + chunkBytes));
+      offset += chunkBytes;
+      if (offset >= bytes.length) res.end();
+      else setTimeout(pump, chunkEveryMs);
+    };
+    pump();
+  }
+
+  async close(): Promise<void> {
+    this.#server.closeAllConnections();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}
+
+function printTable(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padStart(widths[i]!)).join('  ');
+  console.log(line(header));
+  for (const row of rows) console.log(line(row));
+}
+
+/**
+ * Makespan of N entries of task time T at concurrency C (the smaller of max_concurrency and the
+ * account), against ⌈N/C⌉·T + 3 s; each case run `runs` times, the slowest run compared.
+ */
+async function benchBatchMakespan(cases: BatchCase[], runs: number): Promise<void> {
+  const rows: string[][] = [];
+  let worst = 0;
+  for (const batch of cases) {
+    const walls: number[] = [];
+    const peaks = new Set<number>();
+    const refusals: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const result = await runBatch(batch);
+      walls.push(result.run.durationMs);
+      peaks.add(result.peakConcurrency);
+      refusals.push(result.refusals);
+    }
+    const waves = Math.ceil(batch.n / Math.min(batch.c, batch.account));
+    const boundMs = waves * batch.taskMs + 3000;
+    const slowest = Math.max(...walls);
+    worst = Math.max(worst, slowest / boundMs);
+    rows.push([
+      String(batch.n),
+      String(batch.c),
+      String(batch.account),
+      String(batch.taskMs),
+      String(seenAtMs(batch.taskMs)),
+      `${Math.min(...walls)}–${slowest}`,
+      String(boundMs),
+      (slowest / boundMs).toFixed(2),
+      [...peaks].join('/'),
+      refusals.join('/'),
+    ]);
+  }
+  console.log(
+    `batch makespan (${runs} runs each; poll_interval_seconds ${BATCH_POLL_MS / 1000}; ` +
+      `bound ⌈N/min(C, account)⌉·T + 3 s; T seen: when the poll schedule, unjittered, first sees a task done):`,
+  );
+  printTable(
+    ['N', 'C', 'account', 'T ms', 'T seen ms', 'wall ms', 'bound ms', 'slowest/bound', 'peak', '1303s'],
+    rows,
+  );
+  console.log(
+    `worst slowest/bound ${worst.toFixed(2)}${worst <= 1 ? ' (within bound)' : ' (BOUND EXCEEDED)'}`,
+  );
+}
+
+/**
+ * The step's own peak RSS (VmHWM, read in the child as it exits) as N grows at a fixed C,
+ * with throttled mp3 downloads so they overlap; and the most downloads seen in flight at once.
+ */
+async function benchBatchRss(
+  ns: number[],
+  c: number,
+  taskMs: number,
+  audioSeconds: number,
+  runs: number,
+): Promise<void> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-shim-'));
+  const files = new ResultFileServer(8 * MIB);
+  await files.start();
+  try {
+    const entry = path.join(dir, 'shim.mjs');
+    const dist = pathToFileURL(path.join(REPO_ROOT, 'dist', 'index.js')).href;
+    // Peak RSS so far when @actions/artifact starts (every download done), and at exit. Linux keeps
+    // getrusage's maxRSS across fork and exec, so a child spawned by this (larger, growing) process
+    // would start at our size; VmHWM belongs to the child's own image. maxRSS where there is no /proc.
+    writeFileSync(
+      entry,
+      [
+        `import { readFileSync } from 'node:fs';`,
+        `const peak = () => {`,
+        `  try { return Number(/VmHWM:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'))[1]); }`,
+        `  catch { return process.resourceUsage().maxRSS; }`,
+        `};`,
+        `let beforeUpload;`,
+        `const write = process.stdout.write.bind(process.stdout);`,
+        `process.stdout.write = (chunk, ...rest) => {`,
+        `  if (beforeUpload === undefined && /Artifact name is valid|Uploading artifact/.test(String(chunk))) beforeUpload = peak();`,
+        `  return write(chunk, ...rest);`,
+        `};`,
+        `process.on('exit', () => process.stderr.write('peak-rss-kib ' + peak() + ' ' + beforeUpload + '\\n'));`,
+        `await import(${JSON.stringify(dist)});`,
+      ].join('\n'),
+    );
+    const rows: string[][] = [];
+    let baseline: { peak: number; beforeUpload: number } | undefined;
+    for (const n of ns) {
+      // The peak depends on when the GC runs: the largest of `runs` runs is kept.
+      let peakMiB = 0;
+      let beforeUploadMiB = 0;
+      let wallMs = 0;
+      let tasksPeak = 0;
+      let downloadsPeak = 0;
+      let downloadedBytes = 0;
+      for (let i = 0; i < runs; i++) {
+        const result = await runBatch({ n, c, account: c, taskMs, audioSeconds, entry, files });
+        const match = /peak-rss-kib (\d+) (\d+)/.exec(result.run.stderr);
+        if (!match) throw new Error(`no peak-rss-kib line from the shim\n${result.run.stderr}`);
+        peakMiB = Math.max(peakMiB, Number(match[1]) / 1024);
+        beforeUploadMiB = Math.max(beforeUploadMiB, Number(match[2]) / 1024);
+        wallMs = Math.max(wallMs, result.run.durationMs);
+        tasksPeak = Math.max(tasksPeak, result.peakConcurrency);
+        downloadsPeak = Math.max(downloadsPeak, files.peakInFlight);
+        downloadedBytes = result.downloadedBytes;
+      }
+      baseline ??= { peak: peakMiB, beforeUpload: beforeUploadMiB };
+      rows.push([
+        String(n),
+        String(c),
+        (downloadedBytes / MIB).toFixed(1),
+        wallMs.toFixed(0),
+        String(tasksPeak),
+        String(downloadsPeak),
+        `${beforeUploadMiB.toFixed(0)} (${(beforeUploadMiB / baseline.beforeUpload).toFixed(2)})`,
+        `${peakMiB.toFixed(0)} (${(peakMiB / baseline.peak).toFixed(2)})`,
+      ]);
+    }
+    console.log(
+      `batch peak RSS of the step's process (largest of ${runs} runs; task ${taskMs} ms, ` +
+        `${audioSeconds} s mp3 per entry served at ${files.bytesPerSecond / MIB} MiB/s):`,
+    );
+    printTable(
+      [
+        'N',
+        'C',
+        'downloaded MiB',
+        'wall ms',
+        'tasks peak',
+        'downloads peak',
+        `RSS before upload MiB (vs N=${ns[0]})`,
+        `RSS at exit MiB (vs N=${ns[0]})`,
+      ],
+      rows,
+    );
+  } finally {
+    await files.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const batchRuns = Number(process.env.BENCH_BATCH_RUNS ?? 2);
 await benchDownload(Number(process.env.BENCH_DOWNLOAD_MIB ?? 256));
 await benchAction(Number(process.env.BENCH_ACTION_RUNS ?? 7));
+await benchBatchMakespan(
+  [
+    { n: 6, c: 2, account: 2, taskMs: 2000 },
+    { n: 12, c: 4, account: 4, taskMs: 2000 },
+    { n: 20, c: 5, account: 5, taskMs: 1500 },
+    // Five waves: the time each wave loses to the poll backoff adds up.
+    { n: 10, c: 2, account: 2, taskMs: 2000 },
+    // The account holds fewer than max_concurrency: creates are refused (1303) and the pool lowers itself.
+    { n: 8, c: 4, account: 2, taskMs: 2000 },
+  ],
+  batchRuns,
+);
+await benchBatchRss([1, 5, 10, 50], 5, 500, 60, batchRuns);

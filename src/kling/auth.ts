@@ -1,4 +1,3 @@
-import { SignJWT } from 'jose';
 import type { Clock } from '../runtime.ts';
 
 /** Supplies the Authorization header for each request. */
@@ -38,6 +37,8 @@ export function jwtAuthorizer(options: JwtOptions): Authorizer {
       const now = Math.floor(options.clock.now() / 1000);
       if (!cached || cached.exp - now <= margin) {
         const exp = now + ttl;
+        // Loaded on first use: a step with an API key never pays for it.
+        const { SignJWT } = await import('jose');
         const token = await new SignJWT({})
           .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
           .setIssuer(options.accessKey)
