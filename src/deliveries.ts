@@ -20,7 +20,7 @@ import type { StepDependencies } from './dependencies.ts';
 import { policy } from './policy.ts';
 import type { StepReport } from './report/step-report.ts';
 import type { Ending } from './report/task-report.ts';
-import { abandonOnAbort } from './runtime.ts';
+import { abandonOnAbort, signalName } from './runtime.ts';
 import { safeFileStem, type DownloadedFile } from './task/files.ts';
 import type { TaskOutcome } from './task/task.ts';
 
@@ -53,11 +53,7 @@ export async function deliver(
 }
 
 function cancelled({ deps }: Step): Ending {
-  const reason: unknown = deps.signal.reason;
-  return {
-    kind: 'cancelled',
-    signal: reason instanceof Error && 'signalName' in reason ? String(reason.signalName) : 'cancellation',
-  };
+  return { kind: 'cancelled', signal: signalName(deps.signal) };
 }
 
 /** A re-run that resumes the same tasks must find (and replace) the same artifact. */
@@ -106,7 +102,9 @@ async function uploadArtifacts(
     step.abandonedWork = deps.signal.aborted || deadline.aborted;
     if (deps.signal.aborted) return cancelled(step);
     if (deadline.aborted) return { kind: 'timeout', message: uploadTimedOut(files, inputs) };
-    if (!(error instanceof ArtifactsUnsupportedError)) throw error;
+    // An ending, not a throw: the release and the PR comment still say how the step went.
+    if (!(error instanceof ArtifactsUnsupportedError))
+      return { kind: 'failed', message: error instanceof Error ? error.message : String(error) };
     deps.log.warning(error.message);
     report.artifactSkipped(error.message);
     return undefined;
@@ -140,7 +138,7 @@ async function releaseAssets(
       await octokitFor(step),
       { owner: run.owner, repo: run.repo, tag },
       files,
-      { ...retryContext(step), deadlineMs: step.deadlineMs },
+      githubContext(step),
     );
     report.releaseAssets(urls);
     deps.log.info(`Uploaded ${urls.length} asset${urls.length === 1 ? '' : 's'} to release ${tag}.`);
@@ -230,10 +228,12 @@ async function comment(
       { owner: run.owner, repo: run.repo, pullRequest: run.pullRequest },
       commentMarker(run),
       report.comment(endings, stepEnding),
-      { ...retryContext(step), deadlineMs: step.deadlineMs },
+      githubContext(step),
     );
-    report.commented(posted.url);
-    deps.log.info(`${posted.created ? 'Wrote' : 'Updated'} the pull request comment: ${posted.url}`);
+    if (posted.url) report.commented(posted.url);
+    deps.log.info(
+      `${posted.created ? 'Wrote' : 'Updated'} the pull request comment${posted.url ? `: ${posted.url}` : '.'}`,
+    );
   } catch (error) {
     if (error instanceof CommentNotAllowedError)
       deps.log.warning(
@@ -247,7 +247,18 @@ async function comment(
   }
 }
 
-function retryContext({ deps }: Step) {
+/** What a GitHub call needs: time, the retry schedule, GitHub's limits and the step's deadline. */
+function githubContext({ deps, deadlineMs }: Step) {
   const { clock, sleep, random, log, signal } = deps;
-  return { clock, sleep, random, log, signal, schedule: policy.retry.schedule };
+  return {
+    clock,
+    sleep,
+    random,
+    log,
+    signal,
+    schedule: policy.retry.schedule,
+    limits: policy.github,
+    deadlineMs,
+    apiUrl: deps.github.apiUrl,
+  };
 }

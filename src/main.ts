@@ -18,7 +18,7 @@ import type { Ending } from './report/task-report.ts';
 import { Gate, runPool, type Place } from './pool.ts';
 import { KlingApiError } from './kling/errors.ts';
 import type { Task } from './kling/responses.ts';
-import type { Log } from './runtime.ts';
+import { signalName, type Log } from './runtime.ts';
 import { deriveExternalTaskId, type RunIdentity } from './task/external-id.ts';
 import { runTask } from './task/run-task.ts';
 import type { TaskContext, TaskObserver, TaskOutcome, TaskSpec } from './task/task.ts';
@@ -98,7 +98,7 @@ async function runEntries(
       },
       notStarted: () => ({ ending: 'cancelled', resumed: false, files: [] }),
     },
-    { ...retry, signal: deps.signal, deadlineMs },
+    { ...retry, signal: deps.signal, deadlineMs, raiseAfterQuietMs: policy.pool.raiseAfterQuietMs },
   );
 }
 
@@ -223,11 +223,6 @@ function taskContext(
       download: policy.download,
     },
   };
-}
-
-export function signalName(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error && 'signalName' in reason ? String(reason.signalName) : 'cancellation';
 }
 
 function labelOf(entry: Entry): EntryLabel {

@@ -44,6 +44,19 @@ export const policy = {
     stallMs: 30_000,
     maxRedirects: 5,
   },
+  pool: {
+    /** After a 1303, the step takes back a place when one of its tasks finishes and none came for this long. */
+    raiseAfterQuietMs: 30_000,
+  },
+  github: {
+    /** Attempts for a GitHub call that failed for a passing reason (5xx, network). */
+    attempts: 3,
+    /** A rate limit that asks for a longer wait than this is not waited out: deliveries give up. */
+    maxRateLimitWaitMs: 60_000,
+    perPage: 100,
+    /** Pages of comments, releases or assets read at most (a hostile `Link: next` never ends). */
+    maxPages: 30,
+  },
   artifact: {
     /** Audio and video are compressed already: zipping them again only costs time. */
     compressionLevel: 0,

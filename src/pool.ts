@@ -10,11 +10,13 @@ import { formatDuration, type Clock, type Log, type Sleep } from './runtime.ts';
 /** A counting gate with waiters served in order; `front` lets a refused entry go before new ones. */
 export class Gate {
   #limit: number;
+  readonly #max: number;
   #inUse = 0;
   readonly #waiters: { front: boolean; wake: () => void }[] = [];
 
   constructor(limit: number) {
     this.#limit = limit;
+    this.#max = limit;
   }
 
   get limit(): number {
@@ -60,6 +62,13 @@ export class Gate {
     });
   }
 
+  /** One more place, up to the limit it started with: the account may have room again. */
+  raise(): void {
+    if (this.#limit >= this.#max) return;
+    this.#limit++;
+    this.#handOver();
+  }
+
   /** Fewer places from now on (never below one); those in use are not taken back. */
   lower(limit: number): void {
     this.#limit = Math.max(1, Math.min(this.#limit, limit));
@@ -74,6 +83,8 @@ export class Gate {
 }
 
 export interface PoolContext {
+  /** After a 1303, a finished task frees a place for the pool again only once none came for this long. */
+  raiseAfterQuietMs: number;
   clock: Clock;
   sleep: Sleep;
   random: () => number;
@@ -111,8 +122,14 @@ export interface PoolWork<T> {
 }
 
 /** Runs every entry and returns every result in input order; one entry's failure never stops another. */
+/** This step's tasks that exist and are not final, and when the account last said it was full. */
+interface Running {
+  count: number;
+  lastRefusalMs: number;
+}
+
 export async function runPool<T>(work: PoolWork<T>, context: PoolContext): Promise<T[]> {
-  const running = { count: 0 };
+  const running: Running = { count: 0, lastRefusalMs: Number.NEGATIVE_INFINITY };
   return Promise.all(
     Array.from({ length: work.count }, (_, index) => runEntry(index, work, running, context)),
   );
@@ -121,25 +138,32 @@ export async function runPool<T>(work: PoolWork<T>, context: PoolContext): Promi
 async function runEntry<T>(
   index: number,
   work: PoolWork<T>,
-  running: { count: number },
+  running: Running,
   context: PoolContext,
 ): Promise<T> {
-  let release: (() => void) | undefined;
+  let held: (() => void) | undefined;
   try {
     for (let refusals = 0; ; refusals++) {
       try {
-        release ??= await work.slots.acquire(context.signal, refusals > 0);
+        held ??= await work.slots.acquire(context.signal, refusals > 0);
       } catch (error) {
         if (context.signal.aborted) return work.notStarted(index);
         throw error;
       }
-      const outcome = await work.attempt(index, place(release, running));
-      if (!outcome.accountFull) return outcome.result;
+      const hold = place(held, running, work.slots, context);
+      const outcome = await work.attempt(index, hold);
+      if (!outcome.accountFull) {
+        // Ended without a final status (wait: false, or a failure after submit): the pool can no
+        // longer see that task, so it stops counting it as one of its own.
+        hold.release();
+        return outcome.result;
+      }
+      running.lastRefusalMs = context.clock.now();
       // Lower the limit before the place is freed, so no waiting entry sends a create into a full account.
       lowerTo(running.count, work.slots, context);
       if (running.count > 0) {
-        release();
-        release = undefined;
+        held();
+        held = undefined;
         continue;
       }
       // None of ours runs: this entry keeps its place and probes alone, after a backoff.
@@ -157,11 +181,11 @@ async function runEntry<T>(
       }
     }
   } finally {
-    release?.();
+    held?.();
   }
 }
 
-function place(release: () => void, running: { count: number }): Place {
+function place(release: () => void, running: Running, slots: Gate, context: PoolContext): Place {
   let started = false;
   let released = false;
   return {
@@ -173,8 +197,11 @@ function place(release: () => void, running: { count: number }): Place {
     release: () => {
       if (released) return;
       released = true;
-      if (started) running.count--;
       release();
+      if (!started) return;
+      running.count--;
+      // One of ours finished and the account has not been full for a while: take a place back.
+      if (context.clock.now() - running.lastRefusalMs >= context.raiseAfterQuietMs) slots.raise();
     },
   };
 }

@@ -80,6 +80,12 @@ export class CancelledError extends Error {
   }
 }
 
+/** Which signal cancelled the step, from the abort reason. */
+export function signalName(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof CancelledError ? reason.signalName : 'cancellation';
+}
+
 /** "1m05s", "42s": durations in logs and the summary. */
 export function formatDuration(ms: number): string {
   // Under a second (short test limits, sub-second stalls): tenths, so it never reads "0s".

@@ -45,6 +45,38 @@ function pullRequestNumber(eventPath: string | undefined): number | undefined {
   }
 }
 
+/** A URL GitHub sent, passed on only when it is one plain https (or loopback http) link. */
+export function plainUrl(url: unknown): string | undefined {
+  if (typeof url !== 'string' || url.length > 2048 || /[\s\p{Cc}<>"`]/u.test(url)) return undefined;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' ||
+      (parsed.protocol === 'http:' && /^(127\.|localhost$|\[::1\]$)/.test(parsed.hostname))
+      ? url
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Pages of a list, until `found` matches or the pages run out (at most `maxPages`): a match on the
+ * first page ends the reading, and a list that never ends cannot hold the step.
+ */
+export async function findInPages<T>(
+  pages: AsyncIterable<{ data: T[] }>,
+  found: (item: T) => boolean,
+  maxPages: number,
+): Promise<T | undefined> {
+  let read = 0;
+  for await (const page of pages) {
+    const match = page.data.find(found);
+    if (match !== undefined) return match;
+    if (++read >= maxPages) return undefined;
+  }
+  return undefined;
+}
+
 /** The Octokit the deliveries use; typed loosely so the bundle loads @actions/github only when needed. */
 export type Octokit = Awaited<ReturnType<typeof loadOctokit>>;
 
@@ -65,8 +97,19 @@ export function isGithubError(error: unknown): error is GithubError {
   return error instanceof Error && typeof (error as { status?: unknown }).status === 'number';
 }
 
-/** GitHub's 5xx, 429 and rate limits are retried (Retry-After or the reset time honoured); the rest are final. */
-export function classifyGithub(now: () => number, network: Budget): Classify {
+export interface GithubLimits {
+  attempts: number;
+  maxRateLimitWaitMs: number;
+  perPage: number;
+  maxPages: number;
+}
+
+/**
+ * GitHub's 5xx, 429 and rate limits are retried (Retry-After or the reset time honoured); a rate
+ * limit that asks for longer than `maxWaitMs` is given up on, as is everything else.
+ */
+export function classifyGithub(now: () => number, limits: GithubLimits): Classify {
+  const network: Budget = { name: 'github', attempts: limits.attempts };
   return (error) => {
     if (!isGithubError(error)) return { retry: false };
     const headers = error.response?.headers ?? {};
@@ -77,16 +120,15 @@ export function classifyGithub(now: () => number, network: Budget): Classify {
     const limited =
       error.status === 429 ||
       (error.status === 403 && (headers['x-ratelimit-remaining'] === '0' || Number.isFinite(retryAfter)));
-    if (limited)
-      return {
-        retry: true,
-        reason: `GitHub rate limit (HTTP ${error.status})`,
-        retryAfterMs: Number.isFinite(retryAfter)
-          ? retryAfter * 1000
-          : Number.isFinite(reset)
-            ? Math.max(0, reset * 1000 - now())
-            : undefined,
-      };
+    if (limited) {
+      const waitMs = Number.isFinite(retryAfter)
+        ? retryAfter * 1000
+        : Number.isFinite(reset)
+          ? Math.max(0, reset * 1000 - now())
+          : undefined;
+      if (waitMs !== undefined && waitMs > limits.maxRateLimitWaitMs) return { retry: false };
+      return { retry: true, reason: `GitHub rate limit (HTTP ${error.status})`, retryAfterMs: waitMs };
+    }
     if (error.status >= 500)
       return { retry: true, reason: `GitHub answered HTTP ${error.status}`, budget: network };
     return { retry: false };

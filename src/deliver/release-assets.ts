@@ -6,7 +6,14 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { withRetries, type RetryContext } from '../net/retry.ts';
-import { classifyGithub, isGithubError, type Octokit } from './github.ts';
+import {
+  classifyGithub,
+  findInPages,
+  isGithubError,
+  plainUrl,
+  type GithubLimits,
+  type Octokit,
+} from './github.ts';
 
 export interface ReleaseTarget {
   owner: string;
@@ -35,7 +42,7 @@ export class ReleaseNotAllowedError extends Error {
   override name = 'ReleaseNotAllowedError';
 }
 
-type Context = RetryContext & { deadlineMs: number };
+type Context = RetryContext & { deadlineMs: number; limits: GithubLimits; apiUrl: string };
 
 /** Uploads every file; returns the download URLs in the files' order. */
 export async function uploadReleaseAssets(
@@ -46,8 +53,11 @@ export async function uploadReleaseAssets(
 ): Promise<string[]> {
   try {
     const release = await findRelease(octokit, target, context);
+    uploadHostProblem(release.upload_url, context.apiUrl);
+    const existing = await listAssets(octokit, target, release, context);
     const urls: string[] = [];
-    for (const file of files) urls.push(await replaceAsset(octokit, target, release, file, context));
+    for (const file of files)
+      urls.push(await replaceAsset(octokit, target, release, existing, file, context));
     return urls;
   } catch (error) {
     throw explain(error, target);
@@ -71,10 +81,17 @@ async function findRelease(octokit: Octokit, target: ReleaseTarget, context: Con
   } catch (error) {
     if (!isGithubError(error) || error.status !== 404) throw error;
   }
-  const releases = await call(context, 'Listing releases', () =>
-    octokit.paginate(octokit.rest.repos.listReleases, { owner, repo, per_page: 100 }),
+  const found = await call(context, 'Listing releases', () =>
+    findInPages(
+      octokit.paginate.iterator(octokit.rest.repos.listReleases, {
+        owner,
+        repo,
+        per_page: context.limits.perPage,
+      }),
+      (release) => release.tag_name === tag,
+      context.limits.maxPages,
+    ),
   );
-  const found = releases.find((release) => release.tag_name === tag);
   if (!found)
     throw new ReleaseNotFoundError(
       `No release has the tag ${tag} (drafts included): create the release first.`,
@@ -82,27 +99,71 @@ async function findRelease(octokit: Octokit, target: ReleaseTarget, context: Con
   return found;
 }
 
+interface Asset {
+  id: number;
+  name: string;
+}
+
+async function listAssets(
+  octokit: Octokit,
+  target: ReleaseTarget,
+  release: Release,
+  context: Context,
+): Promise<Asset[]> {
+  const assets: Asset[] = [];
+  await call(context, 'Listing release assets', async () => {
+    assets.length = 0;
+    const pages = octokit.paginate.iterator(octokit.rest.repos.listReleaseAssets, {
+      owner: target.owner,
+      repo: target.repo,
+      release_id: release.id,
+      per_page: context.limits.perPage,
+    });
+    return findInPages<Asset>(pages, (asset) => (assets.push(asset), false), context.limits.maxPages);
+  });
+  return assets;
+}
+
+/** Replaces an asset of the same name; an upload whose answer was lost (422 already_exists) is redone once. */
 async function replaceAsset(
   octokit: Octokit,
   target: ReleaseTarget,
   release: Release,
+  existing: Asset[],
   file: AssetFile,
   context: Context,
 ): Promise<string> {
   const { owner, repo } = target;
-  const assets = await call(context, 'Listing release assets', () =>
-    octokit.paginate(octokit.rest.repos.listReleaseAssets, {
-      owner,
-      repo,
-      release_id: release.id,
-      per_page: 100,
-    }),
-  );
-  const earlier = assets.find((asset) => asset.name === file.name);
-  if (earlier)
+  const remove = async (asset: Asset) => {
     await call(context, `Deleting the earlier ${file.name}`, () =>
-      octokit.rest.repos.deleteReleaseAsset({ owner, repo, asset_id: earlier.id }),
+      octokit.rest.repos.deleteReleaseAsset({ owner, repo, asset_id: asset.id }),
     );
+  };
+  const earlier = existing.find((asset) => asset.name === file.name);
+  if (earlier) await remove(earlier);
+  try {
+    return await upload(octokit, release, file, context);
+  } catch (error) {
+    if (
+      !isGithubError(error) ||
+      error.status !== 422 ||
+      !/already_exists/.test(JSON.stringify(error.response?.data ?? ''))
+    )
+      throw error;
+    // A retried upload met the asset its lost first try made (or a cut-off "starter" one): replace it.
+    const now = await listAssets(octokit, target, release, context);
+    const taken = now.find((asset) => asset.name === file.name);
+    if (taken) await remove(taken);
+    return upload(octokit, release, file, context);
+  }
+}
+
+async function upload(
+  octokit: Octokit,
+  release: Release,
+  file: AssetFile,
+  context: Context,
+): Promise<string> {
   const size = (await stat(file.path)).size;
   const { data } = await call<{ data: unknown }>(context, `Uploading ${file.name}`, () =>
     octokit.request({
@@ -114,14 +175,35 @@ async function replaceAsset(
       headers: { 'content-type': file.contentType, 'content-length': size },
     }),
   );
-  return (data as { browser_download_url: string }).browser_download_url;
+  const url = plainUrl((data as { browser_download_url?: unknown }).browser_download_url);
+  if (!url) throw new Error(`GitHub's answer for ${file.name} holds no plain download link`);
+  return url;
+}
+
+/**
+ * The token goes with the upload: only to GitHub's own upload host (the API's host, or uploads.<host>
+ * beside api.<host>), never to wherever an answer's upload_url points.
+ */
+export function uploadHostProblem(uploadUrl: string, apiUrl: string): void {
+  let upload: URL;
+  try {
+    upload = new URL(uploadUrl.replace(/\{[^}]*\}/g, ''));
+  } catch {
+    throw new Error('the release answer holds no upload URL');
+  }
+  const api = new URL(apiUrl);
+  const allowed = [api.hostname, api.hostname.replace(/^api\./, 'uploads.')];
+  if (!allowed.includes(upload.hostname) || upload.protocol !== api.protocol)
+    throw new Error(
+      `the release's upload URL points at ${upload.protocol}//${upload.hostname}, not GitHub's upload host; the token is not sent there`,
+    );
 }
 
 function call<T>(context: Context, operation: string, work: () => Promise<T>): Promise<T> {
   return withRetries(
     {
       operation,
-      classify: classifyGithub(() => context.clock.now(), { name: 'github', attempts: 3 }),
+      classify: classifyGithub(() => context.clock.now(), context.limits),
       deadlineMs: context.deadlineMs,
     },
     work,

@@ -44,7 +44,14 @@ class EntrySink implements OutputSink {
 
 /** GitHub's download URL as a link only when it cannot break out of the link syntax; else as code. */
 function assetLink(url: string): string {
-  const name = markdownCode(decodeURIComponent(url.split('/').pop() ?? url), 80);
+  const last = url.split('/').pop() ?? url;
+  let decoded = last;
+  try {
+    decoded = decodeURIComponent(last);
+  } catch {
+    // A malformed escape: show it as it came.
+  }
+  const name = markdownCode(decoded, 80);
   return /^https:\/\/[^\s()<>[\]`]+$/.test(url) ? `[${name}](${url})` : `${name} (${markdownCode(url, 200)})`;
 }
 

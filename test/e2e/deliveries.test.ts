@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GitHubApi, tokenPresets } from '../emulator/github-api.ts';
+import { GitHubApi, githubFaults, tokenPresets } from '../emulator/github-api.ts';
 import { JOB_TOKEN, type ActionRun } from '../support/run-action.ts';
 import { errorMessage, startWorld, type World } from './world.ts';
 
@@ -78,15 +78,40 @@ describe('pr_comment', () => {
 
   it('finds its comment on a later page of a busy pull request (Link pagination)', async () => {
     const env = event('pull_request');
-    await world.run({ ...video('busy'), pr_comment: 'true' }, { env });
+    // 250 comments first: the step's own lands on the third page of 100.
     github.seedComments(PR, 250);
+    await world.run({ ...video('busy'), pr_comment: 'true' }, { env });
     const later = await world.run({ ...video('busy'), pr_comment: 'true' }, { env });
     expect(later.code, later.stdout).toBe(0);
     const mine = github.comments(PR).filter((c) => c.body.includes('kling-video-to-audio:'));
     expect(mine).toHaveLength(1);
-    expect(
-      github.requests.filter((r) => r.method === 'GET' && r.path.includes('/comments')).length,
-    ).toBeGreaterThan(2);
+    expect(github.requests.filter((r) => r.method === 'PATCH')).toHaveLength(1);
+  });
+
+  it('never takes over a comment someone else wrote with the marker in it', async () => {
+    const env = event('pull_request');
+    const first = await world.run({ ...video('hijack'), pr_comment: 'true' }, { env });
+    const marker = github.comments(PR)[0]!.body.split('\n')[0]!;
+    const mallory = github.addComment(PR, `${marker}\nnot yours`, {
+      login: 'mallory',
+      id: 666,
+      type: 'User',
+    });
+    const again = await world.run({ ...video('hijack'), pr_comment: 'true' }, { env });
+    expect(again.code, again.stdout).toBe(0);
+    expect(github.comments(PR).find((c) => c.id === mallory.id)!.body).toBe(`${marker}\nnot yours`);
+    expect(again.outputs.comment_url).toBe(first.outputs.comment_url);
+  });
+
+  it('a rate limit that resets long after the deadline is not waited out: a warning, and the step succeeds', async () => {
+    github.inject({ ...githubFaults.rateLimited('*', { resetInSeconds: 3600 }), times: Infinity });
+    const run = await world.run(
+      { ...video('limited'), pr_comment: 'true' },
+      { env: event('pull_request'), timeoutMs: 30_000 },
+    );
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.durationMs).toBeLessThan(15_000);
+    expect(warnings(run).join('\n')).toMatch(/pr_comment/);
   });
 
   it('two steps of a job keep a comment each', async () => {
@@ -145,6 +170,16 @@ describe('release_tag', () => {
     expect(
       after.find((a) => a.name === 'trailer.mp3')!.bytes.equals(readFileSync(later.outputs.audio_path!)),
     ).toBe(true);
+  });
+
+  it('an upload whose answer was lost is replaced, not left failing on already_exists', async () => {
+    const release = github.createRelease({ tag: 'v5.0.0' });
+    github.inject(githubFaults.resetAfterWork('uploadReleaseAsset'));
+    const run = await world.run({ ...video('lost'), release_tag: 'v5.0.0' }, { env: event('push') });
+    expect(run.code, run.stdout).toBe(0);
+    const assets = github.assets(release.id);
+    expect(assets.map((a) => [a.name, a.state])).toEqual([['lost.mp3', 'uploaded']]);
+    expect(assets[0]!.bytes.equals(readFileSync(run.outputs.audio_path!))).toBe(true);
   });
 
   it('finds a draft release through the release list', async () => {

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { assetFiles } from '../../src/deliveries.ts';
 import { classifyGithub, type GithubRun } from '../../src/deliver/github.ts';
 import { commentMarker } from '../../src/deliver/pr-comment.ts';
+import { uploadHostProblem } from '../../src/deliver/release-assets.ts';
+import { policy } from '../../src/policy.ts';
 import type { Entry } from '../../src/inputs.ts';
 import type { TaskOutcome } from '../../src/task/task.ts';
 
@@ -87,7 +89,7 @@ describe('commentMarker', () => {
 describe('classifyGithub', () => {
   const httpError = (status: number, headers: Record<string, string> = {}, message = 'x') =>
     Object.assign(new Error(message), { status, response: { headers } });
-  const classify = classifyGithub(() => 1_000_000, { name: 'github', attempts: 3 });
+  const classify = classifyGithub(() => 1_000_000, policy.github);
 
   it('retries 5xx and network errors within a budget, and rate limits as GitHub asks', () => {
     expect(classify(httpError(502))).toMatchObject({ retry: true, budget: { attempts: 3 } });
@@ -104,8 +106,50 @@ describe('classifyGithub', () => {
     });
   });
 
+  it('gives up on a rate limit that asks for a longer wait than it may wait', () => {
+    expect(
+      classify(httpError(403, { 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(1_000 + 3_600) })),
+    ).toEqual({
+      retry: false,
+    });
+    expect(classify(httpError(429, { 'retry-after': '3600' }))).toEqual({ retry: false });
+  });
+
   it('does not retry refusals: a read-only token, a missing release, a validation error', () => {
     for (const status of [401, 403, 404, 422]) expect(classify(httpError(status))).toEqual({ retry: false });
     expect(classify(new Error('not an http error'))).toEqual({ retry: false });
+  });
+});
+
+describe("uploadHostProblem: the token goes only to GitHub's upload host", () => {
+  it('accepts uploads.<host> beside api.<host>, and the API host itself (GHES, loopback fakes)', () => {
+    expect(() =>
+      uploadHostProblem(
+        'https://uploads.github.com/repos/o/r/releases/1/assets{?name,label}',
+        'https://api.github.com',
+      ),
+    ).not.toThrow();
+    expect(() =>
+      uploadHostProblem(
+        'https://ghe.example.com/api/uploads/repos/o/r/releases/1/assets{?name,label}',
+        'https://ghe.example.com/api/v3',
+      ),
+    ).not.toThrow();
+    expect(() =>
+      uploadHostProblem(
+        'http://127.0.0.1:4002/repos/o/r/releases/1/assets{?name,label}',
+        'http://127.0.0.1:4001',
+      ),
+    ).not.toThrow();
+  });
+
+  it('refuses any other host, or a downgrade to http', () => {
+    expect(() =>
+      uploadHostProblem('https://evil.example.com/steal{?name}', 'https://api.github.com'),
+    ).toThrow(/evil\.example\.com/);
+    expect(() => uploadHostProblem('http://uploads.github.com/x{?name}', 'https://api.github.com')).toThrow(
+      /not GitHub's upload host/,
+    );
+    expect(() => uploadHostProblem('not a url', 'https://api.github.com')).toThrow(/no upload URL/);
   });
 });

@@ -20,6 +20,7 @@ function poolContext(
     ...context,
     signal: new AbortController().signal,
     deadlineMs: context.clock.now() + 3_600_000,
+    raiseAfterQuietMs: 30_000,
     ...overrides,
   };
 }
@@ -256,6 +257,72 @@ describe('runPool', () => {
     expect(refused).toBeLessThanOrEqual(3 + context.sleep.delays.length);
     expect(context.sleep.delays.length).toBeGreaterThan(0);
     expect(context.sleep.delays.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(5_000);
+  });
+
+  it('a task that ends without a final status (wait: false) stops counting: a 1303 then backs off instead of spinning', async () => {
+    const context = poolContext();
+    context.deadlineMs = context.clock.now() + 20_000;
+    let creates = 0;
+    const result = await runPool(
+      {
+        count: 2,
+        slots: new Gate(2),
+        attempt: (i, place) => {
+          creates++;
+          if (i === 0) {
+            // Submitted, not waited for: the task exists, but the entry ends here.
+            place.taskStarted();
+            return Promise.resolve({ accountFull: false, result: 'submitted' });
+          }
+          return Promise.resolve({ accountFull: true, result: '1303' });
+        },
+        notStarted: () => 'not started',
+      },
+      context,
+    );
+    expect(result).toEqual(['submitted', '1303']);
+    // Every refusal after the first waited a backoff: creates stay few until the deadline.
+    expect(creates).toBeLessThanOrEqual(2 + context.sleep.delays.length);
+    expect(context.sleep.delays.length).toBeGreaterThan(0);
+  });
+
+  it('takes back a place each time one of its tasks finishes, after lowering for 1303', async () => {
+    const slots = new Gate(3);
+    const context = poolContext();
+    const finish = [deferred(), deferred()];
+    let refusedOnce = false;
+    const result = runPool(
+      {
+        count: 3,
+        slots,
+        attempt: async (i, place) => {
+          if (i === 2 && !refusedOnce) {
+            refusedOnce = true;
+            return { accountFull: true, result: 'refused' };
+          }
+          place.taskStarted();
+          if (i < 2) await finish[i]!.promise;
+          place.release();
+          return { accountFull: false, result: `done ${i}` };
+        },
+        notStarted: () => 'not started',
+      },
+      context,
+    );
+    await tick();
+    await tick();
+    expect(slots.limit).toBe(2);
+    // Finishing soon after the refusal keeps the lower limit; once the account is quiet, it is raised.
+    finish[0]!.resolve();
+    await tick();
+    await tick();
+    expect(slots.limit).toBe(2);
+    context.clock.advance(30_000);
+    finish[1]!.resolve();
+    await tick();
+    await tick();
+    expect(slots.limit).toBe(3);
+    expect(await result).toEqual(['done 0', 'done 1', 'done 2']);
   });
 
   it('gives up waiting on 1303 at the deadline, returning the refusal', async () => {
