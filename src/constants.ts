@@ -29,6 +29,7 @@ export const Inputs = {
   ReleaseTag: 'release_tag',
   Archive: 'archive',
   Overwrite: 'overwrite',
+  Preflight: 'preflight',
 } as const;
 
 export const Outputs = {

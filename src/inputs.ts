@@ -29,6 +29,8 @@ export interface Entry {
 export interface ActionInputs {
   /** In input order; one unless `videos` was given. */
   entries: readonly Entry[];
+  /** Check each video_url source before any create (reachable, MP4/MOV, size, duration). */
+  preflight: boolean;
   /** `videos` was given: outputs list every entry, and each entry has its own external id. */
   batch: boolean;
   maxConcurrency: number;
@@ -206,6 +208,7 @@ export function readInputs(getInput: GetInput, workspace: string): ActionInputs 
   const inputs: ActionInputs = {
     entries,
     batch: reader.get(Inputs.Videos) !== '',
+    preflight: reader.bool(Inputs.Preflight, true),
     maxConcurrency: reader.number(Inputs.MaxConcurrency, 2, 1, MAX_CONCURRENCY, true),
     provider,
     credentials: credentials ?? { kind: 'api_key', apiKey: '' },

@@ -7,6 +7,7 @@ import { describeFailure, versionHint } from './advice.ts';
 import { Inputs } from './constants.ts';
 import type { StepDependencies } from './dependencies.ts';
 import { deliver, type Step } from './deliveries.ts';
+import { checkSources } from './sources.ts';
 import { InputError, isLoopback, readInputs, type ActionInputs, type Entry } from './inputs.ts';
 import { bearerAuthorizer, jwtAuthorizer } from './kling/auth.ts';
 import { KlingClient, type CreateTaskRequest } from './kling/client.ts';
@@ -57,7 +58,8 @@ export async function runStep(deps: StepDependencies): Promise<StepResult> {
   let endings: Ending[] = inputs.entries.map(() => ({ kind: 'failed', message: 'the step ended early' }));
   let stepEnding: Ending | undefined;
   try {
-    const outcomes = await runEntries(step, startedMs);
+    const refused = await checkSources(inputs, deps, deadlineMs);
+    const outcomes = await runEntries(step, startedMs, refused);
     endings = outcomes.map((outcome, i) => endingOf(outcome, inputs.entries[i]!, step));
     stepEnding = await deliver(outcomes, endings, step);
   } catch (error) {
@@ -77,6 +79,7 @@ export async function runStep(deps: StepDependencies): Promise<StepResult> {
 async function runEntries(
   { inputs, deps, report, deadlineMs }: Step,
   startedMs: number,
+  refused: readonly (Error | undefined)[],
 ): Promise<TaskOutcome[]> {
   // Only what requests need: the task and API layers never hold the step's inputs or outputs.
   const { clock, sleep, random, log, signal } = deps;
@@ -91,6 +94,13 @@ async function runEntries(
       count: specs.length,
       slots: new Gate(inputs.maxConcurrency),
       attempt: async (i, place) => {
+        // A source its check refused gets no task, and no place is held for it.
+        const refusal = refused[i];
+        if (refusal)
+          return {
+            accountFull: false,
+            result: { ending: 'failed', resumed: false, files: [], error: refusal },
+          };
         const outcome = await runTask(specs[i]!, context, holdingPlace(report.entries[i]!, place));
         const accountFull = isAccountFull(outcome);
         const retryAfterMs = accountFull ? (outcome.error as KlingApiError).retryAfterMs : undefined;

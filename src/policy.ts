@@ -44,6 +44,23 @@ export const policy = {
     stallMs: 30_000,
     maxRedirects: 5,
   },
+  preflight: {
+    /** Kling's "100MB", read as decimal so nothing Kling might refuse gets through. */
+    maxBytes: 100 * 1000 * 1000,
+    minSeconds: 3,
+    maxSeconds: 20,
+    /** Read from the start of the file, and asked for at once when looking for a box further on. */
+    headBytes: 64 * 1024,
+    maxMoovBytes: 16 * 1024 * 1024,
+    /** From a host that ignores Range: the most read before the check gives up (and the create goes ahead). */
+    maxReadBytes: 32 * 1024 * 1024,
+    /** Box headers looked up past the head on the way to moov, one ranged request each. */
+    maxJumps: 8,
+    requestTimeoutMs: 15_000,
+    /** The whole check of one source (also capped by the step's deadline). */
+    checkTimeoutMs: 45_000,
+    maxRedirects: 5,
+  },
   pool: {
     /** After a 1303, the step takes back a place when one of its tasks finishes and none came for this long. */
     raiseAfterQuietMs: 30_000,

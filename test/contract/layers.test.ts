@@ -28,7 +28,7 @@ function layerOf(module: string): number {
   if (module === 'policy.ts' || module === 'runtime.ts') return 0;
   if (module.startsWith('net/')) return 1;
   if (module.startsWith('kling/')) return 2;
-  if (module.startsWith('task/')) return 3;
+  if (module.startsWith('task/') || module.startsWith('preflight/')) return 3;
   return 4; // the step: main.ts, action.ts, inputs.ts, advice.ts, constants.ts, report/, deliver/
 }
 
@@ -62,7 +62,9 @@ describe('layers', () => {
 
   it('kling/ and task/ never name an action input (they never import constants.ts or inputs.ts)', () => {
     const named = [...graph]
-      .filter(([from]) => from.startsWith('kling/') || from.startsWith('task/'))
+      .filter(
+        ([from]) => from.startsWith('kling/') || from.startsWith('task/') || from.startsWith('preflight/'),
+      )
       .filter(([, targets]) => targets.some((t) => t === 'constants.ts' || t === 'inputs.ts'));
     expect(named).toEqual([]);
   });

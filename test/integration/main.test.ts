@@ -82,7 +82,13 @@ function harness(inputs: Record<string, string>, overrides: Partial<StepDependen
   return { deps, events, outputs, uploads, summary: () => summary };
 }
 
-const common = { poll_interval_seconds: '0.05', timeout_seconds: '30', audio_format: 'mp3' };
+// The videos are fictional: preflight has tests of its own.
+const common = {
+  poll_interval_seconds: '0.05',
+  timeout_seconds: '30',
+  audio_format: 'mp3',
+  preflight: 'false',
+};
 
 describe('runStep()', () => {
   it('masks every credential before it logs, sets an output or sends a request', async () => {
