@@ -251,13 +251,16 @@ function readEntries(reader: InputReader, defaults: StepDefaults): Entry[] {
   }
   const source = readSource(reader);
   if (!source) return [];
-  const name =
-    source.kind === 'video_url'
-      ? source.videoUrl
-      : source.kind === 'video_id'
-        ? source.videoId
-        : source.taskId;
-  return [{ ...defaults, source, name }];
+  return [{ ...defaults, source, name: sourceText(source) }];
+}
+
+/** The source as the user wrote it: the URL, the video id or the task id. */
+export function sourceText(source: Source): string {
+  return source.kind === 'video_url'
+    ? source.videoUrl
+    : source.kind === 'video_id'
+      ? source.videoId
+      : source.taskId;
 }
 
 /** Exactly one of video_url, video_id, task_id. */

@@ -8,7 +8,7 @@ import { Inputs } from './constants.ts';
 import type { StepDependencies } from './dependencies.ts';
 import { deliver, type Step } from './deliveries.ts';
 import { checkSources } from './sources.ts';
-import { InputError, isLoopback, readInputs, type ActionInputs, type Entry } from './inputs.ts';
+import { InputError, isLoopback, readInputs, sourceText, type ActionInputs, type Entry } from './inputs.ts';
 import { bearerAuthorizer, jwtAuthorizer } from './kling/auth.ts';
 import { KlingClient, type CreateTaskRequest } from './kling/client.ts';
 import { routesFor } from './kling/routes.ts';
@@ -237,12 +237,7 @@ function taskContext(
 
 function labelOf(entry: Entry): EntryLabel {
   const { source } = entry;
-  const written =
-    source.kind === 'video_url'
-      ? source.videoUrl
-      : source.kind === 'video_id'
-        ? source.videoId
-        : source.taskId;
+  const written = sourceText(source);
   const description =
     source.kind === 'video_url'
       ? written
