@@ -1,0 +1,740 @@
+/**
+ * A fake of the GitHub Actions cache service v2 (the Twirp `CacheService` on the results service
+ * origin) and of the Azure blob storage its signed URLs point to, on one loopback server. It is driven
+ * by the real `@actions/cache` client (`saveCache` / `restoreCache` with `ACTIONS_CACHE_SERVICE_V2`),
+ * so it checks what the client sends: the runtime token, snake_case proto JSON, the committed blob
+ * size at finalize, and it answers like GitHub: an entry is (scope, key, version); a key is immutable
+ * (a second CreateCacheEntry is a Twirp 409 `already_exists`); a lookup needs the same version (a hash
+ * of the paths and the compression method) and tries the exact key, then the key and each restore key
+ * as a prefix (newest first), in the current ref's scope first, then the readable scopes after it.
+ *
+ * Scopes, as GitHub does it: the client sends no ref; the runtime token carries the cache scopes in its
+ * `ac` claim (a JSON list of `{Scope, Permission}`, 1 = read, 2 = write). A run on a ref gets read and
+ * write on its own ref, and read on the base ref (pull requests) and on the default branch. So a cache
+ * saved on `refs/heads/main` is visible to a PR, and one saved on a PR ref is not visible to main.
+ * Simplification: `env({ ref, baseRef })` mints that token; this fake signs and verifies it itself
+ * (GitHub's is signed by the token service), and it does not model eviction, the 10 GB quota,
+ * per-entry expiry, or a pending reservation ever timing out.
+ */
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export type CacheTwirpMethod = 'CreateCacheEntry' | 'FinalizeCacheEntryUpload' | 'GetCacheEntryDownloadURL';
+export type CacheBlobMethod = 'PutBlob' | 'PutBlock' | 'PutBlockList' | 'GetBlob' | 'GetBlobProperties';
+
+export interface CacheEntry {
+  id: number;
+  key: string;
+  version: string;
+  /** The ref whose scope the entry was written in, e.g. `refs/heads/main`. */
+  scope: string;
+  /** Set at FinalizeCacheEntryUpload; an entry without it is reserved, not restorable. */
+  finalized: boolean;
+  size: number;
+  blob: Buffer;
+  createdAt: string;
+}
+
+export type CacheFault =
+  /** Connection refused: the listener is closed (open keep-alive connections are dropped too). */
+  | { kind: 'down' }
+  /** Answer with this status (Twirp JSON or Azure XML); every call unless `times` is given. */
+  | { kind: 'status'; status: number; method?: CacheTwirpMethod | CacheBlobMethod; times?: number }
+  /** Accept the request and never answer it (until `clearFaults()` or `close()`). */
+  | { kind: 'hang'; method?: CacheTwirpMethod | CacheBlobMethod; times?: number };
+
+export interface CacheCall {
+  method: CacheTwirpMethod | CacheBlobMethod | 'Unknown';
+  /** The parsed Twirp body; for blob requests a summary. */
+  body: unknown;
+  /** 0 when the request was left hanging. */
+  status: number;
+}
+
+export interface CacheEnvOptions {
+  /** GITHUB_REF of the run; read-write scope. Default: the service's default branch. */
+  ref?: string;
+  /** GITHUB_BASE_REF of a pull request, as a full ref (`refs/heads/main`); read-only scope. */
+  baseRef?: string;
+}
+
+interface TokenScope {
+  Scope: string;
+  Permission: number;
+}
+
+const SERVICE = 'github.actions.results.api.v1.CacheService';
+const TWIRP_PREFIX = `/twirp/${SERVICE}/`;
+const TWIRP_METHODS: readonly string[] = [
+  'CreateCacheEntry',
+  'FinalizeCacheEntryUpload',
+  'GetCacheEntryDownloadURL',
+];
+const BLOB_PREFIX = '/devstoreaccount1/actions-cache/';
+const STORAGE_VERSION = '2025-01-05';
+const SAS_LIFETIME_MS = 60 * 60 * 1000;
+const READ = 1;
+const WRITE = 2;
+
+abstract class HandlerError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, msg: string) {
+    super(msg);
+    this.status = status;
+    this.code = code;
+  }
+}
+class TwirpError extends HandlerError {}
+class StorageError extends HandlerError {}
+
+interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: Buffer | string;
+  recordedBody: unknown;
+}
+
+/** A reserved entry's blob while it is being written. */
+interface PendingBlob {
+  entry: CacheEntry;
+  staged: Map<string, Buffer>;
+  committed?: Buffer;
+}
+
+type Json = Record<string, unknown>;
+type ActiveFault = Exclude<CacheFault, { kind: 'down' }> & { remaining: number };
+
+export class CacheService {
+  readonly url: string;
+  readonly defaultBranch: string;
+  readonly runId: string;
+  readonly jobId: string;
+
+  private readonly server: Server;
+  private readonly port: number;
+  private readonly sockets = new Set<Socket>();
+  private readonly hanging = new Set<ServerResponse>();
+  private readonly tokenKey = randomBytes(32);
+  private readonly sasKey = randomBytes(32);
+  private readonly stored: CacheEntry[] = [];
+  private readonly pending = new Map<string, PendingBlob>();
+  private readonly blobPaths = new Map<number, string>();
+  private readonly recorded: CacheCall[] = [];
+  private faults: ActiveFault[] = [];
+  private listening = true;
+  private nextId = 1;
+
+  private constructor(server: Server, defaultBranch: string) {
+    this.server = server;
+    this.port = (server.address() as AddressInfo).port;
+    this.url = `http://127.0.0.1:${this.port}`;
+    this.defaultBranch = defaultBranch;
+    this.runId = '8675309101';
+    this.jobId = '8675309102';
+  }
+
+  static async start(options: { defaultBranch?: string } = {}): Promise<CacheService> {
+    const server = createServer();
+    await listen(server, 0);
+    const service = new CacheService(server, options.defaultBranch ?? 'refs/heads/main');
+    server.on('connection', (socket: Socket) => {
+      service.sockets.add(socket);
+      socket.on('close', () => service.sockets.delete(socket));
+    });
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+      void service.handle(request, response);
+    });
+    return service;
+  }
+
+  /**
+   * What `@actions/cache` needs to use this service (v2). GITHUB_REF / GITHUB_BASE_REF are included for
+   * the code under test; the client never sends them, the scopes travel in the token.
+   */
+  env(options: CacheEnvOptions = {}): Record<string, string> {
+    const ref = options.ref ?? this.defaultBranch;
+    const env: Record<string, string> = {
+      ACTIONS_CACHE_SERVICE_V2: 'true',
+      ACTIONS_RESULTS_URL: `${this.url}/`,
+      ACTIONS_RUNTIME_TOKEN: this.token(options),
+      GITHUB_REF: ref,
+    };
+    if (options.baseRef !== undefined) env['GITHUB_BASE_REF'] = options.baseRef.replace(/^refs\/heads\//, '');
+    return env;
+  }
+
+  /** A runtime token for a run on `ref`: its `ac` claim lists the cache scopes, writable one first. */
+  token(options: CacheEnvOptions = {}): string {
+    const ref = options.ref ?? this.defaultBranch;
+    const scopes: TokenScope[] = [{ Scope: ref, Permission: READ | WRITE }];
+    for (const readable of [options.baseRef, this.defaultBranch])
+      if (readable !== undefined && !scopes.some((scope) => scope.Scope === readable))
+        scopes.push({ Scope: readable, Permission: READ });
+    const now = Math.floor(Date.now() / 1000);
+    const header = base64url({ typ: 'JWT', alg: 'HS256' });
+    const payload = base64url({
+      scp: `Actions.GenericRead:00000000-0000-0000-0000-000000000000 Actions.Results:${this.runId}:${this.jobId}`,
+      ac: JSON.stringify(scopes),
+      iss: 'vstoken.actions.githubusercontent.com',
+      aud: 'vso:00000000-0000-0000-0000-000000000000',
+      nbf: now - 60,
+      exp: now + 6 * 60 * 60,
+    });
+    return `${header}.${payload}.${this.sign(`${header}.${payload}`)}`;
+  }
+
+  /** All entries, reserved (unfinalized) ones included, oldest first. */
+  entries(): readonly CacheEntry[] {
+    return [...this.stored];
+  }
+
+  get calls(): readonly CacheCall[] {
+    return [...this.recorded];
+  }
+
+  inject(fault: CacheFault): void {
+    if (fault.kind === 'down') {
+      if (!this.listening) return;
+      this.listening = false;
+      this.server.close();
+      this.dropConnections();
+      return;
+    }
+    if (fault.times !== undefined && !(fault.times >= 1))
+      throw new TypeError(`fault times must be at least 1, got ${fault.times}`);
+    this.faults.push({ ...fault, remaining: fault.times ?? Infinity });
+  }
+
+  /** Removes every fault: listens again on the same port after `down`, drops hanging requests. */
+  async clearFaults(): Promise<void> {
+    this.faults = [];
+    this.dropHanging();
+    if (!this.listening) {
+      await listen(this.server, this.port);
+      this.listening = true;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.faults = [];
+    this.dropConnections();
+    if (!this.listening) return;
+    this.listening = false;
+    await new Promise<void>((resolve, reject) =>
+      this.server.close((error) => (error ? reject(error) : resolve())),
+    );
+  }
+
+  private dropHanging(): void {
+    for (const response of this.hanging) response.destroy();
+    this.hanging.clear();
+  }
+
+  private dropConnections(): void {
+    this.dropHanging();
+    for (const socket of this.sockets) socket.destroy();
+    this.server.closeAllConnections();
+  }
+
+  private sign(data: string): string {
+    return createHmac('sha256', this.tokenKey).update(data).digest('base64url');
+  }
+
+  private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', this.url);
+    let method: CacheCall['method'] = 'Unknown';
+    let reply: Reply | undefined;
+    try {
+      const body = await readBody(request);
+      if (url.pathname.startsWith(TWIRP_PREFIX)) {
+        const name = url.pathname.slice(TWIRP_PREFIX.length);
+        if (TWIRP_METHODS.includes(name)) method = name as CacheTwirpMethod;
+        reply = this.handleTwirp(method, request, body);
+      } else if (url.pathname.startsWith(BLOB_PREFIX)) {
+        method = blobMethodOf(request, url);
+        reply = this.handleBlob(method, request, url, body);
+      } else {
+        reply = twirpErrorReply(null, new TwirpError(404, 'bad_route', `no handler for ${url.pathname}`));
+      }
+    } catch (error) {
+      reply = twirpErrorReply(null, new TwirpError(500, 'internal', `fake cache service: ${String(error)}`));
+    }
+    if (reply === undefined) {
+      this.recorded.push({ method, body: null, status: 0 });
+      this.hanging.add(response);
+      response.on('close', () => this.hanging.delete(response));
+      return;
+    }
+    this.recorded.push({ method, body: reply.recordedBody, status: reply.status });
+    const headers = { ...reply.headers, 'content-length': String(Buffer.byteLength(reply.body)) };
+    response.writeHead(reply.status, headers);
+    response.end(request.method === 'HEAD' ? undefined : reply.body);
+  }
+
+  /** The next fault for a method: `undefined` for none, `'hang'`, or a status to answer. */
+  private takeFault(method: CacheCall['method']): 'hang' | number | undefined {
+    const fault = this.faults.find(
+      (candidate) =>
+        (candidate.method === undefined || candidate.method === method) && candidate.remaining > 0,
+    );
+    if (!fault) return undefined;
+    fault.remaining -= 1;
+    if (fault.remaining === 0) this.faults = this.faults.filter((candidate) => candidate !== fault);
+    return fault.kind === 'hang' ? 'hang' : fault.status;
+  }
+
+  // ---- Twirp ----
+
+  private handleTwirp(method: CacheCall['method'], request: IncomingMessage, raw: Buffer): Reply | undefined {
+    const recordedBody = parseJsonOrText(raw);
+    try {
+      if (method === 'Unknown' || request.method !== 'POST')
+        throw new TwirpError(404, 'bad_route', `no handler for ${request.method} ${request.url}`);
+      const fault = this.takeFault(method);
+      if (fault === 'hang') return undefined;
+      if (fault !== undefined)
+        throw new TwirpError(fault, twirpCodeOf(fault), `injected ${fault} fault on ${method}`);
+      const scopes = this.scopesOf(request.headers.authorization);
+      if (!(request.headers['content-type'] ?? '').startsWith('application/json'))
+        throw new TwirpError(404, 'bad_route', `unexpected Content-Type: ${request.headers['content-type']}`);
+      if (typeof recordedBody !== 'object' || recordedBody === null || Array.isArray(recordedBody))
+        throw new TwirpError(400, 'malformed', 'the request body is not a JSON object');
+      const body = recordedBody as Json;
+      const camel = Object.keys(body).find((key) => /[A-Z]/.test(key));
+      if (camel !== undefined)
+        throw new TwirpError(400, 'malformed', `unknown field ${camel} (expected snake_case)`);
+      return jsonReply(200, recordedBody, this.dispatchTwirp(method as CacheTwirpMethod, body, scopes));
+    } catch (error) {
+      if (error instanceof TwirpError) return twirpErrorReply(recordedBody, error);
+      throw error;
+    }
+  }
+
+  /** Verifies the bearer token and returns its cache scopes, in order. */
+  private scopesOf(authorization: string | undefined): TokenScope[] {
+    const unauthenticated = new TwirpError(401, 'unauthenticated', 'missing or invalid runtime token');
+    const token = /^Bearer (.+)$/.exec(authorization ?? '')?.[1];
+    const [header, payload, signature] = token?.split('.') ?? [];
+    if (header === undefined || payload === undefined || signature === undefined) throw unauthenticated;
+    if (!safeEqual(Buffer.from(signature), Buffer.from(this.sign(`${header}.${payload}`))))
+      throw unauthenticated;
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Json;
+    if (typeof claims['exp'] !== 'number' || claims['exp'] * 1000 <= Date.now()) throw unauthenticated;
+    const ac = claims['ac'];
+    if (typeof ac !== 'string') throw unauthenticated;
+    return JSON.parse(ac) as TokenScope[];
+  }
+
+  private dispatchTwirp(method: CacheTwirpMethod, body: Json, scopes: TokenScope[]): Json {
+    switch (method) {
+      case 'CreateCacheEntry':
+        return this.createCacheEntry(body, scopes);
+      case 'FinalizeCacheEntryUpload':
+        return this.finalizeCacheEntryUpload(body, scopes);
+      case 'GetCacheEntryDownloadURL':
+        return this.getCacheEntryDownloadUrl(body, scopes);
+    }
+  }
+
+  private writeScope(scopes: TokenScope[]): string {
+    const scope = scopes.find((candidate) => (candidate.Permission & WRITE) !== 0);
+    if (!scope)
+      throw new TwirpError(403, 'permission_denied', 'the runtime token has no writable cache scope');
+    return scope.Scope;
+  }
+
+  private createCacheEntry(body: Json, scopes: TokenScope[]): Json {
+    const key = requireString(body, 'key');
+    const version = requireString(body, 'version');
+    assertKey(key);
+    const scope = this.writeScope(scopes);
+    // Reserved or finalized, the (scope, key, version) is taken: GitHub answers a Twirp 409.
+    if (this.stored.some((entry) => entry.scope === scope && entry.key === key && entry.version === version))
+      throw new TwirpError(
+        409,
+        'already_exists',
+        'cache entry with the same key, version, and scope already exists',
+      );
+    const entry: CacheEntry = {
+      id: this.nextId++,
+      key,
+      version,
+      scope,
+      finalized: false,
+      size: 0,
+      blob: Buffer.alloc(0),
+      createdAt: new Date().toISOString(),
+    };
+    const blobPath = `${BLOB_PREFIX}${randomUUID()}`;
+    this.stored.push(entry);
+    this.blobPaths.set(entry.id, blobPath);
+    this.pending.set(blobPath, { entry, staged: new Map() });
+    return { ok: true, signed_upload_url: this.signUrl(blobPath, 'cw') };
+  }
+
+  private finalizeCacheEntryUpload(body: Json, scopes: TokenScope[]): Json {
+    const key = requireString(body, 'key');
+    const version = requireString(body, 'version');
+    const size = requireInt64(body, 'size_bytes');
+    const scope = this.writeScope(scopes);
+    const upload = [...this.pending.values()].find(
+      ({ entry }) => entry.scope === scope && entry.key === key && entry.version === version,
+    );
+    if (!upload)
+      throw new TwirpError(404, 'not_found', `no cache entry ${key} is being uploaded in ${scope}`);
+    if (!upload.committed)
+      throw new TwirpError(412, 'failed_precondition', `no blob has been committed for cache entry ${key}`);
+    if (size !== upload.committed.length)
+      throw new TwirpError(
+        400,
+        'invalid_argument',
+        `size_bytes ${size} does not match the uploaded blob (${upload.committed.length})`,
+      );
+    Object.assign(upload.entry, { finalized: true, size, blob: upload.committed });
+    this.pending.delete(this.blobPaths.get(upload.entry.id)!);
+    return { ok: true, entry_id: String(upload.entry.id) };
+  }
+
+  private getCacheEntryDownloadUrl(body: Json, scopes: TokenScope[]): Json {
+    const key = requireString(body, 'key');
+    const version = requireString(body, 'version');
+    const restoreKeys = body['restore_keys'] ?? [];
+    if (!Array.isArray(restoreKeys) || !restoreKeys.every((candidate) => typeof candidate === 'string'))
+      throw new TwirpError(400, 'invalid_argument', 'restore_keys must be a list of strings');
+    const entry = this.lookup(
+      scopes.filter((scope) => (scope.Permission & READ) !== 0).map((scope) => scope.Scope),
+      key,
+      restoreKeys,
+      version,
+    );
+    // A miss is ok:false with empty fields (proto3 JSON omits them), not an error.
+    if (!entry) return { ok: false };
+    return {
+      ok: true,
+      signed_download_url: this.signUrl(this.blobPaths.get(entry.id)!, 'r'),
+      matched_key: entry.key,
+    };
+  }
+
+  /** Per readable scope in token order: exact key, then key and each restore key as a prefix, newest first. */
+  private lookup(
+    scopes: string[],
+    key: string,
+    restoreKeys: string[],
+    version: string,
+  ): CacheEntry | undefined {
+    for (const scope of scopes) {
+      const candidates = this.stored
+        .filter((entry) => entry.finalized && entry.scope === scope && entry.version === version)
+        .reverse();
+      const exact = candidates.find((entry) => entry.key === key);
+      if (exact) return exact;
+      for (const prefix of [key, ...restoreKeys]) {
+        const match = candidates.find((entry) => entry.key.startsWith(prefix));
+        if (match) return match;
+      }
+    }
+    return undefined;
+  }
+
+  // ---- Blob storage ----
+
+  private signUrl(blobPath: string, permissions: string): string {
+    const expiry = new Date(Date.now() + SAS_LIFETIME_MS).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const query = new URLSearchParams({
+      sv: STORAGE_VERSION,
+      se: expiry,
+      sr: 'b',
+      sp: permissions,
+      sig: this.sasSignature(blobPath, permissions, expiry),
+    });
+    return `${this.url}${blobPath}?${query.toString()}`;
+  }
+
+  private sasSignature(blobPath: string, permissions: string, expiry: string): string {
+    return createHmac('sha256', this.sasKey)
+      .update(`${permissions}\n${expiry}\n${blobPath}`)
+      .digest('base64');
+  }
+
+  private assertSignature(url: URL, permission: string): void {
+    const sig = url.searchParams.get('sig');
+    const permissions = url.searchParams.get('sp') ?? '';
+    const expiry = url.searchParams.get('se') ?? '';
+    const expected = Buffer.from(this.sasSignature(url.pathname, permissions, expiry));
+    if (sig === null || !safeEqual(Buffer.from(sig), expected))
+      throw new StorageError(403, 'AuthenticationFailed', 'Signature did not match.');
+    if (!(Date.parse(expiry) > Date.now()))
+      throw new StorageError(403, 'AuthenticationFailed', 'Signed expiry time has passed.');
+    if (!permissions.includes(permission))
+      throw new StorageError(
+        403,
+        'AuthorizationPermissionMismatch',
+        `The SAS does not grant permission '${permission}'.`,
+      );
+  }
+
+  private handleBlob(
+    method: CacheCall['method'],
+    request: IncomingMessage,
+    url: URL,
+    body: Buffer,
+  ): Reply | undefined {
+    let recordedBody: unknown = { length: body.length };
+    try {
+      if (method === 'Unknown')
+        throw new StorageError(
+          400,
+          'UnsupportedHttpVerb',
+          `unsupported blob request ${request.method} ${url.search}`,
+        );
+      const fault = this.takeFault(method);
+      if (fault === 'hang') return undefined;
+      if (fault !== undefined)
+        throw new StorageError(fault, 'ServerBusy', `injected ${fault} fault on ${method}`);
+      const reading = method === 'GetBlob' || method === 'GetBlobProperties';
+      this.assertSignature(url, reading ? 'r' : 'w');
+      if (reading) return this.readBlob(method, request, url);
+      // Structured (CRC64-framed) bodies would not be the raw bytes; the cache client never sends them.
+      if (request.headers['x-ms-structured-body'])
+        throw new StorageError(
+          400,
+          'UnsupportedHeader',
+          'x-ms-structured-body is not supported by this fake',
+        );
+      const md5 = request.headers['content-md5'];
+      if (typeof md5 === 'string' && md5 !== createHash('md5').update(body).digest('base64'))
+        throw new StorageError(
+          400,
+          'Md5Mismatch',
+          'The MD5 value specified in the request did not match the body.',
+        );
+      const upload = this.pending.get(url.pathname);
+      if (!upload) throw new StorageError(403, 'AuthenticationFailed', 'This upload URL is no longer valid.');
+      switch (method) {
+        case 'PutBlob':
+          if (request.headers['x-ms-blob-type'] !== 'BlockBlob')
+            throw new StorageError(400, 'InvalidHeaderValue', 'x-ms-blob-type must be BlockBlob');
+          upload.committed = body;
+          upload.staged.clear();
+          return storageReply(201, recordedBody, committedHeaders());
+        case 'PutBlock': {
+          const blockId = url.searchParams.get('blockid') ?? '';
+          assertBlockId(blockId, [...upload.staged.keys()]);
+          recordedBody = { blockId, length: body.length };
+          upload.staged.set(blockId, body);
+          return storageReply(201, recordedBody, { 'x-ms-request-server-encrypted': 'true' });
+        }
+        default: {
+          const ids = parseBlockList(body.toString('utf8'));
+          recordedBody = { blockIds: ids };
+          const blocks = ids.map((id) => {
+            const block = upload.staged.get(id);
+            if (!block)
+              throw new StorageError(400, 'InvalidBlockList', `The specified block list is invalid (${id}).`);
+            return block;
+          });
+          upload.committed = Buffer.concat(blocks);
+          upload.staged.clear();
+          return storageReply(201, recordedBody, committedHeaders());
+        }
+      }
+    } catch (error) {
+      if (error instanceof StorageError) return storageErrorReply(recordedBody, error);
+      throw error;
+    }
+  }
+
+  /** GET (whole blob, or a `Range` / `x-ms-range` slice as the SDK asks for) and HEAD. */
+  private readBlob(method: CacheCall['method'], request: IncomingMessage, url: URL): Reply {
+    const entry = this.stored.find((candidate) => this.blobPaths.get(candidate.id) === url.pathname);
+    if (!entry || !entry.finalized)
+      throw new StorageError(404, 'BlobNotFound', 'The specified blob does not exist.');
+    const headers: Record<string, string> = {
+      ...storageHeaders(),
+      'content-type': 'application/octet-stream',
+      'x-ms-blob-type': 'BlockBlob',
+      'accept-ranges': 'bytes',
+      etag: `"0x${entry.id.toString(16).padStart(16, '0').toUpperCase()}"`,
+      'last-modified': new Date(entry.createdAt).toUTCString(),
+    };
+    if (method === 'GetBlobProperties')
+      return { status: 200, headers, body: entry.blob, recordedBody: { id: entry.id } };
+    const range = request.headers['x-ms-range'] ?? request.headers.range;
+    const match = typeof range === 'string' ? /^bytes=(\d+)-(\d*)$/.exec(range) : null;
+    if (typeof range === 'string' && !match)
+      throw new StorageError(400, 'InvalidRange', `The range specified is invalid: ${range}`);
+    if (!match) return { status: 200, headers, body: entry.blob, recordedBody: { id: entry.id } };
+    const start = Number(match[1]);
+    const end = match[2] === '' ? entry.size - 1 : Math.min(Number(match[2]), entry.size - 1);
+    if (start >= entry.size || end < start)
+      throw new StorageError(
+        416,
+        'InvalidRange',
+        'The range specified is invalid for the current size of the resource.',
+      );
+    headers['content-range'] = `bytes ${start}-${end}/${entry.size}`;
+    return {
+      status: 206,
+      headers,
+      body: entry.blob.subarray(start, end + 1),
+      recordedBody: { id: entry.id, range: [start, end] },
+    };
+  }
+}
+
+// ---- Helpers ----
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+/** The Twirp error code a status is the canonical answer of. */
+function twirpCodeOf(status: number): string {
+  const codes: Record<number, string> = {
+    400: 'invalid_argument',
+    401: 'unauthenticated',
+    403: 'permission_denied',
+    404: 'not_found',
+    409: 'already_exists',
+    412: 'failed_precondition',
+    429: 'resource_exhausted',
+    500: 'internal',
+    503: 'unavailable',
+    504: 'deadline_exceeded',
+  };
+  return codes[status] ?? 'unknown';
+}
+
+function base64url(value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url');
+}
+
+function readBody(request: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks)));
+    request.on('error', reject);
+  });
+}
+
+function parseJsonOrText(raw: Buffer): unknown {
+  const text = raw.toString('utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+function blobMethodOf(request: IncomingMessage, url: URL): CacheCall['method'] {
+  const comp = url.searchParams.get('comp');
+  if (request.method === 'PUT' && comp === null) return 'PutBlob';
+  if (request.method === 'PUT' && comp === 'block') return 'PutBlock';
+  if (request.method === 'PUT' && comp === 'blocklist') return 'PutBlockList';
+  if (request.method === 'GET' && comp === null) return 'GetBlob';
+  if (request.method === 'HEAD' && comp === null) return 'GetBlobProperties';
+  return 'Unknown';
+}
+
+function requireString(body: Json, field: string): string {
+  const value = body[field];
+  if (typeof value !== 'string' || value === '')
+    throw new TwirpError(400, 'invalid_argument', `${field} is required and must be a string`);
+  return value;
+}
+
+/** Proto3 JSON writes int64 as a decimal string and accepts a number when parsing. */
+function requireInt64(body: Json, field: string): number {
+  const value = body[field];
+  const text = typeof value === 'number' ? String(value) : value;
+  if (typeof text !== 'string' || !/^\d+$/.test(text))
+    throw new TwirpError(400, 'invalid_argument', `${field} must be a non-negative int64`);
+  return Number(text);
+}
+
+/** The client checks these too (ValidationError); the service refuses them as well. */
+function assertKey(key: string): void {
+  if (key.length > 512)
+    throw new TwirpError(400, 'invalid_argument', 'key cannot be larger than 512 characters');
+  if (key.includes(',')) throw new TwirpError(400, 'invalid_argument', 'key cannot contain commas');
+}
+
+/** Azure: a block id is base64 of at most 64 bytes, and all ids of one blob have the same length. */
+function assertBlockId(blockId: string, existing: readonly string[]): void {
+  const decoded = Buffer.from(blockId, 'base64');
+  if (blockId === '' || decoded.length > 64 || decoded.toString('base64') !== blockId)
+    throw new StorageError(
+      400,
+      'InvalidQueryParameterValue',
+      `Value for one of the query parameters is invalid: blockid=${blockId}`,
+    );
+  if (existing.some((id) => id.length !== blockId.length))
+    throw new StorageError(
+      400,
+      'InvalidBlobOrBlock',
+      'The specified blob or block content is invalid (block id length differs).',
+    );
+}
+
+/** `<BlockList><Latest>id</Latest>…</BlockList>`, in document order: that order is the blob's. */
+function parseBlockList(xml: string): string[] {
+  if (!/<BlockList>[\s\S]*<\/BlockList>/.test(xml))
+    throw new StorageError(400, 'InvalidXmlDocument', 'XML specified is not syntactically valid.');
+  return [...xml.matchAll(/<(Latest|Uncommitted)>([^<]*)<\/\1>/g)].map((match) => match[2]!);
+}
+
+function safeEqual(a: Buffer, b: Buffer): boolean {
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function jsonReply(status: number, recordedBody: unknown, payload: unknown): Reply {
+  return {
+    status,
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(payload),
+    recordedBody,
+  };
+}
+
+function twirpErrorReply(recordedBody: unknown, error: TwirpError): Reply {
+  return jsonReply(error.status, recordedBody, { code: error.code, msg: error.message });
+}
+
+function storageHeaders(): Record<string, string> {
+  return { 'x-ms-request-id': randomUUID(), 'x-ms-version': STORAGE_VERSION, date: new Date().toUTCString() };
+}
+
+function committedHeaders(): Record<string, string> {
+  return {
+    etag: `"0x${randomBytes(8).toString('hex').toUpperCase()}"`,
+    'last-modified': new Date().toUTCString(),
+    'x-ms-request-server-encrypted': 'true',
+  };
+}
+
+function storageReply(status: number, recordedBody: unknown, headers: Record<string, string>): Reply {
+  return { status, headers: { ...storageHeaders(), ...headers }, body: '', recordedBody };
+}
+
+function storageErrorReply(recordedBody: unknown, error: StorageError): Reply {
+  const body =
+    `<?xml version="1.0" encoding="utf-8"?><Error><Code>${error.code}</Code>` +
+    `<Message>${error.message.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</Message></Error>`;
+  return {
+    status: error.status,
+    headers: { ...storageHeaders(), 'content-type': 'application/xml', 'x-ms-error-code': error.code },
+    body,
+    recordedBody,
+  };
+}
