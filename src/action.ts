@@ -4,6 +4,7 @@
  */
 import * as core from '@actions/core';
 import { Agent, EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
+import type { CacheStore } from './cache.ts';
 import type { ArtifactStore } from './deliver/artifact.ts';
 import { githubRun } from './deliver/github.ts';
 import { runStep } from './main.ts';
@@ -56,6 +57,7 @@ export async function run(): Promise<void> {
     github: githubRun(env),
     fetch: (input, init) => fetch(input, init),
     artifacts: lazyArtifactClient(),
+    cache: lazyCache(),
     clock: systemClock,
     sleep: abortableSleep,
     random: Math.random,
@@ -80,6 +82,15 @@ function lazyArtifactClient(): ArtifactStore {
   return {
     uploadArtifact: async (...args) => (await load()).uploadArtifact(...args),
     deleteArtifact: async (name) => (await load()).deleteArtifact(name),
+  };
+}
+
+/** @actions/cache, loaded only when a step asks for the cache. */
+function lazyCache(): CacheStore {
+  const load = () => import('@actions/cache');
+  return {
+    restore: async (paths, key) => (await load()).restoreCache(paths, key),
+    save: async (paths, key) => (await load()).saveCache(paths, key),
   };
 }
 

@@ -30,6 +30,7 @@ export const Inputs = {
   Archive: 'archive',
   Overwrite: 'overwrite',
   Preflight: 'preflight',
+  Cache: 'cache',
 } as const;
 
 export const Outputs = {
@@ -48,6 +49,7 @@ export const Outputs = {
   Results: 'results',
   CommentUrl: 'comment_url',
   ReleaseAssetUrls: 'release_asset_urls',
+  CacheHit: 'cache_hit',
 } as const;
 
 export type OutputName = (typeof Outputs)[keyof typeof Outputs];

@@ -31,6 +31,8 @@ export interface Step {
   report: StepReport;
   deadlineMs: number;
   abandonedWork: boolean;
+  /** Entries whose result came from the cache (nothing to save again). */
+  restored: Set<number>;
 }
 
 /** Every delivery asked for; the step's ending when one of them ends it, else undefined. */

@@ -1,4 +1,5 @@
 /** Everything the step touches in the outside world, injected so it runs in tests without a runner. */
+import type { CacheStore } from './cache.ts';
 import type { ArtifactStore } from './deliver/artifact.ts';
 import type { GithubRun } from './deliver/github.ts';
 import type { GetInput } from './inputs.ts';
@@ -25,6 +26,8 @@ export interface StepDependencies {
   github: GithubRun;
   fetch: FetchLike;
   artifacts: ArtifactStore;
+  /** The Actions cache (cache: true). */
+  cache: CacheStore;
   clock: Clock;
   sleep: Sleep;
   random: () => number;

@@ -31,6 +31,8 @@ export interface ActionInputs {
   entries: readonly Entry[];
   /** Check each video_url source before any create (reachable, MP4/MOV, size, duration). */
   preflight: boolean;
+  /** Reuse an earlier run's result for the same source and request from the Actions cache. */
+  cache: boolean;
   /** `videos` was given: outputs list every entry, and each entry has its own external id. */
   batch: boolean;
   maxConcurrency: number;
@@ -209,6 +211,7 @@ export function readInputs(getInput: GetInput, workspace: string): ActionInputs 
     entries,
     batch: reader.get(Inputs.Videos) !== '',
     preflight: reader.bool(Inputs.Preflight, true),
+    cache: reader.bool(Inputs.Cache, false),
     maxConcurrency: reader.number(Inputs.MaxConcurrency, 2, 1, MAX_CONCURRENCY, true),
     provider,
     credentials: credentials ?? { kind: 'api_key', apiKey: '' },

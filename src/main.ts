@@ -7,6 +7,8 @@ import { describeFailure, versionHint } from './advice.ts';
 import { Inputs } from './constants.ts';
 import type { StepDependencies } from './dependencies.ts';
 import { deliver, type Step } from './deliveries.ts';
+import { cacheKey, restoreResult, saveResult, type CacheContext } from './cache.ts';
+import type { SourceInfo } from './preflight/check-source.ts';
 import { checkSources } from './sources.ts';
 import { InputError, isLoopback, readInputs, sourceText, type ActionInputs, type Entry } from './inputs.ts';
 import { bearerAuthorizer, jwtAuthorizer } from './kling/auth.ts';
@@ -53,13 +55,24 @@ export async function runStep(deps: StepDependencies): Promise<StepResult> {
     startedMs,
     workspace: deps.run.workspace,
   });
-  const step: Step = { inputs, deps, report, deadlineMs, abandonedWork: false };
+  const step: Step = { inputs, deps, report, deadlineMs, abandonedWork: false, restored: new Set() };
 
   let endings: Ending[] = inputs.entries.map(() => ({ kind: 'failed', message: 'the step ended early' }));
   let stepEnding: Ending | undefined;
   try {
-    const refused = await checkSources(inputs, deps, deadlineMs);
-    const outcomes = await runEntries(step, startedMs, refused);
+    const checks = await checkSources(inputs, deps, deadlineMs);
+    const keys = cacheKeys(
+      inputs,
+      checks.map((c) => c.info),
+      deps,
+    );
+    const outcomes = await runEntries(
+      step,
+      startedMs,
+      checks.map((c) => c.refusal),
+      keys,
+    );
+    await saveNewResults(outcomes, keys, step);
     endings = outcomes.map((outcome, i) => endingOf(outcome, inputs.entries[i]!, step));
     stepEnding = await deliver(outcomes, endings, step);
   } catch (error) {
@@ -77,10 +90,12 @@ export async function runStep(deps: StepDependencies): Promise<StepResult> {
 
 /** Every entry through the pool: at most max_concurrency tasks in flight, and as many downloads. */
 async function runEntries(
-  { inputs, deps, report, deadlineMs }: Step,
+  step: Step,
   startedMs: number,
   refused: readonly (Error | undefined)[],
+  keys: readonly (string | undefined)[],
 ): Promise<TaskOutcome[]> {
+  const { inputs, deps, report, deadlineMs } = step;
   // Only what requests need: the task and API layers never hold the step's inputs or outputs.
   const { clock, sleep, random, log, signal } = deps;
   const retry: RetryContext = { clock, sleep, random, log, signal, schedule: policy.retry.schedule };
@@ -101,6 +116,8 @@ async function runEntries(
             accountFull: false,
             result: { ending: 'failed', resumed: false, files: [], error: refusal },
           };
+        const cached = await restoreCached(i, keys[i], step);
+        if (cached) return { accountFull: false, result: cached };
         const outcome = await runTask(specs[i]!, context, holdingPlace(report.entries[i]!, place));
         const accountFull = isAccountFull(outcome);
         const retryAfterMs = accountFull ? (outcome.error as KlingApiError).retryAfterMs : undefined;
@@ -110,6 +127,65 @@ async function runEntries(
     },
     { ...retry, signal: deps.signal, deadlineMs, raiseAfterQuietMs: policy.pool.raiseAfterQuietMs },
   );
+}
+
+/** The cache's key for each entry (cache: true); undefined where the source cannot be told apart. */
+function cacheKeys(inputs: ActionInputs, infos: readonly (SourceInfo | undefined)[], deps: StepDependencies) {
+  if (!inputs.cache) return inputs.entries.map(() => undefined);
+  return inputs.entries.map((entry, i) => {
+    const key = cacheKey(entry, infos[i], inputs);
+    if (!key && entry.source.kind === 'video_url')
+      deps.log.info(
+        `cache: ${entry.name} is not cached: its host gave no ETag and size${inputs.preflight ? '' : ` (${Inputs.Preflight} is off)`}, so a changed video could not be told apart.`,
+      );
+    return key;
+  });
+}
+
+function cacheContext(step: Step): CacheContext {
+  const { deps } = step;
+  return {
+    store: deps.cache,
+    log: deps.log,
+    signal: deps.signal,
+    workspace: deps.run.workspace,
+    onAbandoned: () => {
+      step.abandonedWork = true;
+    },
+  };
+}
+
+/** An earlier run's result for this entry, restored and reported as its outcome; undefined on a miss. */
+async function restoreCached(
+  index: number,
+  key: string | undefined,
+  step: Step,
+): Promise<TaskOutcome | undefined> {
+  const report = step.report.entries[index]!;
+  if (!key) return undefined;
+  const outcome = await restoreResult(key, step.inputs.outputDir, cacheContext(step));
+  report.cacheHit(outcome !== undefined);
+  if (!outcome?.task) return undefined;
+  step.restored.add(index);
+  report.taskKnown(outcome.task, outcome.externalTaskId, true);
+  for (const file of outcome.files) report.downloaded(file);
+  step.deps.log.info(
+    `cache: restored the result of task ${outcome.task.taskId} for ${step.inputs.entries[index]!.name}; no task created.`,
+  );
+  return outcome;
+}
+
+/** Results generated by this run, kept for later runs. */
+async function saveNewResults(
+  outcomes: readonly TaskOutcome[],
+  keys: readonly (string | undefined)[],
+  step: Step,
+) {
+  for (const [i, outcome] of outcomes.entries()) {
+    const key = keys[i];
+    if (!key || outcome.ending !== 'succeeded' || step.restored.has(i) || step.deps.signal.aborted) continue;
+    await saveResult(key, outcome, cacheContext(step));
+  }
 }
 
 /** Tells the pool when the task exists and when it stops counting against the account (a final status). */

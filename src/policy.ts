@@ -61,6 +61,10 @@ export const policy = {
     checkTimeoutMs: 45_000,
     maxRedirects: 5,
   },
+  cache: {
+    /** A cache restore or save given up after this long: a warning, never a held step. */
+    timeoutMs: 60_000,
+  },
   pool: {
     /** After a 1303, the step takes back a place when one of its tasks finishes and none came for this long. */
     raiseAfterQuietMs: 30_000,

@@ -9,7 +9,7 @@ import type { ActionInputs, Entry } from './inputs.ts';
 import { quoteExternal } from './net/external-text.ts';
 import { policy } from './policy.ts';
 import { Gate } from './pool.ts';
-import { checkSource, type SourceVerdict } from './preflight/check-source.ts';
+import { checkSource, type SourceInfo, type SourceVerdict } from './preflight/check-source.ts';
 
 /** The source was checked and cannot work: no task is created for it. */
 export class SourceRefusedError extends Error {
@@ -23,24 +23,30 @@ export class SourceRefusedError extends Error {
   }
 }
 
-/** One verdict per entry, in input order: undefined where nothing was checked. */
+/** What the check found: why the source cannot work, or what it is (for the cache's key). */
+export interface SourceCheck {
+  refusal?: SourceRefusedError;
+  info?: SourceInfo;
+}
+
+/** One result per entry, in input order: empty where nothing was checked. */
 export async function checkSources(
   inputs: ActionInputs,
   deps: StepDependencies,
   deadlineMs: number,
-): Promise<(SourceRefusedError | undefined)[]> {
-  if (!inputs.preflight) return inputs.entries.map(() => undefined);
+): Promise<SourceCheck[]> {
+  if (!inputs.preflight) return inputs.entries.map(() => ({}));
   const places = new Gate(inputs.maxConcurrency);
   return Promise.all(
     inputs.entries.map(async (entry) => {
-      if (entry.source.kind !== 'video_url') return undefined;
+      if (entry.source.kind !== 'video_url') return {};
       // Cancelled while waiting: the pool then ends the entry as not started.
       const release = await places.acquire(deps.signal).catch(() => undefined);
-      if (!release) return undefined;
+      if (!release) return {};
       try {
         return judge(entry, await check(entry.source.videoUrl, deps, deadlineMs), deps);
       } catch (error) {
-        if (deps.signal.aborted) return undefined;
+        if (deps.signal.aborted) return {};
         throw error;
       } finally {
         release();
@@ -60,14 +66,14 @@ function check(url: string, deps: StepDependencies, deadlineMs: number): Promise
   });
 }
 
-function judge(entry: Entry, verdict: SourceVerdict, deps: StepDependencies): SourceRefusedError | undefined {
+function judge(entry: Entry, verdict: SourceVerdict, deps: StepDependencies): SourceCheck {
   const url = entry.source.kind === 'video_url' ? entry.source.videoUrl : entry.name;
-  if (verdict.kind === 'unworkable') return new SourceRefusedError(url, verdict.reason);
+  if (verdict.kind === 'unworkable') return { refusal: new SourceRefusedError(url, verdict.reason) };
   if (verdict.kind === 'unknown') {
     deps.log.warning(
       `Could not check the video ${quoteExternal(url, 200)} before submitting (${verdict.reason}); submitting it anyway.`,
     );
-    return undefined;
+    return {};
   }
   const { durationSeconds, width, height, container } = verdict.info;
   const facts = [
@@ -76,5 +82,5 @@ function judge(entry: Entry, verdict: SourceVerdict, deps: StepDependencies): So
     width && height ? `${width}×${height}` : undefined,
   ].filter(Boolean);
   deps.log.info(`Checked the video ${quoteExternal(url, 200)}: ${facts.join(', ')}.`);
-  return undefined;
+  return { info: verdict.info };
 }

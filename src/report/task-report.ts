@@ -46,6 +46,7 @@ export class TaskReport implements TaskObserver {
   private readonly statusChanges: { status: string; atMs: number }[] = [];
   private files: DownloadedFile[] = [];
   private uploaded: UploadedArtifact[] = [];
+  private fromCache = false;
   private artifactNote: string | undefined;
 
   constructor(sink: OutputSink, context: ReportContext) {
@@ -133,6 +134,12 @@ export class TaskReport implements TaskObserver {
     this.artifactNote = reason;
   }
 
+  /** Whether the files came from an earlier run's cache (cache: true); cache_hit says so. */
+  cacheHit(hit: boolean): void {
+    this.fromCache = hit;
+    this.sink.setOutput(Outputs.CacheHit, String(hit));
+  }
+
   /** Bytes downloaded so far. */
   get bytes(): number {
     return this.files.reduce((n, f) => n + f.bytes, 0);
@@ -154,7 +161,7 @@ export class TaskReport implements TaskObserver {
         : 'not submitted';
     const failed = ending.kind === 'failed' || ending.kind === 'timeout' ? ` ⚠️` : '';
     return {
-      status: `${status}${failed}`,
+      status: `${status}${this.fromCache ? ' (from the cache)' : ''}${failed}`,
       time: last ? formatDuration(last.atMs - this.context.startedMs) : '–',
       audio: task && this.primaryDuration(task) ? `${this.primaryDuration(task)} s` : '–',
       cost: (task?.billing && describeBilling(task.billing)) ?? '–',
@@ -230,7 +237,12 @@ export class TaskReport implements TaskObserver {
     const seconds = task && this.primaryDuration(task);
     if (seconds !== undefined) rows.push(['Audio duration', `${seconds} s`]);
     const cost = task?.billing && describeBilling(task.billing);
-    if (cost) rows.push(['Billed', cost]);
+    if (this.fromCache)
+      rows.push([
+        'Cache',
+        `restored from an earlier run, no task paid for${cost ? ` (it saved ${cost})` : ''}`,
+      ]);
+    else if (cost) rows.push(['Billed', cost]);
     if (this.uploaded.length > 0)
       rows.push([this.uploaded.length > 1 ? 'Artifacts' : 'Artifact', this.artifactLinks('<br>')]);
     else if (this.artifactNote) rows.push(['Artifact', escape(this.artifactNote)]);

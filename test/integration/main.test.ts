@@ -1,6 +1,8 @@
 // runStep() in-process, with every dependency injected: no runner, no child process.
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CacheStore } from '../../src/cache.ts';
 import type { ArtifactStore } from '../../src/deliver/artifact.ts';
 import { runStep, type StepDependencies } from '../../src/main.ts';
 import { abortableSleep, CancelledError, systemClock } from '../../src/runtime.ts';
@@ -17,8 +19,49 @@ beforeAll(async () => {
 });
 afterAll(async () => kling.close());
 
+/**
+ * The Actions cache as @actions/cache behaves for the step: save stores the folders' files (relative
+ * to the workspace, as its tar does) under a key, restore writes them back; a key is never overwritten.
+ */
+function memoryCache(
+  workspace: string,
+  entries = new Map<string, Map<string, Buffer>>(),
+): CacheStore & { entries: typeof entries } {
+  const walk = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+      e.isDirectory() ? walk(path.join(dir, e.name)) : [path.join(dir, e.name)],
+    );
+  return {
+    entries,
+    restore: (_paths, key) => {
+      const files = entries.get(key);
+      if (!files) return Promise.resolve(undefined);
+      for (const [file, bytes] of files) {
+        const to = path.join(workspace, file);
+        mkdirSync(path.dirname(to), { recursive: true });
+        writeFileSync(to, bytes);
+      }
+      return Promise.resolve(key);
+    },
+    save: (paths, key) => {
+      if (entries.has(key)) return Promise.reject(new Error(`Unable to reserve cache with key ${key}`));
+      const files = new Map(
+        paths.flatMap((p) =>
+          walk(path.resolve(workspace, p)).map(
+            (f) => [path.relative(workspace, f), readFileSync(f)] as const,
+          ),
+        ),
+      );
+      entries.set(key, files);
+      return Promise.resolve(1);
+    },
+  };
+}
+
 /** Everything runStep() touches, recorded in one ordered list of events. */
 function harness(inputs: Record<string, string>, overrides: Partial<StepDependencies> = {}) {
+  // The runner starts the action in the workspace: relative cache paths resolve there.
+  const workspace = scratchDir('main-');
   const events: string[] = [];
   const outputs: Record<string, string> = {};
   const uploads: { name: string; files: string[] }[] = [];
@@ -56,7 +99,7 @@ function harness(inputs: Record<string, string>, overrides: Partial<StepDependen
       job: 'sound',
       step: 'gen',
       serverUrl: 'https://github.com',
-      workspace: scratchDir('main-'),
+      workspace,
     },
     github: {
       apiUrl: 'https://api.github.invalid',
@@ -72,6 +115,7 @@ function harness(inputs: Record<string, string>, overrides: Partial<StepDependen
       return fetch(url, init);
     },
     artifacts,
+    cache: memoryCache(workspace),
     clock: systemClock,
     sleep: abortableSleep,
     random: () => 0.5,
@@ -79,7 +123,7 @@ function harness(inputs: Record<string, string>, overrides: Partial<StepDependen
     userAgent: 'test',
     ...overrides,
   };
-  return { deps, events, outputs, uploads, summary: () => summary };
+  return { deps, events, outputs, uploads, summary: () => summary, workspace };
 }
 
 // The videos are fictional: preflight has tests of its own.
@@ -181,5 +225,69 @@ describe('runStep()', () => {
     expect(readFileSync(h.outputs.audio_path!).equals(kling.media(taskId).mp3)).toBe(true);
     expect(h.summary()).toContain('The step was cancelled (SIGINT) after task');
     expect(h.outputs).not.toHaveProperty('artifact_id');
+  });
+});
+
+describe('runStep() with cache: true', () => {
+  const base = () => ({
+    ...common,
+    base_url: kling.url,
+    api_key: KEY,
+    cache: 'true',
+    video_id: '861254119619698760',
+  });
+  const creates = () => kling.requests.filter((r) => r.route === 'create').length;
+
+  it('a later run with the same source and request restores the files and creates no task', async () => {
+    const store = new Map<string, Map<string, Buffer>>();
+    const first = harness(base());
+    first.deps.cache = memoryCache(first.workspace, store);
+    await runStep(first.deps);
+    expect(first.events.filter((e) => e.startsWith('fail'))).toEqual([]);
+    expect(first.outputs.cache_hit).toBe('false');
+    expect(store.size).toBe(1);
+
+    const before = creates();
+    const later = harness(base());
+    // Another run of the workflow, in a workspace of its own.
+    later.deps.run = { ...later.deps.run, runId: '2' };
+    later.deps.cache = memoryCache(later.workspace, store);
+    await runStep(later.deps);
+    expect(later.events.filter((e) => e.startsWith('fail'))).toEqual([]);
+    expect(creates()).toBe(before);
+    expect(later.outputs.cache_hit).toBe('true');
+    expect(later.outputs.task_id).toBe(first.outputs.task_id);
+    expect(readFileSync(later.outputs.audio_path!).equals(readFileSync(first.outputs.audio_path!))).toBe(
+      true,
+    );
+    expect(later.summary()).toMatch(/restored from an earlier run, no task paid for/);
+  });
+
+  it('a changed prompt is another key: a new task, and both results kept', async () => {
+    const store = new Map<string, Map<string, Buffer>>();
+    const first = harness(base());
+    first.deps.cache = memoryCache(first.workspace, store);
+    await runStep(first.deps);
+    const changed = harness({ ...base(), bgm_prompt: 'brass band' });
+    changed.deps.run = { ...changed.deps.run, runId: '3' };
+    changed.deps.cache = memoryCache(changed.workspace, store);
+    const before = creates();
+    await runStep(changed.deps);
+    expect(changed.outputs.cache_hit, changed.events.join('\n')).toBe('false');
+    expect(creates()).toBe(before + 1);
+    expect(store.size, changed.events.filter((e) => e.includes('cache')).join('\n')).toBe(2);
+  });
+
+  it('a cache service that fails is a warning: the task is generated and the step succeeds', async () => {
+    const down: CacheStore = {
+      restore: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:1')),
+      save: () => Promise.reject(new Error('connect ECONNREFUSED 127.0.0.1:1')),
+    };
+    const h = harness(base(), { cache: down });
+    await runStep(h.deps);
+    expect(h.events.filter((e) => e.startsWith('fail'))).toEqual([]);
+    const warnings = h.events.filter((e) => e.startsWith('warning cache:'));
+    expect(warnings).toHaveLength(2);
+    expect(h.outputs.task_id).toBeTruthy();
   });
 });

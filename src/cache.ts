@@ -1,0 +1,167 @@
+/**
+ * Results of earlier runs reused across runs (`cache: true`): keyed by the source's identity and
+ * every input that changes the result, kept in the Actions cache with a manifest beside the files.
+ * A cache that fails or is slow costs a warning, never the step.
+ */
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { ActionInputs, Entry } from './inputs.ts';
+import type { Task } from './kling/responses.ts';
+import { quoteExternal } from './net/external-text.ts';
+import { policy } from './policy.ts';
+import type { SourceInfo } from './preflight/check-source.ts';
+import { abandonOnAbort, type Log } from './runtime.ts';
+import type { DownloadedFile } from './task/files.ts';
+import { safeFileStem } from './task/files.ts';
+import type { TaskOutcome } from './task/task.ts';
+
+/** The slice of @actions/cache the step uses, so tests can stand in for it. */
+export interface CacheStore {
+  /** The key that matched, or undefined on a miss. */
+  restore(paths: string[], key: string): Promise<string | undefined>;
+  save(paths: string[], key: string): Promise<unknown>;
+}
+
+export interface CacheContext {
+  store: CacheStore;
+  log: Log;
+  signal: AbortSignal;
+  /** Where the cache's folders live while they are restored or saved (the workspace). */
+  workspace: string;
+  /** Set when a cache call was given up but may still run: the process should not wait for it. */
+  onAbandoned: () => void;
+}
+
+/** What a cached result holds besides its files: enough to set the outputs the original run set. */
+interface Manifest {
+  version: 1;
+  task: Pick<Task, 'taskId' | 'audios' | 'videos' | 'billing'>;
+  externalTaskId?: string;
+  files: {
+    role: DownloadedFile['role'];
+    kind: DownloadedFile['kind'];
+    url: string;
+    name: string;
+    bytes: number;
+  }[];
+}
+
+/**
+ * The entry's key, or undefined when its source cannot be told apart from a changed one: a URL needs
+ * the ETag and size the preflight read (the same URL may serve other bytes tomorrow).
+ */
+export function cacheKey(
+  entry: Entry,
+  info: SourceInfo | undefined,
+  inputs: ActionInputs,
+): string | undefined {
+  const { source } = entry;
+  let identity: string[];
+  if (source.kind === 'video_id') identity = ['video_id', source.videoId];
+  else if (source.kind === 'video_url' && info?.etag && info.bytes !== undefined)
+    identity = ['video_url', source.videoUrl, info.etag, String(info.bytes)];
+  else return undefined;
+  const request = [
+    inputs.provider,
+    entry.soundEffectPrompt ?? '',
+    entry.bgmPrompt ?? '',
+    String(entry.asmrMode),
+    inputs.audioFormat,
+    String(inputs.includeVideo),
+  ];
+  const digest = createHash('sha256')
+    .update(JSON.stringify([1, identity, request]))
+    .digest('hex');
+  return `kling-video-to-audio-${digest.slice(0, 40)}`;
+}
+
+const folderFor = (workspace: string, key: string) => path.join(workspace, '.kling-audio-cache', key);
+/** The cache's version hashes the path as given: the same relative path in every run. */
+const cachePath = (key: string) => path.join('.kling-audio-cache', key);
+
+/** A cached result restored into output_dir, as the outcome of a task that succeeded; undefined on a miss. */
+export async function restoreResult(
+  key: string,
+  outputDir: string,
+  context: CacheContext,
+): Promise<TaskOutcome | undefined> {
+  const folder = folderFor(context.workspace, key);
+  try {
+    const hit = await bounded(context.store.restore([cachePath(key)], key), context);
+    if (!hit) return undefined;
+    const manifest = JSON.parse(await readFile(path.join(folder, 'manifest.json'), 'utf8')) as Manifest;
+    if (manifest.version !== 1) return undefined;
+    await mkdir(outputDir, { recursive: true });
+    const files: DownloadedFile[] = [];
+    for (const file of manifest.files) {
+      const from = path.join(folder, safeFileStem(file.name));
+      if ((await stat(from)).size !== file.bytes)
+        throw new Error(`${file.name} is not the size the manifest says`);
+      const to = path.join(outputDir, safeFileStem(file.name));
+      await copyFile(from, to);
+      files.push({ role: file.role, kind: file.kind, url: file.url, path: to, bytes: file.bytes });
+    }
+    const task: Task = { ...manifest.task, status: 'succeed' };
+    return { ending: 'succeeded', task, externalTaskId: manifest.externalTaskId, resumed: true, files };
+  } catch (error) {
+    context.log.warning(
+      `cache: could not restore ${key} (${quoteExternal(errorText(error))}); generating instead.`,
+    );
+    return undefined;
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+/** Keeps a successful result for later runs; a failure is a warning. */
+export async function saveResult(key: string, outcome: TaskOutcome, context: CacheContext): Promise<void> {
+  if (!outcome.task || outcome.files.length === 0) return;
+  const folder = folderFor(context.workspace, key);
+  try {
+    await mkdir(folder, { recursive: true });
+    const files: Manifest['files'] = [];
+    for (const file of outcome.files) {
+      const name = path.basename(file.path);
+      await copyFile(file.path, path.join(folder, name));
+      files.push({ role: file.role, kind: file.kind, url: file.url, name, bytes: file.bytes });
+    }
+    const { taskId, audios, videos, billing } = outcome.task;
+    const manifest: Manifest = {
+      version: 1,
+      task: { taskId, audios, videos, billing },
+      externalTaskId: outcome.externalTaskId,
+      files,
+    };
+    await writeFile(path.join(folder, 'manifest.json'), JSON.stringify(manifest));
+    await bounded(context.store.save([cachePath(key)], key), context);
+    context.log.info(`cache: saved the result of task ${taskId} as ${key}.`);
+  } catch (error) {
+    context.log.warning(
+      `cache: could not save ${key} (${quoteExternal(errorText(error))}); the next run generates again.`,
+    );
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+/** The cache client takes no signal: past the time limit (or on cancellation) its work is abandoned. */
+async function bounded<T>(work: Promise<T>, context: CacheContext): Promise<T> {
+  const limit = AbortSignal.timeout(policy.cache.timeoutMs);
+  try {
+    return await abandonOnAbort(work, AbortSignal.any([context.signal, limit]));
+  } catch (error) {
+    if (limit.aborted) {
+      context.onAbandoned();
+      throw new Error(`the cache service did not answer within ${policy.cache.timeoutMs / 1000} s`, {
+        cause: error,
+      });
+    }
+    if (context.signal.aborted) context.onAbandoned();
+    throw error;
+  }
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
