@@ -9,9 +9,8 @@ import path from 'node:path';
 import type { ActionInputs, Entry } from './inputs.ts';
 import type { Task } from './kling/responses.ts';
 import { quoteExternal } from './net/external-text.ts';
-import { policy } from './policy.ts';
 import type { SourceInfo } from './preflight/check-source.ts';
-import { abandonOnAbort, type Log } from './runtime.ts';
+import { abandonOnAbort, formatDuration, type Log } from './runtime.ts';
 import type { DownloadedFile } from './task/files.ts';
 import { safeFileStem } from './task/files.ts';
 import type { TaskOutcome } from './task/task.ts';
@@ -31,6 +30,8 @@ export interface CacheContext {
   workspace: string;
   /** Set when a cache call was given up but may still run: the process should not wait for it. */
   onAbandoned: () => void;
+  /** A restore or save given up after this long. */
+  timeoutMs: number;
 }
 
 /** What a cached result holds besides its files: enough to set the outputs the original run set. */
@@ -147,13 +148,13 @@ export async function saveResult(key: string, outcome: TaskOutcome, context: Cac
 
 /** The cache client takes no signal: past the time limit (or on cancellation) its work is abandoned. */
 async function bounded<T>(work: Promise<T>, context: CacheContext): Promise<T> {
-  const limit = AbortSignal.timeout(policy.cache.timeoutMs);
+  const limit = AbortSignal.timeout(context.timeoutMs);
   try {
     return await abandonOnAbort(work, AbortSignal.any([context.signal, limit]));
   } catch (error) {
     if (limit.aborted) {
       context.onAbandoned();
-      throw new Error(`the cache service did not answer within ${policy.cache.timeoutMs / 1000} s`, {
+      throw new Error(`the cache service did not answer within ${formatDuration(context.timeoutMs)}`, {
         cause: error,
       });
     }

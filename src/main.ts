@@ -152,6 +152,7 @@ function cacheContext(step: Step): CacheContext {
     onAbandoned: () => {
       step.abandonedWork = true;
     },
+    timeoutMs: policy.cache.timeoutMs,
   };
 }
 

@@ -1,0 +1,65 @@
+// cache: true on the built action, with the real @actions/cache against a local fake of the cache
+// service (v2): save, then restore in a later run; a changed source or prompt misses; a service that
+// is down only warns.
+import { readFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CacheService } from '../emulator/cache-service.ts';
+import { routeRequests, startWorld, type World } from './world.ts';
+
+let world: World;
+let cache: CacheService;
+beforeEach(async () => {
+  world = await startWorld();
+  cache = await CacheService.start();
+});
+afterEach(async () => {
+  await Promise.all([world.close(), cache.close()]);
+});
+
+// The cache service shares ACTIONS_RESULTS_URL with the artifact service: these runs skip the artifact.
+const inputs = (extra: Record<string, string> = {}) => ({
+  video_id: '861254119619698760',
+  cache: 'true',
+  upload_artifact: 'false',
+  ...extra,
+});
+const run = (extra: Record<string, string> = {}, runId = '100') =>
+  world.run(inputs(extra), { env: { ...cache.env(), GITHUB_RUN_ID: runId } });
+const creates = () => routeRequests(world.kling, 'create').length;
+
+describe('cache: true', () => {
+  it('saves a result; a later run restores it, sets the same outputs and creates no task', async () => {
+    const first = await run();
+    expect(first.code, first.stdout).toBe(0);
+    expect(first.outputs.cache_hit).toBe('false');
+    expect(cache.entries().filter((e) => e.finalized)).toHaveLength(1);
+
+    const before = creates();
+    const later = await run({}, '101');
+    expect(later.code, later.stdout).toBe(0);
+    expect(creates()).toBe(before);
+    expect(later.outputs.cache_hit).toBe('true');
+    expect(later.outputs.task_id).toBe(first.outputs.task_id);
+    expect(readFileSync(later.outputs.audio_path!).equals(readFileSync(first.outputs.audio_path!))).toBe(
+      true,
+    );
+    expect(later.summary).toMatch(/restored from an earlier run, no task paid for/);
+  });
+
+  it('a changed source or prompt misses and generates', async () => {
+    expect((await run()).code).toBe(0);
+    const before = creates();
+    const otherVideo = await run({ video_id: '861254119619698761' }, '102');
+    const otherPrompt = await run({ bgm_prompt: 'brass band' }, '103');
+    expect([otherVideo.outputs.cache_hit, otherPrompt.outputs.cache_hit]).toEqual(['false', 'false']);
+    expect(creates()).toBe(before + 2);
+  });
+
+  it('a cache service that is down only warns: the task is generated and the step succeeds', async () => {
+    cache.inject({ kind: 'down' });
+    const result = await run();
+    expect(result.code, result.stdout).toBe(0);
+    expect(result.outputs.task_id).toBeTruthy();
+    expect(creates()).toBe(1);
+  });
+});

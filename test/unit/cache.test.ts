@@ -1,0 +1,102 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cacheKey, restoreResult, saveResult, type CacheContext, type CacheStore } from '../../src/cache.ts';
+import type { ActionInputs, Entry } from '../../src/inputs.ts';
+import { recordingLog } from './fakes.ts';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function context(store: CacheStore, timeoutMs = 5_000) {
+  const workspace = mkdtempSync(path.join(tmpdir(), 'cache-unit-'));
+  dirs.push(workspace);
+  const log = recordingLog();
+  let abandoned = false;
+  const ctx: CacheContext = {
+    store,
+    log,
+    signal: new AbortController().signal,
+    workspace,
+    onAbandoned: () => (abandoned = true),
+    timeoutMs,
+  };
+  return { ctx, log, workspace, abandoned: () => abandoned };
+}
+
+const inputs = { provider: 'cometapi', audioFormat: 'mp3', includeVideo: false } as ActionInputs;
+const entry = (source: Entry['source'], extra: Partial<Entry> = {}): Entry => ({
+  source,
+  name: 'x',
+  asmrMode: false,
+  ...extra,
+});
+
+describe('cacheKey', () => {
+  const url = { kind: 'video_url', videoUrl: 'https://cdn.example.com/a.mp4' } as const;
+
+  it('keys a URL by its ETag and size, and refuses one without them', () => {
+    const key = cacheKey(entry(url), { container: 'mp4', etag: '"abc"', bytes: 1000 }, inputs);
+    expect(key).toMatch(/^kling-video-to-audio-[0-9a-f]{40}$/);
+    expect(cacheKey(entry(url), { container: 'mp4', etag: '"abd"', bytes: 1000 }, inputs)).not.toBe(key);
+    expect(cacheKey(entry(url), { container: 'mp4', etag: '"abc"', bytes: 1001 }, inputs)).not.toBe(key);
+    expect(cacheKey(entry(url), { container: 'mp4', bytes: 1000 }, inputs)).toBeUndefined();
+    expect(cacheKey(entry(url), undefined, inputs)).toBeUndefined();
+  });
+
+  it('changes with every input that changes the result', () => {
+    const id = { kind: 'video_id', videoId: '861' } as const;
+    const keys = new Set([
+      cacheKey(entry(id), undefined, inputs),
+      cacheKey(entry(id, { bgmPrompt: 'piano' }), undefined, inputs),
+      cacheKey(entry(id, { soundEffectPrompt: 'rain' }), undefined, inputs),
+      cacheKey(entry(id, { asmrMode: true }), undefined, inputs),
+      cacheKey(entry(id), undefined, { ...inputs, audioFormat: 'wav' }),
+      cacheKey(entry(id), undefined, { ...inputs, includeVideo: true }),
+      cacheKey(entry(id), undefined, { ...inputs, provider: 'kling' }),
+    ]);
+    expect(keys.size).toBe(7);
+    expect(cacheKey(entry({ kind: 'task_id', taskId: '1' }), undefined, inputs)).toBeUndefined();
+  });
+});
+
+describe('a slow or failing cache service never holds the step', () => {
+  const hanging: CacheStore = { restore: () => new Promise(() => {}), save: () => new Promise(() => {}) };
+
+  it('a restore that never answers is given up after the time limit: a miss, a warning, the work abandoned', async () => {
+    const { ctx, log, workspace, abandoned } = context(hanging, 100);
+    const started = performance.now();
+    expect(await restoreResult('k', path.join(workspace, 'out'), ctx)).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(log.at('warning').join('\n')).toMatch(
+      /cache: could not restore k \(the cache service did not answer within 0\.1s\)/,
+    );
+    expect(abandoned()).toBe(true);
+  });
+
+  it('a save that fails is a warning, and leaves no cache folder behind', async () => {
+    const failing: CacheStore = {
+      restore: () => Promise.resolve(undefined),
+      save: () => Promise.reject(new Error('HTTP 503')),
+    };
+    const { ctx, log, workspace } = context(failing);
+    const file = path.join(workspace, 'out', 't.mp3');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, 'ID3 audio');
+    await saveResult(
+      'k',
+      {
+        ending: 'succeeded',
+        resumed: false,
+        files: [{ role: 'audio', kind: 'mp3', url: 'https://cdn.example.com/t.mp3', path: file, bytes: 9 }],
+        task: { taskId: 't', status: 'succeed', audios: [], videos: [] },
+      },
+      ctx,
+    );
+    expect(log.at('warning')).toEqual(['cache: could not save k (HTTP 503); the next run generates again.']);
+    expect(existsSync(path.join(workspace, '.kling-audio-cache', 'k'))).toBe(false);
+  });
+});
