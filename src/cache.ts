@@ -4,7 +4,7 @@
  * A cache that fails or is slow costs a warning, never the step.
  */
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ActionInputs, Entry } from './inputs.ts';
 import type { Task } from './kling/responses.ts';
@@ -32,6 +32,8 @@ export interface CacheContext {
   onAbandoned: () => void;
   /** A restore or save given up after this long. */
   timeoutMs: number;
+  /** The service failed once: later calls of the step are skipped (each would fail the same way, slowly). */
+  onFailure: () => void;
 }
 
 /** What a cached result holds besides its files: enough to set the outputs the original run set. */
@@ -106,12 +108,14 @@ export async function restoreResult(
     const task: Task = { ...manifest.task, status: 'succeed' };
     return { ending: 'succeeded', task, externalTaskId: manifest.externalTaskId, resumed: true, files };
   } catch (error) {
+    if (context.signal.aborted) return undefined;
+    context.onFailure();
     context.log.warning(
       `cache: could not restore ${key} (${quoteExternal(errorText(error))}); generating instead.`,
     );
     return undefined;
   } finally {
-    await rm(folder, { recursive: true, force: true });
+    await removeFolder(folder);
   }
 }
 
@@ -135,15 +139,26 @@ export async function saveResult(key: string, outcome: TaskOutcome, context: Cac
       files,
     };
     await writeFile(path.join(folder, 'manifest.json'), JSON.stringify(manifest));
-    await bounded(context.store.save([cachePath(key)], key), context);
+    const id = await bounded(context.store.save([cachePath(key)], key), context);
+    // @actions/cache answers -1 instead of throwing when the service did not take the entry.
+    if (typeof id === 'number' && id <= 0)
+      throw new Error('the cache service did not take it (another job may be saving the same key)');
     context.log.info(`cache: saved the result of task ${taskId} as ${key}.`);
   } catch (error) {
+    if (context.signal.aborted) return;
+    context.onFailure();
     context.log.warning(
       `cache: could not save ${key} (${quoteExternal(errorText(error))}); the next run generates again.`,
     );
   } finally {
-    await rm(folder, { recursive: true, force: true });
+    await removeFolder(folder);
   }
+}
+
+/** The key's folder, and the cache's parent folder once it is empty: nothing is left in the workspace. */
+async function removeFolder(folder: string): Promise<void> {
+  await rm(folder, { recursive: true, force: true });
+  await rmdir(path.dirname(folder)).catch(() => {});
 }
 
 /** The cache client takes no signal: past the time limit (or on cancellation) its work is abandoned. */

@@ -24,6 +24,16 @@ import { abandonOnAbort, signalName } from './runtime.ts';
 import { safeFileStem, type DownloadedFile } from './task/files.ts';
 import type { TaskOutcome } from './task/task.ts';
 
+export interface StepCache {
+  /** It failed once: the rest of the step does without it. */
+  broken: boolean;
+  /** Entries whose result came from it (nothing to save again). */
+  restored: Set<number>;
+  /** One restore per key, shared by the entries that have it. */
+  restores: Map<string, Promise<TaskOutcome | undefined>>;
+  saved: Set<string>;
+}
+
 /** What the deliveries share: the step's inputs and world, its report, and its deadline. */
 export interface Step {
   inputs: ActionInputs;
@@ -31,8 +41,8 @@ export interface Step {
   report: StepReport;
   deadlineMs: number;
   abandonedWork: boolean;
-  /** Entries whose result came from the cache (nothing to save again). */
-  restored: Set<number>;
+  /** The cache's state for this step (cache: true). */
+  cache: StepCache;
 }
 
 /** Every delivery asked for; the step's ending when one of them ends it, else undefined. */

@@ -55,7 +55,16 @@ export async function runStep(deps: StepDependencies): Promise<StepResult> {
     startedMs,
     workspace: deps.run.workspace,
   });
-  const step: Step = { inputs, deps, report, deadlineMs, abandonedWork: false, restored: new Set() };
+  const step: Step = {
+    inputs,
+    deps,
+    report,
+    deadlineMs,
+    abandonedWork: false,
+    cache: { broken: false, restored: new Set(), restores: new Map(), saved: new Set() },
+  };
+  // With the cache on, every entry says whether its result came from it.
+  if (inputs.cache) for (const entry of report.entries) entry.cacheHit(false);
 
   let endings: Ending[] = inputs.entries.map(() => ({ kind: 'failed', message: 'the step ended early' }));
   let stepEnding: Ending | undefined;
@@ -152,7 +161,11 @@ function cacheContext(step: Step): CacheContext {
     onAbandoned: () => {
       step.abandonedWork = true;
     },
-    timeoutMs: policy.cache.timeoutMs,
+    // Never past the step's deadline: the cache only ever saves time.
+    timeoutMs: Math.max(0, Math.min(policy.cache.timeoutMs, step.deadlineMs - deps.clock.now())),
+    onFailure: () => {
+      step.cache.broken = true;
+    },
   };
 }
 
@@ -163,12 +176,18 @@ async function restoreCached(
   step: Step,
 ): Promise<TaskOutcome | undefined> {
   const report = step.report.entries[index]!;
-  if (!key) return undefined;
-  const outcome = await restoreResult(key, step.inputs.outputDir, cacheContext(step));
-  report.cacheHit(outcome !== undefined);
+  if (!key || step.cache.broken) return undefined;
+  // Two entries with one key share one restore: the same files, the same task.
+  let restore = step.cache.restores.get(key);
+  if (!restore) {
+    restore = restoreResult(key, step.inputs.outputDir, cacheContext(step));
+    step.cache.restores.set(key, restore);
+  }
+  const outcome = await restore;
   if (!outcome?.task) return undefined;
-  step.restored.add(index);
-  report.taskKnown(outcome.task, outcome.externalTaskId, true);
+  report.cacheHit(true);
+  step.cache.restored.add(index);
+  report.taskKnown(outcome.task, outcome.externalTaskId, false);
   for (const file of outcome.files) report.downloaded(file);
   step.deps.log.info(
     `cache: restored the result of task ${outcome.task.taskId} for ${step.inputs.entries[index]!.name}; no task created.`,
@@ -184,7 +203,10 @@ async function saveNewResults(
 ) {
   for (const [i, outcome] of outcomes.entries()) {
     const key = keys[i];
-    if (!key || outcome.ending !== 'succeeded' || step.restored.has(i) || step.deps.signal.aborted) continue;
+    if (!key || outcome.ending !== 'succeeded' || step.cache.restored.has(i) || step.deps.signal.aborted)
+      continue;
+    if (step.cache.broken || step.cache.saved.has(key)) continue;
+    step.cache.saved.add(key);
     await saveResult(key, outcome, cacheContext(step));
   }
 }

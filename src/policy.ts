@@ -60,6 +60,8 @@ export const policy = {
     /** The whole check of one source (also capped by the step's deadline). */
     checkTimeoutMs: 45_000,
     maxRedirects: 5,
+    /** Sources checked at once: every check comes before any create, so they run side by side. */
+    concurrency: 8,
   },
   cache: {
     /** A cache restore or save given up after this long: a warning, never a held step. */

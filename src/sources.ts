@@ -36,7 +36,7 @@ export async function checkSources(
   deadlineMs: number,
 ): Promise<SourceCheck[]> {
   if (!inputs.preflight) return inputs.entries.map(() => ({}));
-  const places = new Gate(inputs.maxConcurrency);
+  const places = new Gate(policy.preflight.concurrency);
   return Promise.all(
     inputs.entries.map(async (entry) => {
       if (entry.source.kind !== 'video_url') return {};

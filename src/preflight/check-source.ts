@@ -89,14 +89,16 @@ export async function checkSource(url: string, context: PreflightContext): Promi
 }
 
 async function inspect(remote: RemoteFile, limits: PreflightLimits): Promise<SourceInfo> {
-  const described = await describedByHead(remote, limits);
+  const described = await describedByHead(remote);
   const head = await remote.readHead(limits.headBytes);
   checkStatus(head.status);
-  checkAnswer(head, limits);
-  // What the GET showed beats what HEAD said: some hosts answer HEAD with a length of 0.
-  const bytes = head.total ?? (head.ended ? head.bytes.length : undefined) ?? described.bytes;
   if (head.bytes.length === 0) throw new SourceProblem('the file is empty', true);
   const signature = sniffSignature(head.bytes);
+  // The bytes outrank the label: an MP4 served as text/html still works for Kling.
+  checkAnswer(head, limits, signature.kind === 'iso');
+  // Only the GET's own length walks the boxes: some hosts answer HEAD with a length of 0 (or a lie).
+  const fileLength = head.total ?? (head.ended ? head.bytes.length : undefined);
+  const bytes = fileLength ?? described.bytes;
   if (signature.kind === 'other')
     throw new SourceProblem(`it is ${signature.format}; Kling accepts MP4 and MOV videos only`, true);
   if (signature.kind === 'unknown')
@@ -104,7 +106,7 @@ async function inspect(remote: RemoteFile, limits: PreflightLimits): Promise<Sou
       `it is not an MP4 or MOV file (it starts with ${hex(head.bytes.subarray(0, 8))}); Kling accepts MP4 and MOV videos only`,
       true,
     );
-  const search = await findMoov(head.bytes, bytes, remote.readAt, {
+  const search = await findMoov(head.bytes, fileLength, remote.readAt, {
     windowBytes: limits.headBytes,
     maxMoovBytes: limits.maxMoovBytes,
     maxJumps: limits.maxJumps,
@@ -130,14 +132,12 @@ async function inspect(remote: RemoteFile, limits: PreflightLimits): Promise<Sou
 type Described = Pick<SourceInfo, 'bytes' | 'etag' | 'lastModified'>;
 
 /**
- * HEAD decides what it can without a byte of the file: gone, not a video, too large. A host that
- * refuses HEAD (405, 501, a 403 for a URL signed for GET only) gets the ranged GET instead.
+ * HEAD only hints (validators for the cache, a size when the GET gives none): hosts answer HEAD with
+ * a length of 0, a 404 or the wrong type while their GET works, so every verdict waits for the GET.
  */
-async function describedByHead(remote: RemoteFile, limits: PreflightLimits): Promise<Described> {
+async function describedByHead(remote: RemoteFile): Promise<Described> {
   const head = await remote.head();
-  if (head.status === 404 || head.status === 410) checkStatus(head.status);
   if (head.status < 200 || head.status >= 300) return {};
-  checkAnswer(head, limits);
   return {
     bytes: identityLength(head.headers),
     etag: head.headers.get('etag') ?? undefined,
@@ -155,10 +155,14 @@ function checkStatus(status: number): void {
   throw new SourceProblem(`the URL answers HTTP ${status}`, true);
 }
 
-/** The type and size the host states, checked before any byte of the body is looked at. */
-function checkAnswer(answer: Answer & { total?: number | undefined }, limits: PreflightLimits): void {
+/** The type and size the GET states; a type is refused only when the bytes are not a video either. */
+function checkAnswer(
+  answer: Answer & { total?: number | undefined },
+  limits: PreflightLimits,
+  bytesAreVideo: boolean,
+): void {
   const type = (answer.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-  const refused = refusedType(type);
+  const refused = bytesAreVideo ? undefined : refusedType(type);
   if (refused)
     throw new SourceProblem(
       `the URL serves ${quoteExternal(type, 80)} (${refused}), not a video; Kling accepts MP4 and MOV videos only`,

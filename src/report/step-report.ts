@@ -144,6 +144,9 @@ export class StepReport {
         video_url: value(Outputs.VideoUrl),
         video_path: value(Outputs.VideoPath),
         duration: value(Outputs.Duration),
+        ...(sink.outputs.has(Outputs.CacheHit)
+          ? { cache_hit: sink.outputs.get(Outputs.CacheHit) === 'true' }
+          : {}),
         ...(error !== undefined ? { error } : {}),
       };
     });
@@ -199,8 +202,20 @@ export class StepReport {
   }
 
   #totalCost(): string {
-    const units = this.entries.map((e) => Number(e.units)).filter((n) => Number.isFinite(n));
-    return units.length > 0 ? `; ${units.reduce((a, b) => a + b, 0)} units billed` : '';
+    const sum = (entries: readonly TaskReport[]) =>
+      entries
+        .map((e) => Number(e.units))
+        .filter((n) => Number.isFinite(n))
+        .reduce((a, b) => a + b, 0);
+    const billed = this.entries.filter((e) => !e.cached);
+    const cached = this.entries.filter((e) => e.cached);
+    const parts = [
+      billed.some((e) => e.units !== undefined) ? `; ${sum(billed)} units billed` : '',
+      cached.length > 0
+        ? `; ${cached.length} from the cache${sum(cached) > 0 ? `, saving ${sum(cached)} units` : ''}`
+        : '',
+    ];
+    return parts.join('');
   }
 
   /** An entry's output or state changed: publish the step's value for it. */

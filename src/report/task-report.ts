@@ -140,6 +140,11 @@ export class TaskReport implements TaskObserver {
     this.sink.setOutput(Outputs.CacheHit, String(hit));
   }
 
+  /** The result came from the cache: nothing was billed for it this time. */
+  get cached(): boolean {
+    return this.fromCache;
+  }
+
   /** Bytes downloaded so far. */
   get bytes(): number {
     return this.files.reduce((n, f) => n + f.bytes, 0);
@@ -164,7 +169,7 @@ export class TaskReport implements TaskObserver {
       status: `${status}${this.fromCache ? ' (from the cache)' : ''}${failed}`,
       time: last ? formatDuration(last.atMs - this.context.startedMs) : '–',
       audio: task && this.primaryDuration(task) ? `${this.primaryDuration(task)} s` : '–',
-      cost: (task?.billing && describeBilling(task.billing)) ?? '–',
+      cost: costCell(task, this.fromCache),
       files:
         this.files.length > 0 ? this.files.map((f) => markdownCode(path.basename(f.path))).join('<br>') : '–',
     };
@@ -312,6 +317,13 @@ function nextStep(ending: Ending, task: Task | undefined): string | undefined {
     case 'failed':
       return `> [!CAUTION]\n> ${escape(ending.message)}${running ? `\n>\n> Task \`${task.taskId}\` is still ${task.status}. ${resume}` : ''}`;
   }
+}
+
+/** What the task cost, or what a cached result saved (it cost nothing this time). */
+function costCell(task: Task | undefined, cached: boolean): string {
+  const cost = task?.billing && describeBilling(task.billing);
+  if (cached) return cost ? `none (saved ${cost})` : 'none (cache)';
+  return cost ?? '–';
 }
 
 function describeBilling(billing: TaskBilling): string | undefined {

@@ -60,6 +60,9 @@ describe('cache: true', () => {
     const result = await run();
     expect(result.code, result.stdout).toBe(0);
     expect(result.outputs.task_id).toBeTruthy();
+    expect(result.outputs.cache_hit).toBe('false');
+    // @actions/cache warns itself and answers as for a miss.
+    expect(result.stdout).toMatch(/::warning::Failed to restore/);
     expect(creates()).toBe(1);
   });
 });

@@ -16,6 +16,7 @@ function context(store: CacheStore, timeoutMs = 5_000) {
   dirs.push(workspace);
   const log = recordingLog();
   let abandoned = false;
+  let failed = false;
   const ctx: CacheContext = {
     store,
     log,
@@ -23,8 +24,9 @@ function context(store: CacheStore, timeoutMs = 5_000) {
     workspace,
     onAbandoned: () => (abandoned = true),
     timeoutMs,
+    onFailure: () => (failed = true),
   };
-  return { ctx, log, workspace, abandoned: () => abandoned };
+  return { ctx, log, workspace, abandoned: () => abandoned, failed: () => failed };
 }
 
 const inputs = { provider: 'cometapi', audioFormat: 'mp3', includeVideo: false } as ActionInputs;
@@ -67,7 +69,7 @@ describe('a slow or failing cache service never holds the step', () => {
   const hanging: CacheStore = { restore: () => new Promise(() => {}), save: () => new Promise(() => {}) };
 
   it('a restore that never answers is given up after the time limit: a miss, a warning, the work abandoned', async () => {
-    const { ctx, log, workspace, abandoned } = context(hanging, 100);
+    const { ctx, log, workspace, abandoned, failed } = context(hanging, 100);
     const started = performance.now();
     expect(await restoreResult('k', path.join(workspace, 'out'), ctx)).toBeUndefined();
     expect(performance.now() - started).toBeLessThan(2_000);
@@ -75,6 +77,7 @@ describe('a slow or failing cache service never holds the step', () => {
       /cache: could not restore k \(the cache service did not answer within 0\.1s\)/,
     );
     expect(abandoned()).toBe(true);
+    expect(failed()).toBe(true);
   });
 
   it('a save that fails is a warning, and leaves no cache folder behind', async () => {
@@ -82,7 +85,7 @@ describe('a slow or failing cache service never holds the step', () => {
       restore: () => Promise.resolve(undefined),
       save: () => Promise.reject(new Error('HTTP 503')),
     };
-    const { ctx, log, workspace } = context(failing);
+    const { ctx, log, workspace, failed } = context(failing);
     const file = path.join(workspace, 'out', 't.mp3');
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, 'ID3 audio');
@@ -97,6 +100,33 @@ describe('a slow or failing cache service never holds the step', () => {
       ctx,
     );
     expect(log.at('warning')).toEqual(['cache: could not save k (HTTP 503); the next run generates again.']);
-    expect(existsSync(path.join(workspace, '.kling-audio-cache', 'k'))).toBe(false);
+    expect(existsSync(path.join(workspace, '.kling-audio-cache'))).toBe(false);
+    expect(failed()).toBe(true);
+  });
+
+  it('a save the service did not take (@actions/cache answers -1) is a warning, not "saved"', async () => {
+    const refusing: CacheStore = {
+      restore: () => Promise.resolve(undefined),
+      save: () => Promise.resolve(-1),
+    };
+    const { ctx, log, workspace } = context(refusing);
+    const file = path.join(workspace, 'out', 't.mp3');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, 'ID3 audio');
+    const files = [
+      { role: 'audio' as const, kind: 'mp3' as const, url: 'https://x/t.mp3', path: file, bytes: 9 },
+    ];
+    await saveResult(
+      'k',
+      {
+        ending: 'succeeded',
+        resumed: false,
+        files,
+        task: { taskId: 't', status: 'succeed', audios: [], videos: [] },
+      },
+      ctx,
+    );
+    expect(log.at('info')).toEqual([]);
+    expect(log.at('warning')[0]).toMatch(/did not take it/);
   });
 });

@@ -100,7 +100,8 @@ class FileHost {
     if (start >= bytes.length)
       return void res.writeHead(416, { 'content-range': `bytes */${bytes.length}` }).end();
     const end = Math.min(range[2] ? Number(range[2]) : bytes.length - 1, bytes.length - 1);
-    headers['content-range'] = `bytes ${start}-${end}/${bytes.length}`;
+    // A declared size is the whole file's: its first bytes are served, its total is claimed.
+    headers['content-range'] = `bytes ${start}-${end}/${size}`;
     this.#send(res, 206, headers, bytes.subarray(start, end + 1), hit);
   }
 
@@ -260,13 +261,20 @@ describe('checkSource: sources that cannot work', () => {
     expect(verdict).toEqual({ kind: 'unworkable', reason: 'the video is 20.04 s; Kling accepts 3–20 s' });
   });
 
-  it('refuses 150 MB from HEAD alone, without a GET', async () => {
-    const verdict = await check(host.serve('/big.mp4', { declaredBytes: 150_000_000 }));
+  it("refuses 150 MB by the ranged GET's total, reading only the head", async () => {
+    const verdict = await check(host.serve('/big.mp4', { bytes: makeMp4(), declaredBytes: 150_000_000 }));
     expect(verdict).toEqual({
       kind: 'unworkable',
       reason: 'the video is 150.0 MB; Kling accepts at most 100 MB',
     });
-    expect(host.hits.map((h) => h.method)).toEqual(['HEAD']);
+    expect(host.hits.map((h) => h.method)).toEqual(['HEAD', 'GET']);
+    expect(host.hits[1]!.range).toBeDefined();
+  });
+
+  it('never refuses on HEAD alone: a HEAD that says 0 bytes, 404 or text/html is checked by the GET', async () => {
+    const video = makeMp4({ seconds: 5 });
+    const lying = await check(host.serve('/lying.mp4', { bytes: video, type: 'text/html' }));
+    expect(lying).toMatchObject({ kind: 'ok', info: { container: 'mp4', durationSeconds: 5 } });
   });
 
   it('refuses WebM by its signature', async () => {
@@ -299,10 +307,10 @@ describe('checkSource: sources that cannot work', () => {
     expect(untyped).toMatchObject({ kind: 'unworkable', reason: expect.stringContaining('an HTML page') });
   });
 
-  it('refuses a URL that answers 404, without a GET', async () => {
+  it('refuses a URL whose GET answers 404 too', async () => {
     const verdict = await check(`${host.origin}/missing.mp4`);
     expect(verdict).toEqual({ kind: 'unworkable', reason: 'the URL answers HTTP 404' });
-    expect(host.hits.map((h) => h.method)).toEqual(['HEAD']);
+    expect(host.hits.map((h) => h.method)).toEqual(['HEAD', 'GET']);
   });
 
   it('refuses a truncated file (moov cut off) and an audio-only MP4', async () => {
