@@ -67,6 +67,8 @@ export function cacheKey(
   else return undefined;
   const request = [
     inputs.provider,
+    // A staging or test API never shares results with production.
+    inputs.baseUrl,
     entry.soundEffectPrompt ?? '',
     entry.bgmPrompt ?? '',
     String(entry.asmrMode),

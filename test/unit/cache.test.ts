@@ -29,7 +29,12 @@ function context(store: CacheStore, timeoutMs = 5_000) {
   return { ctx, log, workspace, abandoned: () => abandoned, failed: () => failed };
 }
 
-const inputs = { provider: 'cometapi', audioFormat: 'mp3', includeVideo: false } as ActionInputs;
+const inputs = {
+  provider: 'cometapi',
+  baseUrl: 'https://api.cometapi.com',
+  audioFormat: 'mp3',
+  includeVideo: false,
+} as ActionInputs;
 const entry = (source: Entry['source'], extra: Partial<Entry> = {}): Entry => ({
   source,
   name: 'x',
@@ -59,8 +64,9 @@ describe('cacheKey', () => {
       cacheKey(entry(id), undefined, { ...inputs, audioFormat: 'wav' }),
       cacheKey(entry(id), undefined, { ...inputs, includeVideo: true }),
       cacheKey(entry(id), undefined, { ...inputs, provider: 'kling' }),
+      cacheKey(entry(id), undefined, { ...inputs, baseUrl: 'http://127.0.0.1:8080' }),
     ]);
-    expect(keys.size).toBe(7);
+    expect(keys.size).toBe(8);
     expect(cacheKey(entry({ kind: 'task_id', taskId: '1' }), undefined, inputs)).toBeUndefined();
   });
 });
