@@ -7,7 +7,11 @@
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { KlingEmulator } from '../test/emulator/kling-emulator.ts';
+import { buildTaskMedia } from '../test/emulator/media.ts';
 import { readZip, ResultsService } from '../test/emulator/results-service.ts';
 import { runAction } from '../test/support/run-action.ts';
 
@@ -22,6 +26,7 @@ const kling = await KlingEmulator.start({
   timeline: { submittedMs: 800, processingMs: 2500, outcome: 'succeed' },
 });
 const results = await ResultsService.start();
+const source = await serveSourceVideo();
 
 const credentials: Record<string, string> =
   provider === 'kling'
@@ -30,7 +35,8 @@ const credentials: Record<string, string> =
 const inputs: Record<string, string> = {
   ...credentials,
   base_url: kling.url,
-  video_url: 'https://example.com/trailer.mp4',
+  // A real 6 s MP4 on loopback, so the preflight check has something to read.
+  video_url: `${source.url}/trailer.mp4`,
   sound_effect_prompt: 'waves breaking on rocks, gulls',
   bgm_prompt: 'calm ambient piano',
   audio_format: 'both',
@@ -84,6 +90,7 @@ try {
   }
   process.exitCode = run.code ?? 1;
 } finally {
+  source.close();
   await Promise.all([kling.close(), results.close()]);
 }
 
@@ -124,4 +131,33 @@ function listFiles(dir: string): string[] {
       const full = path.join(dir, name);
       return statSync(full).isDirectory() ? listFiles(full) : [full];
     });
+}
+
+/** The source video, served as a CDN would: HEAD, and byte ranges for the preflight's reads. */
+async function serveSourceVideo(): Promise<{ url: string; close: () => void }> {
+  const video = buildTaskMedia('demo-source', 6).mp4;
+  const server = createServer((request, response) => {
+    const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
+    const from = range ? Math.min(Number(range[1]), video.length - 1) : 0;
+    const to = range?.[2] ? Math.min(Number(range[2]), video.length - 1) : video.length - 1;
+    const headers = {
+      'Content-Type': 'video/mp4',
+      'Accept-Ranges': 'bytes',
+      ETag: '"demo-source-1"',
+      'Content-Length': to - from + 1,
+    };
+    if (range)
+      response.writeHead(206, { ...headers, 'Content-Range': `bytes ${from}-${to}/${video.length}` });
+    else response.writeHead(200, headers);
+    response.end(request.method === 'HEAD' ? undefined : video.subarray(from, to + 1));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
 }
