@@ -10,6 +10,7 @@
  *   a title naming the task), mdat.
  */
 import { readFileSync } from 'node:fs';
+import { ascii, box, fullBox, IDENTITY_MATRIX, uint16, uint32 } from '../support/iso-box.ts';
 
 export interface TaskMedia {
   mp3: Buffer;
@@ -289,8 +290,6 @@ function movieHeader(durationMs: number): Buffer {
   );
 }
 
-const IDENTITY_MATRIX = Buffer.concat([0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000].map(uint32));
-
 function avc1SampleEntry(): Buffer {
   const { sps, pps } = fixtures().parameterSets;
   const avcC = box(
@@ -475,32 +474,6 @@ function splitAnnexB(stream: Buffer): { frames: Buffer[]; parameterSets: { sps: 
 }
 
 // ---- Bytes ----
-
-/** An ISO BMFF box; the type is Latin-1 (`©nam` is A9 6E 61 6D). */
-function box(type: string, ...payload: Buffer[]): Buffer {
-  const body = Buffer.concat(payload);
-  return Buffer.concat([uint32(8 + body.length), Buffer.from(type, 'latin1'), body]);
-}
-
-function fullBox(type: string, version: number, flags: number, ...payload: Buffer[]): Buffer {
-  return box(type, uint32(((version << 24) | flags) >>> 0), ...payload);
-}
-
-function uint16(value: number): Buffer {
-  const bytes = Buffer.alloc(2);
-  bytes.writeUInt16BE(value);
-  return bytes;
-}
-
-function uint32(value: number): Buffer {
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32BE(value);
-  return bytes;
-}
-
-function ascii(text: string): Buffer {
-  return Buffer.from(text, 'ascii');
-}
 
 /** FNV-1a hash of the task id. */
 function taskHash(taskId: string): number {

@@ -4,6 +4,7 @@
  * resolution, brand and layout a test asks for. The samples are zeros: the container is what is checked.
  * Also the first bytes of the formats Kling refuses (WebM, AVI, MPEG-TS, an HTML page).
  */
+import { ascii, box, fullBox, IDENTITY_MATRIX, uint16, uint32 } from './iso-box.ts';
 
 export interface Mp4Spec {
   /** The movie's duration (mvhd, tkhd and mdhd agree). Default 5. */
@@ -128,7 +129,7 @@ function movieHeader(timescale: number, duration: number): Buffer {
     uint32(0x00010000), // rate 1.0
     uint16(0x0100), // volume 1.0
     Buffer.alloc(10),
-    MATRIX,
+    IDENTITY_MATRIX,
     Buffer.alloc(24),
     uint32(2), // next track id
   );
@@ -152,7 +153,7 @@ function track(spec: Mp4Spec, timescale: number, duration: number, dataStart: nu
     uint16(0), // alternate group
     uint16(video ? 0 : 0x0100), // volume
     uint16(0),
-    spec.rotated ? QUARTER_TURN : MATRIX,
+    spec.rotated ? QUARTER_TURN : IDENTITY_MATRIX,
     uint32(width * 0x10000),
     uint32(height * 0x10000),
   );
@@ -238,35 +239,8 @@ function audioEntry(): Buffer {
   );
 }
 
-/** The identity matrix, in 16.16 and 2.30 fixed point. */
-const MATRIX = Buffer.concat([0x10000, 0, 0, 0, 0x10000, 0, 0, 0, 0x40000000].map(uint32));
 /** 90° clockwise: (0, 1, -1, 0). */
 const QUARTER_TURN = Buffer.concat([0, 0x10000, 0, -0x10000, 0, 0, 0, 0, 0x40000000].map(uint32));
-
-function box(type: string, ...payload: Buffer[]): Buffer {
-  const body = Buffer.concat(payload);
-  return Buffer.concat([uint32(8 + body.length), ascii(type), body]);
-}
-
-function fullBox(type: string, version: number, flags: number, ...payload: Buffer[]): Buffer {
-  return box(type, uint32(((version << 24) | flags) >>> 0), ...payload);
-}
-
-function ascii(text: string): Buffer {
-  return Buffer.from(text, 'latin1');
-}
-
-function uint16(value: number): Buffer {
-  const b = Buffer.alloc(2);
-  b.writeUInt16BE(value);
-  return b;
-}
-
-function uint32(value: number): Buffer {
-  const b = Buffer.alloc(4);
-  b.writeUInt32BE(value >>> 0);
-  return b;
-}
 
 function uint32le(value: number): Buffer {
   const b = Buffer.alloc(4);
