@@ -71,7 +71,7 @@ function range(a, b, str) {
 
 /***/ }),
 
-/***/ 66653:
+/***/ 89034:
 /***/ ((module, __unused_webpack_exports, __webpack_require__) => {
 
 var concatMap = __webpack_require__(97087)
@@ -786,7 +786,7 @@ var path = (function () { try { return __webpack_require__(16928) } catch (e) {}
 minimatch.sep = path.sep
 
 var GLOBSTAR = minimatch.GLOBSTAR = Minimatch.GLOBSTAR = {}
-var expand = __webpack_require__(66653)
+var expand = __webpack_require__(89034)
 
 var plTypes = {
   '!': { open: '(?:(?!(?:', close: '))[^/]*?)'},

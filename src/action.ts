@@ -3,9 +3,10 @@
  * the step (main.ts). `run()` takes no arguments, as GitHub's template and @github/local-action expect.
  */
 import * as core from '@actions/core';
-import { Agent, EnvHttpProxyAgent, setGlobalDispatcher } from 'undici';
+import { Agent, EnvHttpProxyAgent, fetch as undiciFetch, setGlobalDispatcher } from 'undici';
 import type { CacheStore } from './cache.ts';
 import type { ArtifactStore } from './deliver/artifact.ts';
+import type { FetchLike } from './net/http.ts';
 import { githubRun } from './deliver/github.ts';
 import { runStep } from './main.ts';
 import { policy } from './policy.ts';
@@ -55,7 +56,10 @@ export async function run(): Promise<void> {
     ),
     run: runIdentity(env),
     github: githubRun(env),
-    fetch: (input, init) => fetch(input, init),
+    // undici's own fetch, not Node's: @actions/core already loads this undici (through
+    // @actions/http-client), and Node's built-in copy would be a second one to load before the first
+    // request. package.json keeps ours on the same major, so the bundle holds one copy.
+    fetch: undiciFetch as unknown as FetchLike,
     artifacts: lazyArtifactClient(),
     cache: lazyCache(),
     clock: systemClock,

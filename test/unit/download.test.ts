@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import nock from 'nock';
-import { ProxyAgent } from 'undici';
+import { ProxyAgent, fetch as undiciFetch } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ForwardProxy } from '../emulator/forward-proxy.ts';
 import {
@@ -265,7 +265,9 @@ describe('downloadFile', () => {
       proxy.refuseWith = 407;
       const file = planned('mp3', '/p.mp3');
       const opts = context({
-        fetch: (input, init) => fetch(input, { ...init, dispatcher: agent }),
+        // undici's fetch, as the action uses (src/action.ts), through a proxy agent of the same copy.
+        fetch: ((input: string, init: object) =>
+          undiciFetch(input, { ...init, dispatcher: agent })) as unknown as FetchLike,
       });
       const error = await downloadError(downloadFile(file, opts));
       expect(error.message).toMatch(/the proxy refused the connection \(.*Proxy response \(407\)/);
