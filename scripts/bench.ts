@@ -3,6 +3,9 @@
 //  2. The built action end to end against the emulator: wall time per run (startup + poll + upload).
 //  3. Batch mode (videos + max_concurrency) end to end: makespan against ⌈N/C⌉·T + 3 s, with the
 //     emulator's exact peak concurrency and 1303 refusals; and the step's peak RSS as N grows.
+//  4. Cold start: spawn → first request of the built action against a bare Node fetch (bench/cold-start.ts).
+//  5. A 200 / 400 MiB result video through download and artifact upload: peak RSS and throughput
+//     against a 1 MiB one (bench/large-result.ts).
 import { createServer, type ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +19,8 @@ import { abortableSleep, silentLog, systemClock } from '../src/runtime.ts';
 import { KlingEmulator } from '../test/emulator/kling-emulator.ts';
 import { ResultsService } from '../test/emulator/results-service.ts';
 import { REPO_ROOT, runAction, type ActionRun } from '../test/support/run-action.ts';
+import { benchColdStart } from './bench/cold-start.ts';
+import { benchLargeResult } from './bench/large-result.ts';
 
 const MIB = 1024 * 1024;
 
@@ -440,8 +445,48 @@ function benchPolling(): void {
   );
 }
 
+async function printColdStart(pairs: number): Promise<void> {
+  const cold = await benchColdStart(pairs);
+  console.log(
+    `\ncold start, spawn → first request (median of ${cold.pairs} alternating pairs): ` +
+      `bare node fetch ${cold.bareMs.toFixed(1)} ms, action ${cold.actionMs.toFixed(1)} ms = ` +
+      `${cold.ratio.toFixed(2)}× (target ≤ 1.5×); main bundle ${(cold.mainBundleBytes / 1e6).toFixed(2)} MB`,
+  );
+}
+
+async function printLargeResult(sizesMiB: number[], runs: number): Promise<void> {
+  const rows = await benchLargeResult(sizesMiB, runs);
+  const [base] = rows;
+  console.log(
+    `\nlarge result video (include_video), download + stored zip + artifact upload, largest of ${runs} runs; ` +
+      `peak RSS is the step's VmHWM:`,
+  );
+  printTable(
+    [
+      'video MiB',
+      'download MiB/s',
+      'upload MiB/s',
+      'RSS before upload MiB',
+      'RSS at exit MiB',
+      `vs ${base!.sizeMiB} MiB`,
+      'vs previous',
+    ],
+    rows.map((row, i) => [
+      String(row.sizeMiB),
+      row.downloadMiBps.toFixed(0),
+      row.uploadMiBps.toFixed(0),
+      row.peakBeforeUploadMiB.toFixed(0),
+      row.peakMiB.toFixed(0),
+      `${(row.peakMiB / base!.peakMiB).toFixed(2)}×`,
+      i === 0 ? '' : `${(row.peakMiB / rows[i - 1]!.peakMiB).toFixed(2)}×`,
+    ]),
+  );
+}
+
 const batchRuns = Number(process.env.BENCH_BATCH_RUNS ?? 2);
 benchPolling();
+await printColdStart(Number(process.env.BENCH_COLD_PAIRS ?? 15));
+await printLargeResult([1, 200, 400], Number(process.env.BENCH_LARGE_RUNS ?? 2));
 await benchDownload(Number(process.env.BENCH_DOWNLOAD_MIB ?? 256));
 await benchAction(Number(process.env.BENCH_ACTION_RUNS ?? 7));
 await benchBatchMakespan(

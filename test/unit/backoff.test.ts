@@ -58,6 +58,31 @@ describe('pollDelayMs', () => {
     expect(follow(900_000).queries * 3).toBeLessThanOrEqual(900_000 / 5_000);
   });
 
+  it('keeps the delay target for every finish time, and sends the fewest queries any schedule keeping it can', () => {
+    const polls: number[] = [];
+    for (let t = 0; t < 900_000;) polls.push((t += pollDelayMs(t, schedule, constantRandom(0))));
+    // Every T (1 s grid) is seen by the first poll at or after it within max(5 s, 10 % of T).
+    for (let finishMs = 1_000; finishMs <= 890_000; finishMs += 1_000) {
+      const seen = polls.find((p) => p >= finishMs)!;
+      expect(seen - finishMs).toBeLessThanOrEqual(Math.max(5_000, finishMs * 0.1));
+    }
+    // The lower bound, independent of pollDelayMs: after a poll at t, a task done just after t must
+    // be seen by t + max(5 s, t/10), so the sparsest schedule keeping the target steps exactly that.
+    const fewest = (finishMs: number) => {
+      let t = 0;
+      let queries = 0;
+      while (t < finishMs) {
+        t += Math.max(5_000, t * 0.1);
+        queries++;
+      }
+      return queries;
+    };
+    const queriesTo = (finishMs: number) => polls.findIndex((p) => p >= finishMs) + 1;
+    expect(queriesTo(180_000)).toBe(fewest(180_000));
+    // Hence ≥ 3× fewer than a fixed 5 s poller at 3 min cannot coexist with the delay target.
+    expect(fewest(180_000) * 3).toBeGreaterThan(180_000 / 5_000);
+  });
+
   it('has documented defaults: 10 % of elapsed, cap 30 s, jitter 10 %', () => {
     const { proportion, capMs, jitter } = policy.poll;
     expect({ proportion, capMs, jitter }).toEqual({ proportion: 0.1, capMs: 30_000, jitter: 0.1 });
