@@ -121,15 +121,19 @@ export interface PoolWork<T> {
   notStarted: (index: number) => T;
 }
 
-/** Runs every entry and returns every result in input order; one entry's failure never stops another. */
-/** This step's tasks that exist and are not final, and when the account last said it was full. */
+/**
+ * This step's tasks that exist and are not final; attempts whose task does not exist yet (a create may
+ * be on its way, and the account may already count it); and when the account last said it was full.
+ */
 interface Running {
   count: number;
+  unanswered: number;
   lastRefusalMs: number;
 }
 
+/** Runs every entry and returns every result in input order; one entry's failure never stops another. */
 export async function runPool<T>(work: PoolWork<T>, context: PoolContext): Promise<T[]> {
-  const running: Running = { count: 0, lastRefusalMs: Number.NEGATIVE_INFINITY };
+  const running: Running = { count: 0, unanswered: 0, lastRefusalMs: Number.NEGATIVE_INFINITY };
   return Promise.all(
     Array.from({ length: work.count }, (_, index) => runEntry(index, work, running, context)),
   );
@@ -151,7 +155,8 @@ async function runEntry<T>(
         throw error;
       }
       const hold = place(held, running, work.slots, context);
-      const outcome = await work.attempt(index, hold);
+      running.unanswered++;
+      const outcome = await work.attempt(index, hold).finally(() => hold.settled());
       if (!outcome.accountFull) {
         // Ended without a final status (wait: false, or a failure after submit): the pool can no
         // longer see that task, so it stops counting it as one of its own.
@@ -159,9 +164,12 @@ async function runEntry<T>(
         return outcome.result;
       }
       running.lastRefusalMs = context.clock.now();
-      // Lower the limit before the place is freed, so no waiting entry sends a create into a full account.
-      lowerTo(running.count, work.slots, context);
-      if (running.count > 0) {
+      // Ours that may hold the account: running tasks, and creates sent together with this one whose
+      // answers have not come yet (the refusal can overtake them). Lower the limit before the place
+      // is freed, so no waiting entry sends a create into a full account.
+      const ours = running.count + running.unanswered;
+      lowerTo(ours, work.slots, context);
+      if (ours > 0) {
         held();
         held = undefined;
         continue;
@@ -185,15 +193,29 @@ async function runEntry<T>(
   }
 }
 
-function place(release: () => void, running: Running, slots: Gate, context: PoolContext): Place {
+function place(
+  release: () => void,
+  running: Running,
+  slots: Gate,
+  context: PoolContext,
+): Place & { settled(): void } {
   let started = false;
   let released = false;
+  let unanswered = true;
+  const answered = () => {
+    if (!unanswered) return;
+    unanswered = false;
+    running.unanswered--;
+  };
   return {
     taskStarted: () => {
+      answered();
       if (started || released) return;
       started = true;
       running.count++;
     },
+    /** The attempt returned: whatever it sent has been answered. */
+    settled: answered,
     release: () => {
       if (released) return;
       released = true;

@@ -207,6 +207,54 @@ describe('runPool', () => {
     expect(context.log.at('info').join('\n')).toMatch(/code 1303.*now keeps 2 in flight/);
   });
 
+  it('on 1303 that overtakes the answers to its own creates: waits for those tasks, without backing off', async () => {
+    const context = poolContext();
+    const slots = new Gate(4);
+    // Four creates go out together; the account holds two. The refusals of 2 and 3 come back
+    // before the answers that created the tasks of 0 and 1.
+    const answered = [deferred(), deferred()];
+    const finish = [deferred(), deferred()];
+    const tries = [0, 0, 0, 0];
+    const result = runPool(
+      {
+        count: 4,
+        slots,
+        attempt: async (i, place) => {
+          tries[i]!++;
+          if (i < 2) {
+            await answered[i]!.promise;
+            place.taskStarted();
+            await finish[i]!.promise;
+            place.release();
+            return { accountFull: false, result: `done ${i}` };
+          }
+          return tries[i] === 1
+            ? { accountFull: true, result: '1303' }
+            : { accountFull: false, result: `done ${i}` };
+        },
+        notStarted: () => 'not started',
+      },
+      context,
+    );
+    await tick();
+    await tick();
+    expect(tries).toEqual([1, 1, 1, 1]);
+    expect(slots.limit).toBe(2);
+    answered[0]!.resolve();
+    answered[1]!.resolve();
+    await tick();
+    expect(tries).toEqual([1, 1, 1, 1]);
+    finish[0]!.resolve();
+    await tick();
+    await tick();
+    expect(tries[2]).toBe(2);
+    finish[1]!.resolve();
+    expect(await result).toEqual(['done 0', 'done 1', 'done 2', 'done 3']);
+    // No entry took the account for someone else's and slept.
+    expect(context.sleep.delays).toEqual([]);
+    expect(context.log.lines.filter((l) => l.transient)).toEqual([]);
+  });
+
   it('on 1303 with none of its own running: backs off (honouring Retry-After), then tries again', async () => {
     const context = poolContext();
     let tries = 0;
