@@ -33,7 +33,9 @@ export async function run(): Promise<void> {
   // guarded lookup keeps every connection away from link-local and cloud metadata addresses.
   const connect = { lookup: guardedLookup };
   setGlobalDispatcher(
-    proxyConfigured(process.env) ? new EnvHttpProxyAgent({ connect }) : new Agent({ connect }),
+    proxyConfigured(process.env)
+      ? withoutWarning('UNDICI-EHPA', () => new EnvHttpProxyAgent({ connect }))
+      : new Agent({ connect }),
   );
 
   const env = process.env;
@@ -73,6 +75,24 @@ export async function run(): Promise<void> {
   });
   // After a cancellation or an abandoned upload, do not wait for work, sockets or timers left behind.
   if (controller.signal.aborted || result.abandonedWork) process.exit(process.exitCode ?? 1);
+}
+
+/**
+ * undici 6 prints "EnvHttpProxyAgent is experimental" to stderr the first time one is made (undici 7
+ * no longer does): a line in every proxied run's log that the user can do nothing about.
+ */
+function withoutWarning<T>(code: string, make: () => T): T {
+  const emitWarning = process.emitWarning.bind(process);
+  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+    const options = rest[0];
+    if (typeof options === 'object' && options !== null && 'code' in options && options.code === code) return;
+    (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
+  });
+  try {
+    return make();
+  } finally {
+    process.emitWarning = emitWarning;
+  }
 }
 
 /**

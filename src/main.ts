@@ -218,7 +218,10 @@ function holdingPlace(observer: TaskObserver, place: Place): TaskObserver {
     if (task.status === 'succeed' || task.status === 'failed') place.release();
   };
   return {
-    creating: (id) => observer.creating(id),
+    creating: (id) => {
+      observer.creating(id);
+      place.creating();
+    },
     taskKnown: (task, id, resumed) => {
       observer.taskKnown(task, id, resumed);
       check(task);

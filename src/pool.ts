@@ -105,6 +105,8 @@ export interface Attempt<T> {
 
 /** An entry's hold on an account place, as its attempt sees it. */
 export interface Place {
+  /** A create is about to be sent: until its answer, the account may already count it. */
+  creating(): void;
   /** The task exists on Kling's side: from now on it counts against the account. */
   taskStarted(): void;
   /** The task stopped counting (a final status): free the place, so the next entry starts while this one downloads. */
@@ -121,19 +123,26 @@ export interface PoolWork<T> {
   notStarted: (index: number) => T;
 }
 
-/**
- * This step's tasks that exist and are not final; attempts whose task does not exist yet (a create may
- * be on its way, and the account may already count it); and when the account last said it was full.
- */
+/** This step's side of the account. */
 interface Running {
+  /** Tasks of ours that exist and are not final. */
   count: number;
-  unanswered: number;
+  /** Creates sent and not answered yet, each settling with its answer. */
+  creates: Set<Promise<void>>;
+  /** How many of our tasks have stopped counting so far. */
+  released: number;
+  /** When the account last said it was full. */
   lastRefusalMs: number;
 }
 
 /** Runs every entry and returns every result in input order; one entry's failure never stops another. */
 export async function runPool<T>(work: PoolWork<T>, context: PoolContext): Promise<T[]> {
-  const running: Running = { count: 0, unanswered: 0, lastRefusalMs: Number.NEGATIVE_INFINITY };
+  const running: Running = {
+    count: 0,
+    creates: new Set(),
+    released: 0,
+    lastRefusalMs: Number.NEGATIVE_INFINITY,
+  };
   return Promise.all(
     Array.from({ length: work.count }, (_, index) => runEntry(index, work, running, context)),
   );
@@ -155,8 +164,7 @@ async function runEntry<T>(
         throw error;
       }
       const hold = place(held, running, work.slots, context);
-      running.unanswered++;
-      const outcome = await work.attempt(index, hold).finally(() => hold.settled());
+      const outcome = await work.attempt(index, hold).finally(() => hold.answered());
       if (!outcome.accountFull) {
         // Ended without a final status (wait: false, or a failure after submit): the pool can no
         // longer see that task, so it stops counting it as one of its own.
@@ -164,21 +172,27 @@ async function runEntry<T>(
         return outcome.result;
       }
       running.lastRefusalMs = context.clock.now();
-      // Ours that may hold the account: running tasks, and creates sent together with this one whose
-      // answers have not come yet (the refusal can overtake them). Lower the limit before the place
-      // is freed, so no waiting entry sends a create into a full account.
-      const ours = running.count + running.unanswered;
-      lowerTo(ours, work.slots, context);
-      if (ours > 0) {
+      // The refusal can overtake the answers to creates sent with this one: until they come, which
+      // tasks are ours is not known. This entry keeps its place meanwhile.
+      await Promise.all([...running.creates]);
+      const stale = running.released > hold.releasedAtCreate;
+      if (!stale && running.count > 0) {
+        // Lower the limit before the place is freed, so no waiting entry sends a create into a full
+        // account; this entry goes first once one of ours finishes.
+        lowerTo(running.count, work.slots, context);
         held();
         held = undefined;
         continue;
       }
-      // None of ours runs: this entry keeps its place and probes alone, after a backoff.
+      // One of ours finished after this create was sent (the refusal may be out of date), or none of
+      // ours runs: this entry keeps its place and tries again after a backoff.
+      if (!stale) lowerTo(0, work.slots, context);
       const delay = retryDelayMs(refusals, outcome.retryAfterMs, context.schedule, context.random);
       if (context.clock.now() + delay >= context.deadlineMs) return outcome.result;
       context.log.warning(
-        `The Kling account is running as many tasks as it may (code 1303), none of them this step's; trying again in ${formatDuration(delay)}.`,
+        stale
+          ? `The Kling account was running as many tasks as it may (code 1303), and one of this step's has finished since; trying again in ${formatDuration(delay)}.`
+          : `The Kling account is running as many tasks as it may (code 1303), none of them this step's; trying again in ${formatDuration(delay)}.`,
         { transient: true },
       );
       try {
@@ -193,39 +207,53 @@ async function runEntry<T>(
   }
 }
 
-function place(
-  release: () => void,
-  running: Running,
-  slots: Gate,
-  context: PoolContext,
-): Place & { settled(): void } {
+/** A place as the pool tracks it: also when the create was sent and when it was answered. */
+interface TrackedPlace extends Place {
+  /** Our tasks released before this attempt's create was sent. */
+  readonly releasedAtCreate: number;
+  /** The create (if any) has its answer: the task exists, the attempt returned, or both. */
+  answered(): void;
+}
+
+function place(release: () => void, running: Running, slots: Gate, context: PoolContext): TrackedPlace {
   let started = false;
   let released = false;
-  let unanswered = true;
-  const answered = () => {
-    if (!unanswered) return;
-    unanswered = false;
-    running.unanswered--;
-  };
-  return {
+  let create: { promise: Promise<void>; settle: () => void } | undefined;
+  let releasedAtCreate = running.released;
+  const tracked: TrackedPlace = {
+    get releasedAtCreate() {
+      return releasedAtCreate;
+    },
+    creating: () => {
+      if (create || started) return;
+      let settle!: () => void;
+      const promise = new Promise<void>((resolve) => (settle = resolve));
+      create = { promise, settle };
+      releasedAtCreate = running.released;
+      running.creates.add(promise);
+    },
+    answered: () => {
+      if (!create || !running.creates.delete(create.promise)) return;
+      create.settle();
+    },
     taskStarted: () => {
-      answered();
+      tracked.answered();
       if (started || released) return;
       started = true;
       running.count++;
     },
-    /** The attempt returned: whatever it sent has been answered. */
-    settled: answered,
     release: () => {
       if (released) return;
       released = true;
       release();
       if (!started) return;
       running.count--;
+      running.released++;
       // One of ours finished and the account has not been full for a while: take a place back.
       if (context.clock.now() - running.lastRefusalMs >= context.raiseAfterQuietMs) slots.raise();
     },
   };
+  return tracked;
 }
 
 /** The account holds no more than the tasks of ours that run: keep no more in flight. */

@@ -1,6 +1,6 @@
 // Spawn → first request: the built action, as the runner starts it, against a bare Node fetch to the
-// same emulator with the same Node binary. Paired and alternated, so that a noisy moment of the
-// machine lands on both sides; the ratio of the medians is the figure.
+// same emulator with the same Node binary. Run in pairs, in alternating order, so that a noisy moment
+// of the machine lands on both sides; the ratio of the two medians is the figure.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,7 +25,8 @@ async function firstRequestMs(kling: KlingEmulator, args: string[], env: NodeJS.
   const child = spawn(process.execPath, args, { env, stdio: 'ignore' });
   const exited = new Promise((resolve) => child.on('exit', resolve));
   while (kling.requests.length === before) {
-    if (child.exitCode !== null) throw new Error(`node ${args.join(' ')} exited before any request`);
+    if (child.exitCode !== null || child.signalCode !== null)
+      throw new Error(`node ${args.join(' ')} ended before any request`);
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
   const ms = kling.requests[before]!.atMs - spawnedAt;

@@ -27,6 +27,8 @@ describe('behind a forward proxy', () => {
     const before = world.kling.requests.length;
     const run = await world.run({ video_url: 'https://example.com/clip.mp4' }, { env: proxyEnv() });
     expect(run.code, run.stdout).toBe(0);
+    // No runtime warning on the way (undici 6 calls EnvHttpProxyAgent experimental).
+    expect(run.stderr).not.toMatch(/warning/i);
 
     expect(proxy.targets()).toContain(emulatorHost);
     // Each tunnel carries one connection's requests; there must be at least one, and the emulator

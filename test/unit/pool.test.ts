@@ -207,7 +207,7 @@ describe('runPool', () => {
     expect(context.log.at('info').join('\n')).toMatch(/code 1303.*now keeps 2 in flight/);
   });
 
-  it('on 1303 that overtakes the answers to its own creates: waits for those tasks, without backing off', async () => {
+  it('on 1303 that overtakes the answers to its own creates: waits for those answers, then for its own tasks, without backing off', async () => {
     const context = poolContext();
     const slots = new Gate(4);
     // Four creates go out together; the account holds two. The refusals of 2 and 3 come back
@@ -221,6 +221,7 @@ describe('runPool', () => {
         slots,
         attempt: async (i, place) => {
           tries[i]!++;
+          place.creating();
           if (i < 2) {
             await answered[i]!.promise;
             place.taskStarted();
@@ -238,11 +239,14 @@ describe('runPool', () => {
     );
     await tick();
     await tick();
+    // Refused, but which tasks are this step's is not known yet: nobody lowers, sleeps or retries.
     expect(tries).toEqual([1, 1, 1, 1]);
-    expect(slots.limit).toBe(2);
+    expect(slots.limit).toBe(4);
     answered[0]!.resolve();
     answered[1]!.resolve();
     await tick();
+    await tick();
+    expect(slots.limit).toBe(2);
     expect(tries).toEqual([1, 1, 1, 1]);
     finish[0]!.resolve();
     await tick();
@@ -253,6 +257,80 @@ describe('runPool', () => {
     // No entry took the account for someone else's and slept.
     expect(context.sleep.delays).toEqual([]);
     expect(context.log.lines.filter((l) => l.transient)).toEqual([]);
+  });
+
+  it("on 1303 for every create sent together (the account full of others' tasks): each backs off and retries, none waits for another's task", async () => {
+    const context = poolContext();
+    const freeAtMs = context.clock.now() + 5_000;
+    const finish = deferred();
+    const tries = [0, 0, 0, 0];
+    const result = runPool(
+      {
+        count: 4,
+        slots: new Gate(4),
+        attempt: async (i, place) => {
+          tries[i]!++;
+          place.creating();
+          await tick();
+          if (context.clock.now() < freeAtMs) return { accountFull: true, result: 'refused' };
+          place.taskStarted();
+          await finish.promise;
+          place.release();
+          return { accountFull: false, result: `done ${i}` };
+        },
+        notStarted: () => 'not started',
+      },
+      context,
+    );
+    for (let i = 0; i < 100 && tries.some((n) => n < 2); i++) await tick();
+    // Each refused entry tried again by itself: none gave up its place to wait behind a task of
+    // this step that did not exist.
+    expect(tries.every((n) => n >= 2)).toBe(true);
+    finish.resolve();
+    expect(await result).toEqual(['done 0', 'done 1', 'done 2', 'done 3']);
+  });
+
+  it('a refusal sent before one of its own tasks finished is out of date: retries after a backoff, keeping the limit and not waiting for the others', async () => {
+    const context = poolContext();
+    const slots = new Gate(3);
+    const finish = [deferred(), deferred()];
+    const refuse = deferred();
+    let tries = 0;
+    const result = runPool(
+      {
+        count: 3,
+        slots,
+        attempt: async (i, place) => {
+          place.creating();
+          if (i < 2) {
+            place.taskStarted();
+            await finish[i]!.promise;
+            place.release();
+            return { accountFull: false, result: `done ${i}` };
+          }
+          if (++tries === 1) {
+            await refuse.promise;
+            return { accountFull: true, result: '1303' };
+          }
+          place.taskStarted();
+          place.release();
+          return { accountFull: false, result: 'done 2' };
+        },
+        notStarted: () => 'not started',
+      },
+      context,
+    );
+    await tick();
+    // Entry 2's create is out; entry 0's task finishes; then the refusal (counted when 0 still ran).
+    finish[0]!.resolve();
+    await tick();
+    refuse.resolve();
+    for (let i = 0; i < 20 && tries < 2; i++) await tick();
+    expect(tries).toBe(2);
+    expect(slots.limit).toBe(3);
+    expect(context.sleep.delays).toHaveLength(1);
+    finish[1]!.resolve();
+    expect(await result).toEqual(['done 0', 'done 1', 'done 2']);
   });
 
   it('on 1303 with none of its own running: backs off (honouring Retry-After), then tries again', async () => {
