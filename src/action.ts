@@ -83,11 +83,11 @@ export async function run(): Promise<void> {
  */
 function withoutWarning<T>(code: string, make: () => T): T {
   const emitWarning = process.emitWarning.bind(process);
-  process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  process.emitWarning = (warning: string | Error, ...rest: unknown[]) => {
     const options = rest[0];
     if (typeof options === 'object' && options !== null && 'code' in options && options.code === code) return;
     (emitWarning as (...args: unknown[]) => void)(warning, ...rest);
-  });
+  };
   try {
     return make();
   } finally {
