@@ -16,10 +16,35 @@
  * (GitHub's is signed by the token service), and it does not model eviction, the 10 GB quota,
  * per-entry expiry, or a pending reservation ever timing out.
  */
-import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import {
+  assertBlockId,
+  base64url,
+  committedHeaders,
+  jsonReply,
+  listen,
+  parseBlockList,
+  parseJsonOrText,
+  readBody,
+  requireInt64,
+  requireString,
+  safeEqual,
+  SasSigner,
+  sendReply,
+  storageErrorReply,
+  StorageError,
+  storageHeaders,
+  storageReply,
+  twirpBody,
+  twirpCodeOf,
+  twirpErrorReply,
+  TwirpError,
+  type Json,
+  type Reply,
+} from './twirp-blob.ts';
 
 export type CacheTwirpMethod = 'CreateCacheEntry' | 'FinalizeCacheEntryUpload' | 'GetCacheEntryDownloadURL';
 export type CacheBlobMethod = 'PutBlob' | 'PutBlock' | 'PutBlockList' | 'GetBlob' | 'GetBlobProperties';
@@ -73,29 +98,8 @@ const TWIRP_METHODS: readonly string[] = [
   'GetCacheEntryDownloadURL',
 ];
 const BLOB_PREFIX = '/devstoreaccount1/actions-cache/';
-const STORAGE_VERSION = '2025-01-05';
-const SAS_LIFETIME_MS = 60 * 60 * 1000;
 const READ = 1;
 const WRITE = 2;
-
-abstract class HandlerError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, msg: string) {
-    super(msg);
-    this.status = status;
-    this.code = code;
-  }
-}
-class TwirpError extends HandlerError {}
-class StorageError extends HandlerError {}
-
-interface Reply {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer | string;
-  recordedBody: unknown;
-}
 
 /** A reserved entry's blob while it is being written. */
 interface PendingBlob {
@@ -104,7 +108,6 @@ interface PendingBlob {
   committed?: Buffer;
 }
 
-type Json = Record<string, unknown>;
 type ActiveFault = Exclude<CacheFault, { kind: 'down' }> & { remaining: number };
 
 export class CacheService {
@@ -118,7 +121,7 @@ export class CacheService {
   private readonly sockets = new Set<Socket>();
   private readonly hanging = new Set<ServerResponse>();
   private readonly tokenKey = randomBytes(32);
-  private readonly sasKey = randomBytes(32);
+  private readonly sas: SasSigner;
   private readonly stored: CacheEntry[] = [];
   private readonly pending = new Map<string, PendingBlob>();
   private readonly blobPaths = new Map<number, string>();
@@ -131,6 +134,7 @@ export class CacheService {
     this.server = server;
     this.port = (server.address() as AddressInfo).port;
     this.url = `http://127.0.0.1:${this.port}`;
+    this.sas = new SasSigner(this.url);
     this.defaultBranch = defaultBranch;
     this.runId = '8675309101';
     this.jobId = '8675309102';
@@ -269,9 +273,7 @@ export class CacheService {
       return;
     }
     this.recorded.push({ method, body: reply.recordedBody, status: reply.status });
-    const headers = { ...reply.headers, 'content-length': String(Buffer.byteLength(reply.body)) };
-    response.writeHead(reply.status, headers);
-    response.end(request.method === 'HEAD' ? undefined : reply.body);
+    sendReply(request, response, reply);
   }
 
   /** The next fault for a method: `undefined` for none, `'hang'`, or a status to answer. */
@@ -298,14 +300,7 @@ export class CacheService {
       if (fault !== undefined)
         throw new TwirpError(fault, twirpCodeOf(fault), `injected ${fault} fault on ${method}`);
       const scopes = this.scopesOf(request.headers.authorization);
-      if (!(request.headers['content-type'] ?? '').startsWith('application/json'))
-        throw new TwirpError(404, 'bad_route', `unexpected Content-Type: ${request.headers['content-type']}`);
-      if (typeof recordedBody !== 'object' || recordedBody === null || Array.isArray(recordedBody))
-        throw new TwirpError(400, 'malformed', 'the request body is not a JSON object');
-      const body = recordedBody as Json;
-      const camel = Object.keys(body).find((key) => /[A-Z]/.test(key));
-      if (camel !== undefined)
-        throw new TwirpError(400, 'malformed', `unknown field ${camel} (expected snake_case)`);
+      const body = twirpBody(request, recordedBody);
       return jsonReply(200, recordedBody, this.dispatchTwirp(method as CacheTwirpMethod, body, scopes));
     } catch (error) {
       if (error instanceof TwirpError) return twirpErrorReply(recordedBody, error);
@@ -372,7 +367,7 @@ export class CacheService {
     this.stored.push(entry);
     this.blobPaths.set(entry.id, blobPath);
     this.pending.set(blobPath, { entry, staged: new Map() });
-    return { ok: true, signed_upload_url: this.signUrl(blobPath, 'cw') };
+    return { ok: true, signed_upload_url: this.sas.url(blobPath, 'cw') };
   }
 
   private finalizeCacheEntryUpload(body: Json, scopes: TokenScope[]): Json {
@@ -414,7 +409,7 @@ export class CacheService {
     if (!entry) return { ok: false };
     return {
       ok: true,
-      signed_download_url: this.signUrl(this.blobPaths.get(entry.id)!, 'r'),
+      signed_download_url: this.sas.url(this.blobPaths.get(entry.id)!, 'r'),
       matched_key: entry.key,
     };
   }
@@ -442,41 +437,6 @@ export class CacheService {
 
   // ---- Blob storage ----
 
-  private signUrl(blobPath: string, permissions: string): string {
-    const expiry = new Date(Date.now() + SAS_LIFETIME_MS).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const query = new URLSearchParams({
-      sv: STORAGE_VERSION,
-      se: expiry,
-      sr: 'b',
-      sp: permissions,
-      sig: this.sasSignature(blobPath, permissions, expiry),
-    });
-    return `${this.url}${blobPath}?${query.toString()}`;
-  }
-
-  private sasSignature(blobPath: string, permissions: string, expiry: string): string {
-    return createHmac('sha256', this.sasKey)
-      .update(`${permissions}\n${expiry}\n${blobPath}`)
-      .digest('base64');
-  }
-
-  private assertSignature(url: URL, permission: string): void {
-    const sig = url.searchParams.get('sig');
-    const permissions = url.searchParams.get('sp') ?? '';
-    const expiry = url.searchParams.get('se') ?? '';
-    const expected = Buffer.from(this.sasSignature(url.pathname, permissions, expiry));
-    if (sig === null || !safeEqual(Buffer.from(sig), expected))
-      throw new StorageError(403, 'AuthenticationFailed', 'Signature did not match.');
-    if (!(Date.parse(expiry) > Date.now()))
-      throw new StorageError(403, 'AuthenticationFailed', 'Signed expiry time has passed.');
-    if (!permissions.includes(permission))
-      throw new StorageError(
-        403,
-        'AuthorizationPermissionMismatch',
-        `The SAS does not grant permission '${permission}'.`,
-      );
-  }
-
   private handleBlob(
     method: CacheCall['method'],
     request: IncomingMessage,
@@ -496,7 +456,7 @@ export class CacheService {
       if (fault !== undefined)
         throw new StorageError(fault, 'ServerBusy', `injected ${fault} fault on ${method}`);
       const reading = method === 'GetBlob' || method === 'GetBlobProperties';
-      this.assertSignature(url, reading ? 'r' : 'w');
+      this.sas.verify(url, reading ? 'r' : 'w');
       if (reading) return this.readBlob(method, request, url);
       // Structured (CRC64-framed) bodies would not be the raw bytes; the cache client never sends them.
       if (request.headers['x-ms-structured-body'])
@@ -529,7 +489,10 @@ export class CacheService {
           return storageReply(201, recordedBody, { 'x-ms-request-server-encrypted': 'true' });
         }
         default: {
-          const ids = parseBlockList(body.toString('utf8'));
+          // Nothing is committed before a cache entry's one Put Block List: <Committed> names nothing.
+          const ids = parseBlockList(body.toString('utf8'))
+            .filter((entry) => entry.kind !== 'Committed')
+            .map((entry) => entry.id);
           recordedBody = { blockIds: ids };
           const blocks = ids.map((id) => {
             const block = upload.staged.get(id);
@@ -588,55 +551,6 @@ export class CacheService {
 
 // ---- Helpers ----
 
-function listen(server: Server, port: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-/** The Twirp error code a status is the canonical answer of. */
-function twirpCodeOf(status: number): string {
-  const codes: Record<number, string> = {
-    400: 'invalid_argument',
-    401: 'unauthenticated',
-    403: 'permission_denied',
-    404: 'not_found',
-    409: 'already_exists',
-    412: 'failed_precondition',
-    429: 'resource_exhausted',
-    500: 'internal',
-    503: 'unavailable',
-    504: 'deadline_exceeded',
-  };
-  return codes[status] ?? 'unknown';
-}
-
-function base64url(value: unknown): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
-
-function parseJsonOrText(raw: Buffer): unknown {
-  const text = raw.toString('utf8');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
-
 function blobMethodOf(request: IncomingMessage, url: URL): CacheCall['method'] {
   const comp = url.searchParams.get('comp');
   if (request.method === 'PUT' && comp === null) return 'PutBlob';
@@ -647,94 +561,9 @@ function blobMethodOf(request: IncomingMessage, url: URL): CacheCall['method'] {
   return 'Unknown';
 }
 
-function requireString(body: Json, field: string): string {
-  const value = body[field];
-  if (typeof value !== 'string' || value === '')
-    throw new TwirpError(400, 'invalid_argument', `${field} is required and must be a string`);
-  return value;
-}
-
-/** Proto3 JSON writes int64 as a decimal string and accepts a number when parsing. */
-function requireInt64(body: Json, field: string): number {
-  const value = body[field];
-  const text = typeof value === 'number' ? String(value) : value;
-  if (typeof text !== 'string' || !/^\d+$/.test(text))
-    throw new TwirpError(400, 'invalid_argument', `${field} must be a non-negative int64`);
-  return Number(text);
-}
-
 /** The client checks these too (ValidationError); the service refuses them as well. */
 function assertKey(key: string): void {
   if (key.length > 512)
     throw new TwirpError(400, 'invalid_argument', 'key cannot be larger than 512 characters');
   if (key.includes(',')) throw new TwirpError(400, 'invalid_argument', 'key cannot contain commas');
-}
-
-/** Azure: a block id is base64 of at most 64 bytes, and all ids of one blob have the same length. */
-function assertBlockId(blockId: string, existing: readonly string[]): void {
-  const decoded = Buffer.from(blockId, 'base64');
-  if (blockId === '' || decoded.length > 64 || decoded.toString('base64') !== blockId)
-    throw new StorageError(
-      400,
-      'InvalidQueryParameterValue',
-      `Value for one of the query parameters is invalid: blockid=${blockId}`,
-    );
-  if (existing.some((id) => id.length !== blockId.length))
-    throw new StorageError(
-      400,
-      'InvalidBlobOrBlock',
-      'The specified blob or block content is invalid (block id length differs).',
-    );
-}
-
-/** `<BlockList><Latest>id</Latest>…</BlockList>`, in document order: that order is the blob's. */
-function parseBlockList(xml: string): string[] {
-  if (!/<BlockList>[\s\S]*<\/BlockList>/.test(xml))
-    throw new StorageError(400, 'InvalidXmlDocument', 'XML specified is not syntactically valid.');
-  return [...xml.matchAll(/<(Latest|Uncommitted)>([^<]*)<\/\1>/g)].map((match) => match[2]!);
-}
-
-function safeEqual(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function jsonReply(status: number, recordedBody: unknown, payload: unknown): Reply {
-  return {
-    status,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(payload),
-    recordedBody,
-  };
-}
-
-function twirpErrorReply(recordedBody: unknown, error: TwirpError): Reply {
-  return jsonReply(error.status, recordedBody, { code: error.code, msg: error.message });
-}
-
-function storageHeaders(): Record<string, string> {
-  return { 'x-ms-request-id': randomUUID(), 'x-ms-version': STORAGE_VERSION, date: new Date().toUTCString() };
-}
-
-function committedHeaders(): Record<string, string> {
-  return {
-    etag: `"0x${randomBytes(8).toString('hex').toUpperCase()}"`,
-    'last-modified': new Date().toUTCString(),
-    'x-ms-request-server-encrypted': 'true',
-  };
-}
-
-function storageReply(status: number, recordedBody: unknown, headers: Record<string, string>): Reply {
-  return { status, headers: { ...storageHeaders(), ...headers }, body: '', recordedBody };
-}
-
-function storageErrorReply(recordedBody: unknown, error: StorageError): Reply {
-  const body =
-    `<?xml version="1.0" encoding="utf-8"?><Error><Code>${error.code}</Code>` +
-    `<Message>${error.message.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</Message></Error>`;
-  return {
-    status: error.status,
-    headers: { ...storageHeaders(), 'content-type': 'application/xml', 'x-ms-error-code': error.code },
-    body,
-    recordedBody,
-  };
 }

@@ -5,13 +5,38 @@
  * runtime token and the backend ids in every body, block order from the committed block list (not
  * arrival order), the committed size and sha256 at finalize, and a 409 for a duplicate live name.
  */
-import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { extname } from 'node:path';
 import { crc32 } from 'node:zlib';
+import {
+  assertBlockId,
+  base64url,
+  committedHeaders,
+  jsonReply,
+  listen,
+  optionalString,
+  parseBlockList,
+  parseJsonOrText,
+  readBody,
+  requireInt64,
+  requireString,
+  SasSigner,
+  sendReply,
+  storageErrorReply,
+  StorageError,
+  storageHeaders,
+  storageReply,
+  twirpBody,
+  twirpErrorReply,
+  TwirpError,
+  type BlockListEntry,
+  type Json,
+  type Reply,
+} from './twirp-blob.ts';
 
 export interface StoredArtifact {
   id: number;
@@ -63,27 +88,8 @@ const TWIRP_METHODS: readonly string[] = [
 ];
 // Path-style blob URL: Azure's client reads /account/container/blob from IP hosts and needs all three.
 const BLOB_PREFIX = '/devstoreaccount1/actions-results/';
-const STORAGE_VERSION = '2025-01-05';
-const SAS_LIFETIME_MS = 60 * 60 * 1000;
 // Same set the client rejects; the real backend rejects them too.
 const INVALID_NAME_CHARACTERS = ['"', ':', '<', '>', '|', '*', '?', '\r', '\n', '\\', '/'];
-
-/** A refusal thrown inside a handler; the subclass picks the wire format it is answered in. */
-abstract class HandlerError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, msg: string) {
-    super(msg);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-/** Becomes a Twirp JSON error. */
-class TwirpError extends HandlerError {}
-
-/** Becomes an Azure XML StorageError. */
-class StorageError extends HandlerError {}
 
 /** An artifact between CreateArtifact and FinalizeArtifact, with its blob being written. */
 interface PendingUpload {
@@ -99,15 +105,6 @@ interface PendingUpload {
   committed?: Buffer;
 }
 
-interface Reply {
-  status: number;
-  headers: Record<string, string>;
-  body: Buffer | string;
-  recordedBody: unknown;
-}
-
-type Json = Record<string, unknown>;
-
 export class ResultsService {
   readonly url: string;
   readonly runtimeToken: string;
@@ -115,7 +112,7 @@ export class ResultsService {
   readonly jobId: string;
 
   private readonly server: Server;
-  private readonly sasKey = randomBytes(32);
+  private readonly sas: SasSigner;
   private readonly stored: StoredArtifact[] = [];
   private readonly blobPaths = new Map<number, string>();
   private readonly pending = new Map<string, PendingUpload>();
@@ -128,15 +125,13 @@ export class ResultsService {
     this.runId = runId;
     this.jobId = jobId;
     this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.sas = new SasSigner(this.url);
     this.runtimeToken = mintRuntimeToken(runId, jobId);
   }
 
   static async start(options: { runId?: string; jobId?: string } = {}): Promise<ResultsService> {
     const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
-    });
+    await listen(server, 0);
     const service = new ResultsService(server, options.runId ?? '8675309001', options.jobId ?? '8675309002');
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
       void service.handle(request, response);
@@ -201,11 +196,7 @@ export class ResultsService {
       );
     }
     this.recorded.push({ method, body: reply.recordedBody, status: reply.status });
-    response.writeHead(reply.status, {
-      ...reply.headers,
-      'content-length': String(Buffer.byteLength(reply.body)),
-    });
-    response.end(reply.body);
+    sendReply(request, response, reply);
   }
 
   /** Returns and uses up the next injected fault for a method, if any. */
@@ -230,12 +221,7 @@ export class ResultsService {
       if (fault) return faultTwirpReply(recordedBody, fault);
       if (request.headers.authorization !== `Bearer ${this.runtimeToken}`)
         throw new TwirpError(401, 'unauthenticated', 'missing or invalid runtime token');
-      if (!(request.headers['content-type'] ?? '').startsWith('application/json'))
-        throw new TwirpError(404, 'bad_route', `unexpected Content-Type: ${request.headers['content-type']}`);
-      if (typeof recordedBody !== 'object' || recordedBody === null || Array.isArray(recordedBody))
-        throw new TwirpError(400, 'malformed', 'the request body is not a JSON object');
-      const body = recordedBody as Json;
-      assertSnakeCase(body);
+      const body = twirpBody(request, recordedBody);
       return jsonReply(200, recordedBody, this.dispatchTwirp(method as TwirpMethod, body));
     } catch (error) {
       if (error instanceof TwirpError) return twirpErrorReply(recordedBody, error);
@@ -306,7 +292,7 @@ export class ResultsService {
     };
     if (expiresAt !== undefined) upload.expiresAt = expiresAt;
     this.pending.set(blobPath, upload);
-    return { ok: true, signed_upload_url: this.signUrl(blobPath, 'cw') };
+    return { ok: true, signed_upload_url: this.sas.url(blobPath, 'cw') };
   }
 
   private finalizeArtifact(body: Json): Json {
@@ -388,7 +374,7 @@ export class ResultsService {
 
   private getSignedArtifactUrl(body: Json): Json {
     const artifact = this.artifactInBody(body);
-    return { signed_url: this.signUrl(this.blobPaths.get(artifact.id)!, 'r') };
+    return { signed_url: this.sas.url(this.blobPaths.get(artifact.id)!, 'r') };
   }
 
   /**
@@ -412,42 +398,6 @@ export class ResultsService {
 
   // ---- Blob storage ----
 
-  /** A SAS-like URL: the signature covers path, permissions and expiry, so none can be altered. */
-  private signUrl(blobPath: string, permissions: string): string {
-    const expiry = new Date(Date.now() + SAS_LIFETIME_MS).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const query = new URLSearchParams({
-      sv: STORAGE_VERSION,
-      se: expiry,
-      sr: 'b',
-      sp: permissions,
-      sig: this.signature(blobPath, permissions, expiry),
-    });
-    return `${this.url}${blobPath}?${query.toString()}`;
-  }
-
-  private signature(blobPath: string, permissions: string, expiry: string): string {
-    return createHmac('sha256', this.sasKey)
-      .update(`${permissions}\n${expiry}\n${blobPath}`)
-      .digest('base64');
-  }
-
-  private assertSignature(url: URL, permission: string): void {
-    const sig = url.searchParams.get('sig');
-    const permissions = url.searchParams.get('sp') ?? '';
-    const expiry = url.searchParams.get('se') ?? '';
-    const expected = Buffer.from(this.signature(url.pathname, permissions, expiry));
-    if (sig === null || !safeEqual(Buffer.from(sig), expected))
-      throw new StorageError(403, 'AuthenticationFailed', 'Signature did not match.');
-    if (!(Date.parse(expiry) > Date.now()))
-      throw new StorageError(403, 'AuthenticationFailed', 'Signed expiry time has passed.');
-    if (!permissions.includes(permission))
-      throw new StorageError(
-        403,
-        'AuthorizationPermissionMismatch',
-        `The SAS does not grant permission '${permission}'.`,
-      );
-  }
-
   private handleBlob(method: ResultsCall['method'], request: IncomingMessage, url: URL, body: Buffer): Reply {
     let recordedBody: unknown = { length: body.length };
     try {
@@ -459,7 +409,7 @@ export class ResultsService {
         );
       const fault = this.takeFault(method);
       if (fault) return faultBlobReply(recordedBody, fault);
-      this.assertSignature(url, method === 'DownloadBlob' ? 'r' : 'w');
+      this.sas.verify(url, method === 'DownloadBlob' ? 'r' : 'w');
       switch (method) {
         case 'UploadBlock':
           recordedBody = { blockId: url.searchParams.get('blockid'), length: body.length };
@@ -520,11 +470,7 @@ export class ResultsService {
     upload.committedBlocks = new Map(blocks);
     upload.staged.clear();
     upload.committed = Buffer.concat(blocks.map(([, block]) => block));
-    return storageReply(201, recordedBody, {
-      etag: `"0x${randomBytes(8).toString('hex').toUpperCase()}"`,
-      'last-modified': new Date().toUTCString(),
-      'x-ms-request-server-encrypted': 'true',
-    });
+    return storageReply(201, recordedBody, committedHeaders());
   }
 
   private downloadBlob(url: URL): Reply {
@@ -556,65 +502,12 @@ function mintRuntimeToken(runId: string, jobId: string): string {
   return `${header}.${payload}.${signature}`;
 }
 
-function base64url(value: unknown): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
-}
-
-function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
-
-function parseJsonOrText(raw: Buffer): unknown {
-  const text = raw.toString('utf8');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
-
 function blobMethodOf(httpMethod: string | undefined, url: URL): ResultsCall['method'] {
   const comp = url.searchParams.get('comp');
   if (httpMethod === 'PUT' && comp === 'block') return 'UploadBlock';
   if (httpMethod === 'PUT' && comp === 'blocklist') return 'CommitBlockList';
   if (httpMethod === 'GET' && comp === null) return 'DownloadBlob';
   return 'Unknown';
-}
-
-/** The client sends proto field names (snake_case); a camelCase key means a different client or a bug. */
-function assertSnakeCase(body: Json): void {
-  const camel = Object.keys(body).find((key) => /[A-Z]/.test(key));
-  if (camel !== undefined)
-    throw new TwirpError(400, 'malformed', `unknown field ${camel} (expected snake_case)`);
-}
-
-function requireString(body: Json, field: string): string {
-  const value = body[field];
-  if (typeof value !== 'string' || value === '')
-    throw new TwirpError(400, 'invalid_argument', `${field} is required and must be a string`);
-  return value;
-}
-
-/** Wrapper types (StringValue) are bare strings in proto3 JSON. */
-function optionalString(body: Json, field: string): string | undefined {
-  const value = body[field];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new TwirpError(400, 'invalid_argument', `${field} must be a string`);
-  return value;
-}
-
-/** Proto3 JSON writes int64 as a decimal string and accepts a number when parsing. */
-function requireInt64(body: Json, field: string): number {
-  const value = body[field];
-  const text = typeof value === 'number' ? String(value) : value;
-  if (typeof text !== 'string' || !/^\d+$/.test(text))
-    throw new TwirpError(400, 'invalid_argument', `${field} must be a non-negative int64`);
-  return Number(text);
 }
 
 /** Timestamp is an RFC 3339 string in proto3 JSON. */
@@ -635,68 +528,10 @@ function assertValidName(name: string): void {
     );
 }
 
-/** Azure: a block id is base64 of at most 64 bytes, and all ids of one blob have the same length. */
-function assertBlockId(blockId: string, existing: readonly string[]): void {
-  const decoded = Buffer.from(blockId, 'base64');
-  if (blockId === '' || decoded.length > 64 || decoded.toString('base64') !== blockId)
-    throw new StorageError(
-      400,
-      'InvalidQueryParameterValue',
-      `Value for one of the query parameters is invalid: blockid=${blockId}`,
-    );
-  if (existing.some((id) => id.length !== blockId.length))
-    throw new StorageError(
-      400,
-      'InvalidBlobOrBlock',
-      'The specified blob or block content is invalid (block id length differs).',
-    );
-}
-
-interface BlockListEntry {
-  kind: 'Latest' | 'Committed' | 'Uncommitted';
-  id: string;
-}
-
-/** `<BlockList><Latest>id</Latest>…</BlockList>`, in document order: that order is the blob's. */
-function parseBlockList(xml: string): BlockListEntry[] {
-  if (!/<BlockList>[\s\S]*<\/BlockList>/.test(xml))
-    throw new StorageError(400, 'InvalidXmlDocument', 'XML specified is not syntactically valid.');
-  return [...xml.matchAll(/<(Latest|Committed|Uncommitted)>([^<]*)<\/\1>/g)].map((match) => ({
-    kind: match[1] as BlockListEntry['kind'],
-    id: unescapeXml(match[2]!),
-  }));
-}
-
 function resolveBlock(upload: PendingUpload, entry: BlockListEntry): Buffer | undefined {
   if (entry.kind === 'Committed') return upload.committedBlocks.get(entry.id);
   if (entry.kind === 'Uncommitted') return upload.staged.get(entry.id);
   return upload.staged.get(entry.id) ?? upload.committedBlocks.get(entry.id);
-}
-
-function unescapeXml(text: string): string {
-  return text
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&amp;/g, '&');
-}
-
-function safeEqual(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
-function jsonReply(status: number, recordedBody: unknown, payload: unknown): Reply {
-  return {
-    status,
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(payload),
-    recordedBody,
-  };
-}
-
-function twirpErrorReply(recordedBody: unknown, error: TwirpError): Reply {
-  return jsonReply(error.status, recordedBody, { code: error.code, msg: error.message });
 }
 
 function faultTwirpReply(recordedBody: unknown, fault: Required<ResultsFault>): Reply {
@@ -705,27 +540,6 @@ function faultTwirpReply(recordedBody: unknown, fault: Required<ResultsFault>): 
     msg: `injected ${fault.status} fault on ${fault.method}`,
   };
   return jsonReply(fault.status, recordedBody, payload);
-}
-
-/** The headers every Azure storage response carries. */
-function storageHeaders(): Record<string, string> {
-  return { 'x-ms-request-id': randomUUID(), 'x-ms-version': STORAGE_VERSION, date: new Date().toUTCString() };
-}
-
-function storageReply(status: number, recordedBody: unknown, headers: Record<string, string>): Reply {
-  return { status, headers: { ...storageHeaders(), ...headers }, body: '', recordedBody };
-}
-
-function storageErrorReply(recordedBody: unknown, error: StorageError): Reply {
-  const body =
-    `<?xml version="1.0" encoding="utf-8"?><Error><Code>${error.code}</Code>` +
-    `<Message>${escapeXml(error.message)}</Message></Error>`;
-  return {
-    status: error.status,
-    headers: { ...storageHeaders(), 'content-type': 'application/xml', 'x-ms-error-code': error.code },
-    body,
-    recordedBody,
-  };
 }
 
 function faultBlobReply(recordedBody: unknown, fault: Required<ResultsFault>): Reply {
@@ -741,10 +555,6 @@ function faultBlobReply(recordedBody: unknown, fault: Required<ResultsFault>): R
     body: isText ? (fault.body as string) : JSON.stringify(fault.body),
     recordedBody,
   };
-}
-
-function escapeXml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 // ---- Zip reading ----
