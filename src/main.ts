@@ -24,7 +24,8 @@ import type { Task } from './kling/responses.ts';
 import { signalName, type Log } from './runtime.ts';
 import { deriveExternalTaskId, type RunIdentity } from './task/external-id.ts';
 import { runTask } from './task/run-task.ts';
-import type { TaskContext, TaskObserver, TaskOutcome, TaskSpec } from './task/task.ts';
+import { guardSecrets } from './secrets.ts';
+import type { TaskContext, TaskHolders, TaskObserver, TaskOutcome, TaskSpec } from './task/task.ts';
 
 export type { RunContext, StepDependencies } from './dependencies.ts';
 
@@ -33,7 +34,9 @@ export interface StepResult {
   abandonedWork: boolean;
 }
 
-export async function runStep(deps: StepDependencies): Promise<StepResult> {
+export async function runStep(world: StepDependencies): Promise<StepResult> {
+  // From here on every text the step writes goes through the redactor that `mask` feeds.
+  const { deps, redactor } = guardSecrets(world);
   maskCredentials(deps);
   let inputs: ActionInputs;
   try {
@@ -54,6 +57,7 @@ export async function runStep(deps: StepDependencies): Promise<StepResult> {
     clock: deps.clock,
     startedMs,
     workspace: deps.run.workspace,
+    redact: (text) => redactor.redact(text),
   });
   const step: Step = {
     inputs,
@@ -63,6 +67,11 @@ export async function runStep(deps: StepDependencies): Promise<StepResult> {
     abandonedWork: false,
     cache: { broken: false, restored: new Set(), restores: new Map(), saved: new Set() },
   };
+  const redactOutcome = (outcome: TaskOutcome): TaskOutcome => ({
+    ...outcome,
+    task: redactor.redactData(outcome.task),
+    files: outcome.files.map((file) => ({ ...file, url: redactor.redact(file.url) })),
+  });
   // With the cache on, every entry says whether its result came from it.
   if (inputs.cache) for (const entry of report.entries) entry.cacheHit(false);
 
@@ -80,8 +89,10 @@ export async function runStep(deps: StepDependencies): Promise<StepResult> {
       startedMs,
       checks.map((c) => c.refusal),
       keys,
+      (text) => redactor.redact(text),
     );
-    await saveNewResults(outcomes, keys, step);
+    // The cache keeps a manifest of the task as the API described it: a file like any other.
+    await saveNewResults(outcomes.map(redactOutcome), keys, step);
     endings = outcomes.map((outcome, i) => endingOf(outcome, inputs.entries[i]!, step));
     stepEnding = await deliver(outcomes, endings, step);
   } catch (error) {
@@ -103,14 +114,16 @@ async function runEntries(
   startedMs: number,
   refused: readonly (Error | undefined)[],
   keys: readonly (string | undefined)[],
+  redact: (text: string) => string,
 ): Promise<TaskOutcome[]> {
   const { inputs, deps, report, deadlineMs } = step;
   // Only what requests need: the task and API layers never hold the step's inputs or outputs.
   const { clock, sleep, random, log, signal } = deps;
   const retry: RetryContext = { clock, sleep, random, log, signal, schedule: policy.retry.schedule };
   const context: TaskContext = {
-    ...taskContext(inputs, deps, retry, startedMs, deadlineMs),
+    ...taskContext(inputs, deps, retry, startedMs, deadlineMs, redact),
     downloads: new Gate(inputs.maxConcurrency),
+    holders: taskHolders(),
   };
   const specs = inputs.entries.map((entry, i) => taskSpec(entry, i, inputs, deps.run));
   return runPool<TaskOutcome>(
@@ -296,12 +309,26 @@ function createRequest(entry: Entry, inputs: ActionInputs): Omit<CreateTaskReque
   };
 }
 
+/** Each task id an answer names belongs to one entry: another entry's answer naming it is a bad one. */
+function taskHolders(): TaskHolders {
+  const held = new Map<string, object>();
+  return {
+    claim(taskId, holder) {
+      const current = held.get(taskId);
+      if (current !== undefined && current !== holder) return false;
+      held.set(taskId, holder);
+      return true;
+    },
+  };
+}
+
 function taskContext(
   inputs: ActionInputs,
   deps: StepDependencies,
   retry: RetryContext,
   startedMs: number,
   deadlineMs: number,
+  redact: (text: string) => string,
 ): TaskContext {
   const { credentials } = inputs;
   const auth =
@@ -319,7 +346,9 @@ function taskContext(
       maxAnswerBytes: policy.request.maxAnswerBytes,
       lookupMalformedAttempts: policy.retry.lookupMalformedAttempts,
       unreachableWithinMs: policy.retry.unreachableWithinMs,
+      otherTaskAttempts: policy.retry.otherTaskAttempts,
     },
+    redact,
   });
   return {
     ...retry,

@@ -63,15 +63,20 @@ export class StepReport {
   readonly #batch: boolean;
   readonly #clock: Clock;
   readonly #startedMs: number;
+  readonly #redact: (text: string) => string;
   #assetUrls: string[] = [];
 
   constructor(
     sink: OutputSink,
     labels: readonly EntryLabel[],
     batch: boolean,
-    context: Omit<ReportContext, 'source'>,
+    context: Omit<ReportContext, 'source'> & {
+      /** Takes credentials out of what leaves by other ways than the sink: the comment, `results`. */
+      redact?: (text: string) => string;
+    },
   ) {
     this.#sink = sink;
+    this.#redact = context.redact ?? ((text) => text);
     this.#labels = labels;
     this.#batch = batch;
     this.#clock = context.clock;
@@ -119,7 +124,7 @@ export class StepReport {
       lines.push(`**Release assets:** ${this.#assetUrls.map(assetLink).join(', ')}`, '');
     if (stepEnding && 'message' in stepEnding)
       lines.push(`> [!CAUTION]\n> ${markdownCode(stepEnding.message, 500)}`, '');
-    return lines.join('\n');
+    return this.#redact(lines.join('\n'));
   }
 
   /** `results`: one object per entry in input order, with the error of each that did not succeed. */
@@ -150,7 +155,11 @@ export class StepReport {
         ...(error !== undefined ? { error } : {}),
       };
     });
-    this.#sink.setOutput(Outputs.Results, JSON.stringify(results));
+    // Redacted before it is JSON, so taking a credential out cannot change the document's shape.
+    this.#sink.setOutput(
+      Outputs.Results,
+      JSON.stringify(results, (_, v: unknown) => (typeof v === 'string' ? this.#redact(v) : v)),
+    );
   }
 
   /** The step's error line: the entry's own for a single video, else one line per entry that did not succeed. */

@@ -97,6 +97,8 @@ async function obtainTask(spec: TaskSpec, context: TaskContext, observer: TaskOb
     { request: spec.request, externalTaskId: spec.externalTaskId, derived: spec.derivedExternalId },
     {
       ...context,
+      // This entry's own: an answer naming a task another entry holds is not believed.
+      claim: (taskId) => context.holders?.claim(taskId, spec) ?? true,
       createAttempts: context.limits.createAttempts,
       maxSuperseded: context.limits.maxSuperseded,
       onCreating: observer.creating,

@@ -3,7 +3,7 @@
  * when its outcome is unknown (reset, timeout, 5xx, an answer without a task) look again before
  * deciding to send it again.
  */
-import type { CreateTaskRequest, KlingClient } from '../kling/client.ts';
+import type { Claim, CreateTaskRequest, KlingClient } from '../kling/client.ts';
 import { KlingApiError } from '../kling/errors.ts';
 import type { Task } from '../kling/responses.ts';
 import { DeadlineError } from '../net/http.ts';
@@ -20,6 +20,8 @@ export interface SubmitContext extends RetryContext {
   onCreating: (externalTaskId: string) => void;
   /** Called the moment a task id is known, before anything else can fail. */
   onTaskKnown: (task: Task, externalTaskId: string, resumed: boolean) => void;
+  /** Takes a task an answer names for this submission; false when another holds it (a bad answer). */
+  claim?: Claim;
 }
 
 export interface SubmitRequest {
@@ -107,6 +109,7 @@ async function lookUpBeforeCreate(context: SubmitContext, externalTaskId: string
       externalTaskId,
       context.deadlineMs,
       `Checking for a task an earlier attempt created (external id ${externalTaskId})`,
+      context.claim,
     );
   } catch (error) {
     if (!(error instanceof KlingApiError) || !lookUpHasNoAnswer(error)) throw error;
@@ -145,7 +148,7 @@ async function create(
     },
     async () => {
       try {
-        const task = await context.client.createTask(request, context.deadlineMs);
+        const task = await context.client.createTask(request, context.deadlineMs, context.claim);
         context.log.info(`Submitted task ${task.taskId} (external id ${externalTaskId}).`);
         return { task, resumed: false };
       } catch (error) {
@@ -202,6 +205,7 @@ async function reconcile(
       externalTaskId,
       context.deadlineMs,
       `Looking for the task the create may have made (external id ${externalTaskId})`,
+      context.claim,
     );
   } catch (lookupError) {
     if (context.signal?.aborted) throw context.signal.reason;

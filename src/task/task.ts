@@ -55,6 +55,14 @@ export interface TaskContext extends RetryContext {
   limits: TaskLimits;
   /** Shared by the step's tasks, so no more than so many download at once. */
   downloads?: Places;
+  /** Shared by the step's tasks, so no answer gives one entry a task another entry holds. */
+  holders?: TaskHolders;
+}
+
+/** Which task each entry holds. */
+export interface TaskHolders {
+  /** Takes `taskId` for `holder`; false when another holder has it. */
+  claim(taskId: string, holder: object): boolean;
 }
 
 /** Facts as they happen, so the step can publish the task id the moment it exists. */

@@ -56,13 +56,16 @@ export async function startWorld(options: KlingEmulatorOptions = {}): Promise<Wo
 
 /**
  * Credentials and every token derived from them must appear nowhere: not in the log (except the
- * runner's own `::add-mask::` command), outputs, state, summary, files written, or artifacts.
+ * runner's own `::add-mask::` command), outputs (`results` among them), state, summary, files
+ * written, or artifacts.
  */
 export async function expectNoSecrets(run: ActionRun, kling: KlingEmulator, results: ResultsService) {
   const tokens = kling.requests
     .map((r) => r.authorization?.replace(/^Bearer\s+/i, ''))
     .filter((t): t is string => Boolean(t));
-  const secrets = [...new Set([API_KEY, KLING_API_KEY, ACCESS_KEY, SECRET_KEY, JOB_TOKEN, ...tokens])];
+  const raw = [API_KEY, KLING_API_KEY, ACCESS_KEY, SECRET_KEY, JOB_TOKEN, ...tokens];
+  // As sent, and URL-encoded as a gateway may quote them.
+  const secrets = [...new Set([...raw, ...raw.map(encodeURIComponent)])];
   const log = `${run.stdout}\n${run.stderr}`
     .split('\n')
     .filter((line) => !line.startsWith('::add-mask::'))
