@@ -11,6 +11,8 @@ import type { RunIdentity } from './task/external-id.ts';
 export interface RunContext extends RunIdentity {
   serverUrl: string;
   workspace: string;
+  /** GITHUB_RUN_ATTEMPT: 1 on a run's first attempt; undefined when unknown. */
+  attempt?: number;
 }
 
 export interface StepDependencies {

@@ -5,7 +5,7 @@
  */
 import { describeFailure, versionHint } from './advice.ts';
 import { Inputs } from './constants.ts';
-import type { StepDependencies } from './dependencies.ts';
+import type { RunContext, StepDependencies } from './dependencies.ts';
 import { deliver, type Step } from './deliveries.ts';
 import { cacheKey, restoreResult, saveResult, type CacheContext } from './cache.ts';
 import type { SourceInfo } from './preflight/check-source.ts';
@@ -22,7 +22,7 @@ import { Gate, runPool, type Place } from './pool.ts';
 import { KlingApiError } from './kling/errors.ts';
 import type { Task } from './kling/responses.ts';
 import { signalName, type Log } from './runtime.ts';
-import { deriveExternalTaskId, type RunIdentity } from './task/external-id.ts';
+import { deriveExternalTaskId } from './task/external-id.ts';
 import { runTask } from './task/run-task.ts';
 import { guardSecrets } from './secrets.ts';
 import type { TaskContext, TaskHolders, TaskObserver, TaskOutcome, TaskSpec } from './task/task.ts';
@@ -280,7 +280,7 @@ function maskCredentials(deps: StepDependencies): void {
   }
 }
 
-function taskSpec(entry: Entry, index: number, inputs: ActionInputs, run: RunIdentity): TaskSpec {
+function taskSpec(entry: Entry, index: number, inputs: ActionInputs, run: RunContext): TaskSpec {
   const request = createRequest(entry, inputs);
   const chosen =
     inputs.externalTaskId && (inputs.batch ? `${inputs.externalTaskId}-${index + 1}` : inputs.externalTaskId);
@@ -289,6 +289,8 @@ function taskSpec(entry: Entry, index: number, inputs: ActionInputs, run: RunIde
     request,
     externalTaskId: chosen || deriveExternalTaskId(run, request, inputs.batch ? index : undefined),
     derivedExternalId: !chosen,
+    // A derived id is new on a run's first attempt: a look-up could find nothing (an unknown attempt looks).
+    lookUpFirst: Boolean(chosen) || run.attempt !== 1,
     wait: inputs.wait,
     pollIntervalMs: inputs.pollIntervalSeconds * 1000,
     audioFormat: inputs.audioFormat,

@@ -94,7 +94,12 @@ async function obtainTask(spec: TaskSpec, context: TaskContext, observer: TaskOb
     return task;
   }
   const { task } = await submitOrResume(
-    { request: spec.request, externalTaskId: spec.externalTaskId, derived: spec.derivedExternalId },
+    {
+      request: spec.request,
+      externalTaskId: spec.externalTaskId,
+      derived: spec.derivedExternalId,
+      lookUpFirst: spec.lookUpFirst,
+    },
     {
       ...context,
       // This entry's own: an answer naming a task another entry holds is not believed.

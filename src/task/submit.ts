@@ -1,7 +1,7 @@
 /**
- * Submit a task without ever paying twice: look the external id up first, send the create once, and
- * when its outcome is unknown (reset, timeout, 5xx, an answer without a task) look again before
- * deciding to send it again.
+ * Submit a task without ever paying twice: look the external id up first (where a task may already
+ * have it), send the create once, and when its outcome is unknown (reset, timeout, 5xx, an answer
+ * without a task) look again before deciding to send it again.
  */
 import type { Claim, CreateTaskRequest, KlingClient } from '../kling/client.ts';
 import { KlingApiError } from '../kling/errors.ts';
@@ -29,6 +29,8 @@ export interface SubmitRequest {
   externalTaskId: string;
   /** The id was derived by the action, so a failed earlier task may be superseded by a fresh one. */
   derived: boolean;
+  /** A task may already have this id (a re-run, or the user's id); else the first create needs no look-up. */
+  lookUpFirst: boolean;
 }
 
 export interface Submission {
@@ -77,7 +79,7 @@ export async function submitOrResume(submit: SubmitRequest, context: SubmitConte
   const { log } = context;
   for (let n = 0; ; n++) {
     const externalTaskId = externalIdCandidate(submit.externalTaskId, n);
-    const existing = await lookUpBeforeCreate(context, externalTaskId);
+    const existing = submit.lookUpFirst ? await lookUpBeforeCreate(context, externalTaskId) : undefined;
     if (existing && !(submit.derived && existing.status === 'failed' && n < context.maxSuperseded)) {
       log.info(
         `Resuming task ${existing.taskId} (external id ${externalTaskId}, ${existing.status}) from an earlier attempt.`,

@@ -22,6 +22,11 @@ export interface TaskSpec {
   externalTaskId: string;
   /** The external id was derived by the action, so a failed earlier task may be superseded. */
   derivedExternalId: boolean;
+  /**
+   * A task with this external id may exist already (a re-run, or an id the user chose): look it up
+   * before creating. On a run's first attempt a derived id cannot have one yet.
+   */
+  lookUpFirst: boolean;
   wait: boolean;
   pollIntervalMs: number;
   audioFormat: AudioFormat;

@@ -77,6 +77,7 @@ function harness(overrides: Partial<SubmitOptions> = {}): Harness {
       request: REQUEST,
       externalTaskId: EXT,
       derived: true,
+      lookUpFirst: true,
       deadlineMs: context.clock.now() + 900_000,
       createAttempts: 5,
       maxSuperseded: 5,
@@ -165,6 +166,23 @@ describe('submitOrResume', () => {
     expect(error.message).toContain('t-held');
     expect(h.posts).toHaveLength(1);
     expect(h.known).toEqual([]);
+  });
+
+  it('with nothing to find (a first attempt), creates without a look-up; an unknown outcome is still looked up', async () => {
+    create().reply(200, ok(apiTask('t-new', 'submitted')));
+    const fresh = harness({ lookUpFirst: false });
+    expect((await submitOrResume(fresh.options, fresh.options)).task.taskId).toBe('t-new');
+    expect(fresh.posts).toHaveLength(1);
+    expect(nock.isDone()).toBe(true);
+
+    create().reply(502, 'Bad Gateway');
+    lookup().reply(200, ok(apiTask('t-made', 'submitted', { task_info: { external_task_id: EXT } })));
+    const unknown = harness({ lookUpFirst: false });
+    const submission = await submitOrResume(unknown.options, unknown.options);
+    expect(submission).toMatchObject({ resumed: true });
+    expect(submission.task.taskId).toBe('t-made');
+    expect(unknown.posts).toHaveLength(1);
+    expect(nock.isDone()).toBe(true);
   });
 
   it('after a reset on create and a confirmed miss, sends the create again: two POSTs', async () => {
