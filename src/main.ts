@@ -21,6 +21,7 @@ import type { Ending } from './report/task-report.ts';
 import { Gate, runPool, type Place } from './pool.ts';
 import { KlingApiError } from './kling/errors.ts';
 import type { Task } from './kling/responses.ts';
+import { quoteExternal } from './net/external-text.ts';
 import { signalName, type Log } from './runtime.ts';
 import { deriveExternalTaskId } from './task/external-id.ts';
 import { runTask } from './task/run-task.ts';
@@ -47,6 +48,7 @@ export async function runStep(world: StepDependencies): Promise<StepResult> {
     return { abandonedWork: false };
   }
   warnAboutInputs(inputs, deps.log);
+  const sharing = sharedTasks(inputs, deps.log);
 
   const startedMs = deps.clock.now();
   const deadlineMs = startedMs + inputs.timeoutSeconds * 1000;
@@ -74,6 +76,7 @@ export async function runStep(world: StepDependencies): Promise<StepResult> {
   });
   // With the cache on, every entry says whether its result came from it.
   if (inputs.cache) for (const entry of report.entries) entry.cacheHit(false);
+  for (const [i, lead] of sharing.entries()) if (lead !== i) report.shareTask(i, lead);
 
   let endings: Ending[] = inputs.entries.map(() => ({ kind: 'failed', message: 'the step ended early' }));
   let stepEnding: Ending | undefined;
@@ -90,6 +93,7 @@ export async function runStep(world: StepDependencies): Promise<StepResult> {
       checks.map((c) => c.refusal),
       keys,
       (text) => redactor.redact(text),
+      sharing,
     );
     // The cache keeps a manifest of the task as the API described it: a file like any other.
     await saveNewResults(outcomes.map(redactOutcome), keys, step);
@@ -108,13 +112,17 @@ export async function runStep(world: StepDependencies): Promise<StepResult> {
   return { abandonedWork: step.abandonedWork };
 }
 
-/** Every entry through the pool: at most max_concurrency tasks in flight, and as many downloads. */
+/**
+ * Every task through the pool: at most max_concurrency in flight, and as many downloads. Entries that
+ * share a task (`sharing`) see it as it goes; the files are the first one's, listed once.
+ */
 async function runEntries(
   step: Step,
   startedMs: number,
   refused: readonly (Error | undefined)[],
   keys: readonly (string | undefined)[],
   redact: (text: string) => string,
+  sharing: readonly number[],
 ): Promise<TaskOutcome[]> {
   const { inputs, deps, report, deadlineMs } = step;
   // Only what requests need: the task and API layers never hold the step's inputs or outputs.
@@ -126,11 +134,14 @@ async function runEntries(
     holders: taskHolders(),
   };
   const specs = inputs.entries.map((entry, i) => taskSpec(entry, i, inputs, deps.run));
-  return runPool<TaskOutcome>(
+  const leads = sharing.flatMap((lead, i) => (lead === i ? [i] : []));
+  const group = (lead: number) => sharing.flatMap((l, i) => (l === lead ? [i] : []));
+  const outcomes = await runPool<TaskOutcome>(
     {
-      count: specs.length,
+      count: leads.length,
       slots: new Gate(inputs.maxConcurrency),
-      attempt: async (i, place) => {
+      attempt: async (n, place) => {
+        const i = leads[n]!;
         // A source its check refused gets no task, and no place is held for it.
         const refusal = refused[i];
         if (refusal)
@@ -138,9 +149,10 @@ async function runEntries(
             accountFull: false,
             result: { ending: 'failed', resumed: false, files: [], error: refusal },
           };
-        const cached = await restoreCached(i, keys[i], step);
+        const cached = await restoreCached(group(i), keys[i], step);
         if (cached) return { accountFull: false, result: cached };
-        const outcome = await runTask(specs[i]!, context, holdingPlace(report.entries[i]!, place));
+        const observer = everyOf(group(i).map((j) => report.entries[j]!));
+        const outcome = await runTask(specs[i]!, context, holdingPlace(observer, place));
         const accountFull = isAccountFull(outcome);
         const retryAfterMs = accountFull ? (outcome.error as KlingApiError).retryAfterMs : undefined;
         return { accountFull, retryAfterMs, result: outcome };
@@ -149,6 +161,56 @@ async function runEntries(
     },
     { ...retry, signal: deps.signal, deadlineMs, raiseAfterQuietMs: policy.pool.raiseAfterQuietMs },
   );
+  return sharing.map((lead, i) => {
+    const outcome = outcomes[leads.indexOf(lead)]!;
+    return lead === i ? outcome : { ...outcome, files: [] };
+  });
+}
+
+/**
+ * For each entry, the first entry with the same source and the same request: they share its task,
+ * paid once. The step says which entries share one.
+ */
+function sharedTasks(inputs: ActionInputs, log: Log): number[] {
+  const first = new Map<string, number>();
+  const sharing = inputs.entries.map((entry, i) => {
+    const request = createRequest(entry, inputs);
+    const key = JSON.stringify({ ...request, video_url: request.video_url && sameUrl(request.video_url) });
+    if (entry.source.kind === 'task_id' || !first.has(key)) first.set(key, i);
+    return first.get(key)!;
+  });
+  for (const lead of new Set(sharing)) {
+    const group = sharing.flatMap((l, i) => (l === lead ? [i + 1] : []));
+    if (group.length > 1)
+      log.warning(
+        `${Inputs.Videos}: entries ${listed(group.map(String))} (${quoteExternal(inputs.entries[lead]!.name, 200)}) ` +
+          'are the same video with the same request: they share one task, paid for once, and each row reports it.',
+      );
+  }
+  return sharing;
+}
+
+/** One URL however it is spelled: host case, default port, dot segments. */
+function sameUrl(url: string): string {
+  try {
+    return new URL(url).href;
+  } catch {
+    return url;
+  }
+}
+
+function listed(items: readonly string[]): string {
+  return items.length <= 2 ? items.join(' and ') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
+/** Every observer hears every fact: entries that share a task report it alike. */
+function everyOf(observers: readonly TaskObserver[]): TaskObserver {
+  return {
+    creating: (id) => observers.forEach((o) => o.creating(id)),
+    taskKnown: (task, id, resumed) => observers.forEach((o) => o.taskKnown(task, id, resumed)),
+    status: (task) => observers.forEach((o) => o.status(task)),
+    downloaded: (file) => observers.forEach((o) => o.downloaded(file)),
+  };
 }
 
 /** The cache's key for each entry (cache: true); undefined where the source cannot be told apart. */
@@ -182,13 +244,12 @@ function cacheContext(step: Step): CacheContext {
   };
 }
 
-/** An earlier run's result for this entry, restored and reported as its outcome; undefined on a miss. */
+/** An earlier run's result for these entries (one task), restored and reported; undefined on a miss. */
 async function restoreCached(
-  index: number,
+  indices: readonly number[],
   key: string | undefined,
   step: Step,
 ): Promise<TaskOutcome | undefined> {
-  const report = step.report.entries[index]!;
   if (!key || step.cache.broken) return undefined;
   // Two entries with one key share one restore: the same files, the same task.
   let restore = step.cache.restores.get(key);
@@ -198,12 +259,15 @@ async function restoreCached(
   }
   const outcome = await restore;
   if (!outcome?.task) return undefined;
-  report.cacheHit(true);
-  step.cache.restored.add(index);
-  report.taskKnown(outcome.task, outcome.externalTaskId, false);
-  for (const file of outcome.files) report.downloaded(file);
+  for (const index of indices) {
+    const report = step.report.entries[index]!;
+    report.cacheHit(true);
+    step.cache.restored.add(index);
+    report.taskKnown(outcome.task, outcome.externalTaskId, false);
+    for (const file of outcome.files) report.downloaded(file);
+  }
   step.deps.log.info(
-    `cache: restored the result of task ${outcome.task.taskId} for ${step.inputs.entries[index]!.name}; no task created.`,
+    `cache: restored the result of task ${outcome.task.taskId} for ${step.inputs.entries[indices[0]!]!.name}; no task created.`,
   );
   return outcome;
 }

@@ -10,7 +10,8 @@ import {
   type Timeline,
 } from '../emulator/kling-emulator.ts';
 import { readZip } from '../emulator/results-service.ts';
-import type { ActionRun } from '../support/run-action.ts';
+import { GitHubApi, tokenPresets } from '../emulator/github-api.ts';
+import { JOB_TOKEN, type ActionRun } from '../support/run-action.ts';
 import { errorMessage, routeRequests, startWorld, type World } from './world.ts';
 
 let world: World | undefined;
@@ -475,6 +476,79 @@ describe('a failed entry never stops the others', () => {
   });
 });
 
+describe('one payment per video and request', () => {
+  it('the same video twice (padded, with a comment): one create, both rows report it, its files once', async () => {
+    const w = await open({ timeline: { submittedMs: 20, processingMs: 60 } });
+    const github = await GitHubApi.start({ tokens: { [JOB_TOKEN]: tokenPresets.writeAll } });
+    try {
+      const release = github.createRelease({ tag: 'v2.0.0' });
+      const videos = [url('dup'), `   ${url('dup')}   # the same clip again`, url('other')].join('\n');
+      const run = await w.run(
+        { videos, max_concurrency: '3', release_tag: 'v2.0.0' },
+        { env: { ...github.env(), GITHUB_EVENT_NAME: 'push' } },
+      );
+      expect(run.code, run.stdout).toBe(0);
+
+      // One create per video, not per line.
+      expect(routeRequests(w.kling, 'create')).toHaveLength(2);
+      const dup = taskFor(w.kling, { video_url: url('dup') });
+      const other = taskFor(w.kling, { video_url: url('other') });
+
+      // Both rows report the one task; the comment is not part of the source.
+      const results = resultsOf(run);
+      expect(results.map((r) => r.source)).toEqual([url('dup'), url('dup'), url('other')]);
+      expect(results.map((r) => r.task_id)).toEqual([dup.task_id, dup.task_id, other.task_id]);
+      const [first, second] = results;
+      for (const field of ['external_task_id', 'task_status', 'audio_path', 'audio_url', 'duration'] as const)
+        expect(second![field], field).toBe(first![field]);
+      expect(first!.task_status).toBe('succeed');
+      expect(lines(run.outputs.task_id)).toEqual([dup.task_id, dup.task_id, other.task_id]);
+
+      // The files once: in `files`, the artifact and the release.
+      expect(lines(run.outputs.files)).toEqual([first!.audio_path, results[2]!.audio_path]);
+      const live = liveArtifacts(w);
+      expect(live).toHaveLength(1);
+      expect([...(await readZip(live[0]!.blob)).keys()].sort()).toEqual(
+        [`${dup.task_id}.mp3`, `${other.task_id}.mp3`].sort(),
+      );
+      expect(
+        github
+          .assets(release.id)
+          .map((a) => a.name)
+          .sort(),
+      ).toEqual(['dup.mp3', 'other.mp3']);
+      expect(lines(run.outputs.release_asset_urls)).toHaveLength(2);
+
+      // A warning names the entries that share a task; the summary points the second row to the first.
+      const warnings = run.stdout.split('\n').filter((line) => line.startsWith('::warning'));
+      expect(warnings).toEqual([expect.stringMatching(/entries 1 and 2 .*dup\.mp4.* share one task/)]);
+      const rows = summaryRows(run.summary);
+      expect(rows).toHaveLength(3);
+      expect(rows[1]).toContain('the task of #1');
+      expect(run.summary).toMatch(/2 units billed/);
+    } finally {
+      await github.close();
+    }
+  });
+
+  it('the same video with another prompt is another task; a third alike shares the first’s', async () => {
+    const w = await open({ timeline: { submittedMs: 20, processingMs: 60 } });
+    const videos = [
+      { video_url: url('same'), name: 'Plain' },
+      { video_url: url('same'), name: 'With music', bgm_prompt: 'calm piano' },
+      { video_url: ' https://EXAMPLE.com:443/same.mp4 ', name: 'Plain again' },
+    ];
+    const run = await w.run({ videos: JSON.stringify(videos), max_concurrency: '1' });
+    expect(run.code, run.stdout).toBe(0);
+    expect(routeRequests(w.kling, 'create')).toHaveLength(2);
+    const results = resultsOf(run);
+    expect(results.map((r) => r.name)).toEqual(['Plain', 'With music', 'Plain again']);
+    expect(results[2]!.task_id).toBe(results[0]!.task_id);
+    expect(results[1]!.task_id).not.toBe(results[0]!.task_id);
+    expect(run.stdout).toMatch(/::warning::.*entries 1 and 3 \(Plain\) .*share one task/);
+  });
+});
+
 describe('each entry’s task and files are its own', () => {
   const A = '860000000000000101';
   const B = '860000000000000102';
@@ -566,8 +640,7 @@ describe('each entry’s task and files are its own', () => {
 describe('re-runs and external ids', () => {
   it('a re-run of the same job resumes every task, creates none, and replaces the one artifact', async () => {
     const w = await open({ timeline: { submittedMs: 20, processingMs: 60 } });
-    // Two identical entries are two tasks.
-    const videos = [url('rerun-a'), url('rerun-b'), url('rerun-a')].join('\n');
+    const videos = [url('rerun-a'), url('rerun-b'), url('rerun-c')].join('\n');
     const env = { GITHUB_RUN_ID: '777000222', GITHUB_RUN_ATTEMPT: '1' };
     const first = await w.run({ videos, max_concurrency: '3' }, { env });
     expect(first.code, first.stdout).toBe(0);
