@@ -17,7 +17,7 @@ export interface RunContext extends RunIdentity {
 
 export interface StepDependencies {
   getInput: GetInput;
-  /** core.setSecret: masks a value in every later log line. */
+  /** core.setSecret: masks a value in every later log line (the step also redacts it: secrets.ts). */
   mask: (secret: string) => void;
   outputs: OutputSink;
   writeSummary: (markdown: string) => Promise<void>;

@@ -81,7 +81,10 @@ export class KlingClient {
     return task;
   }
 
-  /** Query by task id, retrying passing failures (an answer about another task too) until the deadline. */
+  /**
+   * Query by task id (Kling takes an external id in its place), retrying passing failures until the
+   * deadline; an answer about another task is one of them.
+   */
   async getTask(taskId: string, deadlineMs: number): Promise<Task> {
     const operation = `Query task ${taskId}`;
     return withRetries(
@@ -89,7 +92,8 @@ export class KlingClient {
       async () => {
         const data = await this.call(operation, 'GET', this.options.routes.task(taskId), deadlineMs);
         const task = this.requireTask(operation, data);
-        if (task.taskId !== taskId) throw otherTaskError(operation, task, 'not the task asked for');
+        if (task.taskId !== taskId && task.externalTaskId !== taskId)
+          throw otherTaskError(operation, task, 'not the task asked for');
         return task;
       },
       this.options,

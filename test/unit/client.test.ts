@@ -196,6 +196,17 @@ describe('getTask', () => {
     expect(context.log.at('warning')[0]).toContain('it is about task t2');
   });
 
+  it('asked by its external id (Kling takes either in the path), the task carrying it is the one asked for', async () => {
+    nock(KLING)
+      .get(`${KLING_PATH}/my-ext-1`)
+      .reply(
+        200,
+        ok(apiTask('861254119619698760', 'processing', { task_info: { external_task_id: 'my-ext-1' } })),
+      );
+    const { client: c } = client({ provider: 'kling' });
+    expect((await c.getTask('my-ext-1', NO_LIMIT)).taskId).toBe('861254119619698760');
+  });
+
   it('one answer about another task, then its own: the own one', async () => {
     nock(COMET)
       .get(`${COMET_PATH}/t1`)
