@@ -128,10 +128,11 @@ async function runEntries(
   // Only what requests need: the task and API layers never hold the step's inputs or outputs.
   const { clock, sleep, random, log, signal } = deps;
   const retry: RetryContext = { clock, sleep, random, log, signal, schedule: policy.retry.schedule };
+  const holders = taskHolders();
   const context: TaskContext = {
     ...taskContext(inputs, deps, retry, startedMs, deadlineMs, redact),
     downloads: new Gate(inputs.maxConcurrency),
-    holders: taskHolders(),
+    holders,
   };
   const specs = inputs.entries.map((entry, i) => taskSpec(entry, i, inputs, deps.run));
   const leads = sharing.flatMap((lead, i) => (lead === i ? [i] : []));
@@ -150,7 +151,11 @@ async function runEntries(
             result: { ending: 'failed', resumed: false, files: [], error: refusal },
           };
         const cached = await restoreCached(group(i), keys[i], step);
-        if (cached) return { accountFull: false, result: cached };
+        if (cached) {
+          // Its files are in output_dir now: no other entry's answer may name that task.
+          if (cached.task) holders.claim(cached.task.taskId, specs[i]!);
+          return { accountFull: false, result: cached };
+        }
         const observer = everyOf(group(i).map((j) => report.entries[j]!));
         const outcome = await runTask(specs[i]!, context, holdingPlace(observer, place));
         const accountFull = isAccountFull(outcome);
