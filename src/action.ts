@@ -120,7 +120,9 @@ function lazyCache(): CacheStore {
 
 /** Read from the runner's GITHUB_* variables, as @actions/github's context does, without loading it. */
 function runIdentity(env: NodeJS.ProcessEnv) {
+  const attempt = Number(env.GITHUB_RUN_ATTEMPT || NaN);
   return {
+    ...(Number.isInteger(attempt) && attempt >= 1 ? { attempt } : {}),
     repository: env.GITHUB_REPOSITORY ?? '',
     runId: env.GITHUB_RUN_ID ?? '',
     job: env.GITHUB_JOB ?? '',

@@ -11,11 +11,13 @@ import type { RunIdentity } from './task/external-id.ts';
 export interface RunContext extends RunIdentity {
   serverUrl: string;
   workspace: string;
+  /** GITHUB_RUN_ATTEMPT: 1 on a run's first attempt; undefined when unknown. */
+  attempt?: number;
 }
 
 export interface StepDependencies {
   getInput: GetInput;
-  /** core.setSecret: masks a value in every later log line. */
+  /** core.setSecret: masks a value in every later log line (the step also redacts it: secrets.ts). */
   mask: (secret: string) => void;
   outputs: OutputSink;
   writeSummary: (markdown: string) => Promise<void>;

@@ -5,7 +5,7 @@
  */
 import { describeFailure, versionHint } from './advice.ts';
 import { Inputs } from './constants.ts';
-import type { StepDependencies } from './dependencies.ts';
+import type { RunContext, StepDependencies } from './dependencies.ts';
 import { deliver, type Step } from './deliveries.ts';
 import { cacheKey, restoreResult, saveResult, type CacheContext } from './cache.ts';
 import type { SourceInfo } from './preflight/check-source.ts';
@@ -21,10 +21,12 @@ import type { Ending } from './report/task-report.ts';
 import { Gate, runPool, type Place } from './pool.ts';
 import { KlingApiError } from './kling/errors.ts';
 import type { Task } from './kling/responses.ts';
+import { quoteExternal } from './net/external-text.ts';
 import { signalName, type Log } from './runtime.ts';
-import { deriveExternalTaskId, type RunIdentity } from './task/external-id.ts';
+import { deriveExternalTaskId } from './task/external-id.ts';
 import { runTask } from './task/run-task.ts';
-import type { TaskContext, TaskObserver, TaskOutcome, TaskSpec } from './task/task.ts';
+import { guardSecrets } from './secrets.ts';
+import type { TaskContext, TaskHolders, TaskObserver, TaskOutcome, TaskSpec } from './task/task.ts';
 
 export type { RunContext, StepDependencies } from './dependencies.ts';
 
@@ -33,7 +35,9 @@ export interface StepResult {
   abandonedWork: boolean;
 }
 
-export async function runStep(deps: StepDependencies): Promise<StepResult> {
+export async function runStep(world: StepDependencies): Promise<StepResult> {
+  // From here on every text the step writes goes through the redactor that `mask` feeds.
+  const { deps, redactor } = guardSecrets(world);
   maskCredentials(deps);
   let inputs: ActionInputs;
   try {
@@ -44,6 +48,7 @@ export async function runStep(deps: StepDependencies): Promise<StepResult> {
     return { abandonedWork: false };
   }
   warnAboutInputs(inputs, deps.log);
+  const sharing = sharedTasks(inputs, deps.log);
 
   const startedMs = deps.clock.now();
   const deadlineMs = startedMs + inputs.timeoutSeconds * 1000;
@@ -54,6 +59,7 @@ export async function runStep(deps: StepDependencies): Promise<StepResult> {
     clock: deps.clock,
     startedMs,
     workspace: deps.run.workspace,
+    redact: (text) => redactor.redact(text),
   });
   const step: Step = {
     inputs,
@@ -63,8 +69,14 @@ export async function runStep(deps: StepDependencies): Promise<StepResult> {
     abandonedWork: false,
     cache: { broken: false, restored: new Set(), restores: new Map(), saved: new Set() },
   };
+  const redactOutcome = (outcome: TaskOutcome): TaskOutcome => ({
+    ...outcome,
+    task: redactor.redactData(outcome.task),
+    files: outcome.files.map((file) => ({ ...file, url: redactor.redact(file.url) })),
+  });
   // With the cache on, every entry says whether its result came from it.
   if (inputs.cache) for (const entry of report.entries) entry.cacheHit(false);
+  for (const [i, lead] of sharing.entries()) if (lead !== i) report.shareTask(i, lead);
 
   let endings: Ending[] = inputs.entries.map(() => ({ kind: 'failed', message: 'the step ended early' }));
   let stepEnding: Ending | undefined;
@@ -80,8 +92,11 @@ export async function runStep(deps: StepDependencies): Promise<StepResult> {
       startedMs,
       checks.map((c) => c.refusal),
       keys,
+      (text) => redactor.redact(text),
+      sharing,
     );
-    await saveNewResults(outcomes, keys, step);
+    // The cache keeps a manifest of the task as the API described it: a file like any other.
+    await saveNewResults(outcomes.map(redactOutcome), keys, step);
     endings = outcomes.map((outcome, i) => endingOf(outcome, inputs.entries[i]!, step));
     stepEnding = await deliver(outcomes, endings, step);
   } catch (error) {
@@ -97,27 +112,37 @@ export async function runStep(deps: StepDependencies): Promise<StepResult> {
   return { abandonedWork: step.abandonedWork };
 }
 
-/** Every entry through the pool: at most max_concurrency tasks in flight, and as many downloads. */
+/**
+ * Every task through the pool: at most max_concurrency in flight, and as many downloads. Entries that
+ * share a task (`sharing`) see it as it goes; the files are the first one's, listed once.
+ */
 async function runEntries(
   step: Step,
   startedMs: number,
   refused: readonly (Error | undefined)[],
   keys: readonly (string | undefined)[],
+  redact: (text: string) => string,
+  sharing: readonly number[],
 ): Promise<TaskOutcome[]> {
   const { inputs, deps, report, deadlineMs } = step;
   // Only what requests need: the task and API layers never hold the step's inputs or outputs.
   const { clock, sleep, random, log, signal } = deps;
   const retry: RetryContext = { clock, sleep, random, log, signal, schedule: policy.retry.schedule };
+  const holders = taskHolders();
   const context: TaskContext = {
-    ...taskContext(inputs, deps, retry, startedMs, deadlineMs),
+    ...taskContext(inputs, deps, retry, startedMs, deadlineMs, redact),
     downloads: new Gate(inputs.maxConcurrency),
+    holders,
   };
   const specs = inputs.entries.map((entry, i) => taskSpec(entry, i, inputs, deps.run));
-  return runPool<TaskOutcome>(
+  const leads = sharing.flatMap((lead, i) => (lead === i ? [i] : []));
+  const group = (lead: number) => sharing.flatMap((l, i) => (l === lead ? [i] : []));
+  const outcomes = await runPool<TaskOutcome>(
     {
-      count: specs.length,
+      count: leads.length,
       slots: new Gate(inputs.maxConcurrency),
-      attempt: async (i, place) => {
+      attempt: async (n, place) => {
+        const i = leads[n]!;
         // A source its check refused gets no task, and no place is held for it.
         const refusal = refused[i];
         if (refusal)
@@ -125,9 +150,14 @@ async function runEntries(
             accountFull: false,
             result: { ending: 'failed', resumed: false, files: [], error: refusal },
           };
-        const cached = await restoreCached(i, keys[i], step);
-        if (cached) return { accountFull: false, result: cached };
-        const outcome = await runTask(specs[i]!, context, holdingPlace(report.entries[i]!, place));
+        const cached = await restoreCached(group(i), keys[i], step);
+        if (cached) {
+          // Its files are in output_dir now: no other entry's answer may name that task.
+          if (cached.task) holders.claim(cached.task.taskId, specs[i]!);
+          return { accountFull: false, result: cached };
+        }
+        const observer = everyOf(group(i).map((j) => report.entries[j]!));
+        const outcome = await runTask(specs[i]!, context, holdingPlace(observer, place));
         const accountFull = isAccountFull(outcome);
         const retryAfterMs = accountFull ? (outcome.error as KlingApiError).retryAfterMs : undefined;
         return { accountFull, retryAfterMs, result: outcome };
@@ -136,6 +166,56 @@ async function runEntries(
     },
     { ...retry, signal: deps.signal, deadlineMs, raiseAfterQuietMs: policy.pool.raiseAfterQuietMs },
   );
+  return sharing.map((lead, i) => {
+    const outcome = outcomes[leads.indexOf(lead)]!;
+    return lead === i ? outcome : { ...outcome, files: [] };
+  });
+}
+
+/**
+ * For each entry, the first entry with the same source and the same request: they share its task,
+ * paid once. The step says which entries share one.
+ */
+function sharedTasks(inputs: ActionInputs, log: Log): number[] {
+  const first = new Map<string, number>();
+  const sharing = inputs.entries.map((entry, i) => {
+    const request = createRequest(entry, inputs);
+    const key = JSON.stringify({ ...request, video_url: request.video_url && sameUrl(request.video_url) });
+    if (entry.source.kind === 'task_id' || !first.has(key)) first.set(key, i);
+    return first.get(key)!;
+  });
+  for (const lead of new Set(sharing)) {
+    const group = sharing.flatMap((l, i) => (l === lead ? [i + 1] : []));
+    if (group.length > 1)
+      log.warning(
+        `${Inputs.Videos}: entries ${listed(group.map(String))} (${quoteExternal(inputs.entries[lead]!.name, 200)}) ` +
+          'are the same video with the same request: they share one task, paid for once, and each row reports it.',
+      );
+  }
+  return sharing;
+}
+
+/** One URL however it is spelled: host case, default port, dot segments. */
+function sameUrl(url: string): string {
+  try {
+    return new URL(url).href;
+  } catch {
+    return url;
+  }
+}
+
+function listed(items: readonly string[]): string {
+  return items.length <= 2 ? items.join(' and ') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
+}
+
+/** Every observer hears every fact: entries that share a task report it alike. */
+function everyOf(observers: readonly TaskObserver[]): TaskObserver {
+  return {
+    creating: (id) => observers.forEach((o) => o.creating(id)),
+    taskKnown: (task, id, resumed) => observers.forEach((o) => o.taskKnown(task, id, resumed)),
+    status: (task) => observers.forEach((o) => o.status(task)),
+    downloaded: (file) => observers.forEach((o) => o.downloaded(file)),
+  };
 }
 
 /** The cache's key for each entry (cache: true); undefined where the source cannot be told apart. */
@@ -169,13 +249,12 @@ function cacheContext(step: Step): CacheContext {
   };
 }
 
-/** An earlier run's result for this entry, restored and reported as its outcome; undefined on a miss. */
+/** An earlier run's result for these entries (one task), restored and reported; undefined on a miss. */
 async function restoreCached(
-  index: number,
+  indices: readonly number[],
   key: string | undefined,
   step: Step,
 ): Promise<TaskOutcome | undefined> {
-  const report = step.report.entries[index]!;
   if (!key || step.cache.broken) return undefined;
   // Two entries with one key share one restore: the same files, the same task.
   let restore = step.cache.restores.get(key);
@@ -185,12 +264,15 @@ async function restoreCached(
   }
   const outcome = await restore;
   if (!outcome?.task) return undefined;
-  report.cacheHit(true);
-  step.cache.restored.add(index);
-  report.taskKnown(outcome.task, outcome.externalTaskId, false);
-  for (const file of outcome.files) report.downloaded(file);
+  for (const index of indices) {
+    const report = step.report.entries[index]!;
+    report.cacheHit(true);
+    step.cache.restored.add(index);
+    report.taskKnown(outcome.task, outcome.externalTaskId, false);
+    for (const file of outcome.files) report.downloaded(file);
+  }
   step.deps.log.info(
-    `cache: restored the result of task ${outcome.task.taskId} for ${step.inputs.entries[index]!.name}; no task created.`,
+    `cache: restored the result of task ${outcome.task.taskId} for ${step.inputs.entries[indices[0]!]!.name}; no task created.`,
   );
   return outcome;
 }
@@ -267,7 +349,7 @@ function maskCredentials(deps: StepDependencies): void {
   }
 }
 
-function taskSpec(entry: Entry, index: number, inputs: ActionInputs, run: RunIdentity): TaskSpec {
+function taskSpec(entry: Entry, index: number, inputs: ActionInputs, run: RunContext): TaskSpec {
   const request = createRequest(entry, inputs);
   const chosen =
     inputs.externalTaskId && (inputs.batch ? `${inputs.externalTaskId}-${index + 1}` : inputs.externalTaskId);
@@ -276,6 +358,8 @@ function taskSpec(entry: Entry, index: number, inputs: ActionInputs, run: RunIde
     request,
     externalTaskId: chosen || deriveExternalTaskId(run, request, inputs.batch ? index : undefined),
     derivedExternalId: !chosen,
+    // A derived id is new on a run's first attempt: a look-up could find nothing (an unknown attempt looks).
+    lookUpFirst: Boolean(chosen) || run.attempt !== 1,
     wait: inputs.wait,
     pollIntervalMs: inputs.pollIntervalSeconds * 1000,
     audioFormat: inputs.audioFormat,
@@ -296,12 +380,26 @@ function createRequest(entry: Entry, inputs: ActionInputs): Omit<CreateTaskReque
   };
 }
 
+/** Each task id an answer names belongs to one entry: another entry's answer naming it is a bad one. */
+function taskHolders(): TaskHolders {
+  const held = new Map<string, object>();
+  return {
+    claim(taskId, holder) {
+      const current = held.get(taskId);
+      if (current !== undefined && current !== holder) return false;
+      held.set(taskId, holder);
+      return true;
+    },
+  };
+}
+
 function taskContext(
   inputs: ActionInputs,
   deps: StepDependencies,
   retry: RetryContext,
   startedMs: number,
   deadlineMs: number,
+  redact: (text: string) => string,
 ): TaskContext {
   const { credentials } = inputs;
   const auth =
@@ -319,7 +417,9 @@ function taskContext(
       maxAnswerBytes: policy.request.maxAnswerBytes,
       lookupMalformedAttempts: policy.retry.lookupMalformedAttempts,
       unreachableWithinMs: policy.retry.unreachableWithinMs,
+      otherTaskAttempts: policy.retry.otherTaskAttempts,
     },
+    redact,
   });
   return {
     ...retry,

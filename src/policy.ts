@@ -19,6 +19,8 @@ export const policy = {
     createAttempts: 5,
     /** Look-up answers that are not the API's JSON: past this, the route is wrong, not blipping. */
     lookupMalformedAttempts: 3,
+    /** Answers about another task than the one asked for: past this, the entry fails rather than adopt it. */
+    otherTaskAttempts: 3,
     /** Before the API has answered once, an unresolvable or refusing host is given this long. */
     unreachableWithinMs: 5_000,
     /** Of the 10 warning annotations the runner shows per step, retry notices may use this many. */

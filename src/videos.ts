@@ -37,12 +37,15 @@ export function parseVideos(raw: string, checkUrl: UrlCheck, problems: string[])
   return entries;
 }
 
-/** One source per line: digits only is a Kling video id, anything else must be an http(s) URL. */
+/**
+ * One source per line: digits only is a Kling video id, anything else must be an http(s) URL. `#`
+ * starts a comment at the start of a line or after white space; within a URL it is its fragment.
+ */
 function fromLines(raw: string, checkUrl: UrlCheck, problems: string[]): VideoEntry[] {
   const entries: VideoEntry[] = [];
   for (const [n, line] of raw.split(/\r?\n/).entries()) {
-    const value = line.trim();
-    if (value === '' || value.startsWith('#')) continue;
+    const value = line.replace(/(^|\s)#.*$/, '').trim();
+    if (value === '') continue;
     const where = `${Inputs.Videos} line ${n + 1}`;
     const source = sourceOf(value, where, checkUrl, problems);
     if (source) entries.push({ source, name: value });

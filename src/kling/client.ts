@@ -25,7 +25,12 @@ export interface ClientLimits {
   lookupMalformedAttempts: number;
   /** Until the API has answered once, how long an unresolvable or refusing host is retried. */
   unreachableWithinMs: number;
+  /** Answers about another task than the one asked for, before the request counts as failed. */
+  otherTaskAttempts: number;
 }
+
+/** Takes a task for the caller: false when it is already someone else's (another entry's). */
+export type Claim = (taskId: string) => boolean;
 
 export interface KlingClientOptions extends RetryContext {
   routes: Routes;
@@ -33,6 +38,8 @@ export interface KlingClientOptions extends RetryContext {
   fetch: FetchLike;
   userAgent: string;
   limits: ClientLimits;
+  /** Takes the caller's credentials out of a text: a task id that holds one is no task to name files after. */
+  redact?: (text: string) => string;
 }
 
 /**
@@ -43,6 +50,7 @@ export class KlingClient {
   private readonly options: KlingClientOptions;
   private readonly unreachable: Budget;
   private readonly lookupMalformed: Budget;
+  private readonly otherTask: Budget;
   /** Some request got an HTTP answer: from then on the host is known to exist. */
   private answered = false;
 
@@ -50,25 +58,44 @@ export class KlingClient {
     this.options = options;
     this.unreachable = { name: 'unreachable', withinMs: options.limits.unreachableWithinMs };
     this.lookupMalformed = { name: 'malformed', attempts: options.limits.lookupMalformedAttempts };
+    this.otherTask = { name: 'other task', attempts: options.limits.otherTaskAttempts };
   }
 
-  /** One create attempt: the caller decides what an unknown outcome means (see task/submit.ts). */
-  async createTask(request: CreateTaskRequest, deadlineMs: number): Promise<Task> {
+  /**
+   * One create attempt: the caller decides what an unknown outcome means (see task/submit.ts). An
+   * answer about another task (another external id, or a task `claim` says is someone else's) is
+   * no answer: the create may or may not have made a task.
+   */
+  async createTask(request: CreateTaskRequest, deadlineMs: number, claim?: Claim): Promise<Task> {
+    const operation = 'Create task';
     const body = JSON.stringify(request);
-    const data = await this.call('Create task', 'POST', this.options.routes.create, deadlineMs, body);
-    return this.requireTask('Create task', data);
+    const task = this.requireTask(
+      operation,
+      await this.call(operation, 'POST', this.options.routes.create, deadlineMs, body),
+    );
+    const sent = request.external_task_id;
+    if (sent !== undefined && task.externalTaskId !== undefined && task.externalTaskId !== sent)
+      throw otherTaskError(operation, task, `external id ${task.externalTaskId}, not ${sent}`);
+    if (claim && !claim(task.taskId))
+      throw otherTaskError(operation, task, 'which another entry of this step holds');
+    return task;
   }
 
-  /** Query by task id, retrying passing failures until the deadline. */
+  /**
+   * Query by task id (Kling takes an external id in its place), retrying passing failures until the
+   * deadline; an answer about another task is one of them.
+   */
   async getTask(taskId: string, deadlineMs: number): Promise<Task> {
     const operation = `Query task ${taskId}`;
     return withRetries(
       { operation, classify: this.classifyRead(), deadlineMs },
-      async () =>
-        this.requireTask(
-          operation,
-          await this.call(operation, 'GET', this.options.routes.task(taskId), deadlineMs),
-        ),
+      async () => {
+        const data = await this.call(operation, 'GET', this.options.routes.task(taskId), deadlineMs);
+        const task = this.requireTask(operation, data);
+        if (task.taskId !== taskId && task.externalTaskId !== taskId)
+          throw otherTaskError(operation, task, 'not the task asked for');
+        return task;
+      },
       this.options,
     );
   }
@@ -85,6 +112,8 @@ export class KlingClient {
       const reason = `${error.classification.meaning}${code}`;
       const retryAfterMs = error.retryAfterMs;
       if (this.neverAnswered(error)) return { retry: true, reason, retryAfterMs, budget: this.unreachable };
+      if (error.facts.otherTask !== undefined)
+        return { retry: true, reason, retryAfterMs, budget: this.otherTask };
       if (lookup && kind === 'malformed-response')
         return { retry: true, reason, retryAfterMs, budget: this.lookupMalformed };
       return { retry: true, reason, retryAfterMs };
@@ -101,12 +130,14 @@ export class KlingClient {
    * does not exist. The wire form is undocumented (reference §1.1), so three are tried in turn: the
    * single-task path, the `?external_task_id=` query, and (Kling) the list of recent tasks. Absence is
    * the path form's "not found", or a fallback's answer without the task; a form that is refused or
-   * fails cannot tell. Auth and balance errors end the search.
+   * fails cannot tell. Auth and balance errors end the search. A task `claim` says is someone
+   * else's is a bad answer of that form.
    */
   async findByExternalId(
     externalTaskId: string,
     deadlineMs: number,
     operation = 'Look up task',
+    claim?: Claim,
   ): Promise<Task | undefined> {
     const { routes } = this.options;
     const once: Classify = () => ({ retry: false });
@@ -119,12 +150,17 @@ export class KlingClient {
     let cannotTell: KlingApiError | undefined;
     for (const [n, form] of forms.entries()) {
       try {
-        const data = await withRetries(
+        const answer = await withRetries(
           { operation, classify: form.classify, deadlineMs },
-          () => this.call(operation, 'GET', form.url, deadlineMs),
+          async () => {
+            const data = await this.call(operation, 'GET', form.url, deadlineMs);
+            const found = readLookup(data, externalTaskId, n === 0, this.options.redact);
+            if (typeof found === 'object' && claim && !claim(found.taskId))
+              throw otherTaskError(operation, found, 'which another entry of this step holds');
+            return found;
+          },
           this.options,
         );
-        const answer = readLookup(data, externalTaskId, n === 0);
         if (answer === 'absent') absent = true;
         else if (answer !== 'unreadable') return answer;
       } catch (error) {
@@ -153,14 +189,14 @@ export class KlingClient {
 
   private requireTask(operation: string, data: unknown): Task {
     const task = parseTask(data);
-    if (!task)
-      throw new KlingApiError({
-        operation,
-        malformed: true,
-        status: 200,
-        notATask: whyNotATask(data),
-      });
-    return task;
+    const notATask = !task
+      ? whyNotATask(data)
+      : holdsSecret(task, this.options.redact)
+        ? 'its task_id holds a credential of this step'
+        : undefined;
+    if (notATask !== undefined)
+      throw new KlingApiError({ operation, malformed: true, status: 200, notATask });
+    return task!;
   }
 
   /** One request (plus one re-sign on an expired token); returns the envelope's `data` or throws KlingApiError. */
@@ -232,11 +268,35 @@ export class KlingClient {
  * What a look-up answer says about `externalTaskId`: a list either holds it or shows it is absent; a
  * single task is it when it carries that id (or, from the path form, carries no external id at all).
  */
-function readLookup(data: unknown, externalTaskId: string, byPath: boolean): Task | 'absent' | 'unreadable' {
+function readLookup(
+  data: unknown,
+  externalTaskId: string,
+  byPath: boolean,
+  redact: ((text: string) => string) | undefined,
+): Task | 'absent' | 'unreadable' {
   if (Array.isArray(data))
-    return parseTaskList(data).find((t) => t.externalTaskId === externalTaskId) ?? 'absent';
+    return (
+      parseTaskList(data).find((t) => t.externalTaskId === externalTaskId && !holdsSecret(t, redact)) ??
+      'absent'
+    );
   const task = parseTask(data);
-  if (task && (task.externalTaskId === externalTaskId || (byPath && task.externalTaskId === undefined)))
-    return task;
+  if (!task || holdsSecret(task, redact)) return 'unreadable';
+  if (task.externalTaskId === externalTaskId || (byPath && task.externalTaskId === undefined)) return task;
   return 'unreadable';
+}
+
+/** A task id is a file, artifact and asset name: one that holds a credential would publish it. */
+function holdsSecret(task: Task, redact: ((text: string) => string) | undefined): boolean {
+  return redact !== undefined && redact(task.taskId) !== task.taskId;
+}
+
+/** An answer about another task than the one asked for (or one someone else holds): not this one's answer. */
+function otherTaskError(operation: string, task: Task, why: string): KlingApiError {
+  return new KlingApiError({
+    operation,
+    malformed: true,
+    status: 200,
+    notATask: `it is about task ${task.taskId}, ${why}`,
+    otherTask: task.taskId,
+  });
 }

@@ -48,6 +48,8 @@ export interface FailureFacts {
   tooLarge?: boolean;
   /** A well-formed answer that is not what was asked for: what it holds instead. */
   notATask?: string;
+  /** The answer is about this task, not the one asked for (with `notATask` saying how). */
+  otherTask?: string;
 }
 
 const RETRY = 'This is temporary: the action retried with backoff; re-run the job if it persists.';

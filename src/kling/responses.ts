@@ -221,8 +221,10 @@ export function parseTaskList(data: unknown): Task[] {
   return Array.isArray(data) ? data.map(parseTask).filter((t): t is Task => t !== undefined) : [];
 }
 
+/** A cut is marked (`…`), so what follows can tell a cut-off word, or secret, from a whole one. */
 function snippet(text: string): string {
-  return text.replace(/\s+/g, ' ').trim().slice(0, 200);
+  const line = text.replace(/\s+/g, ' ').trim();
+  return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
 function requestIdFromText(message: string | undefined): string | undefined {

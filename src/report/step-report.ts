@@ -63,15 +63,22 @@ export class StepReport {
   readonly #batch: boolean;
   readonly #clock: Clock;
   readonly #startedMs: number;
+  readonly #redact: (text: string) => string;
+  /** Entry → the earlier entry whose task it shares (one payment). */
+  readonly #sharesWith = new Map<number, number>();
   #assetUrls: string[] = [];
 
   constructor(
     sink: OutputSink,
     labels: readonly EntryLabel[],
     batch: boolean,
-    context: Omit<ReportContext, 'source'>,
+    context: Omit<ReportContext, 'source'> & {
+      /** Takes credentials out of what leaves by other ways than the sink: the comment, `results`. */
+      redact?: (text: string) => string;
+    },
   ) {
     this.#sink = sink;
+    this.#redact = context.redact ?? ((text) => text);
     this.#labels = labels;
     this.#batch = batch;
     this.#clock = context.clock;
@@ -80,6 +87,24 @@ export class StepReport {
     this.entries = labels.map(
       (label, i) => new TaskReport(this.#sinks[i]!, { ...context, source: label.description }),
     );
+  }
+
+  /** Entry `index` has the task of entry `lead` (the same video and request): its rows say so, totals count it once. */
+  shareTask(index: number, lead: number): void {
+    this.#sharesWith.set(index, lead);
+  }
+
+  /** An entry's row; one that shares another's task points to it instead of repeating the cost. */
+  #row(index: number, ending: Ending): ReturnType<TaskReport['row']> {
+    const row = this.entries[index]!.row(ending);
+    const lead = this.#sharesWith.get(index);
+    if (lead === undefined) return row;
+    return { ...row, status: `${row.status} (the task of #${lead + 1})`, cost: `see #${lead + 1}` };
+  }
+
+  /** Entries with a task of their own: totals count each task once. */
+  get #own(): TaskReport[] {
+    return this.entries.filter((_, i) => !this.#sharesWith.has(i));
   }
 
   artifactUploaded(artifacts: readonly UploadedArtifact[]): void {
@@ -107,8 +132,8 @@ export class StepReport {
       '',
       '| Video | Status | Time | Audio | Cost |',
       '|---|---|---|---|---|',
-      ...this.entries.map((entry, i) => {
-        const row = entry.row(endings[i]!);
+      ...this.entries.map((_, i) => {
+        const row = this.#row(i, endings[i]!);
         return `| ${markdownCode(this.#labels[i]!.name, 80)} | ${row.status} | ${row.time} | ${row.audio} | ${row.cost} |`;
       }),
       '',
@@ -119,7 +144,7 @@ export class StepReport {
       lines.push(`**Release assets:** ${this.#assetUrls.map(assetLink).join(', ')}`, '');
     if (stepEnding && 'message' in stepEnding)
       lines.push(`> [!CAUTION]\n> ${markdownCode(stepEnding.message, 500)}`, '');
-    return lines.join('\n');
+    return this.#redact(lines.join('\n'));
   }
 
   /** `results`: one object per entry in input order, with the error of each that did not succeed. */
@@ -150,7 +175,11 @@ export class StepReport {
         ...(error !== undefined ? { error } : {}),
       };
     });
-    this.#sink.setOutput(Outputs.Results, JSON.stringify(results));
+    // Redacted before it is JSON, so taking a credential out cannot change the document's shape.
+    this.#sink.setOutput(
+      Outputs.Results,
+      JSON.stringify(results, (_, v: unknown) => (typeof v === 'string' ? this.#redact(v) : v)),
+    );
   }
 
   /** The step's error line: the entry's own for a single video, else one line per entry that did not succeed. */
@@ -185,12 +214,12 @@ export class StepReport {
       '',
       '| # | Name | Status | Time | Audio | Cost | Files |',
       '|---:|---|---|---|---|---|---|',
-      ...this.entries.map((entry, i) => {
-        const row = entry.row(endings[i]!);
+      ...this.entries.map((_, i) => {
+        const row = this.#row(i, endings[i]!);
         return `| ${i + 1} | ${markdownCode(this.#labels[i]!.name, 80)} | ${row.status} | ${row.time} | ${row.audio} | ${row.cost} | ${row.files} |`;
       }),
       '',
-      `**Total:** ${done} succeeded, ${endings.length - done} not; ${elapsed}; ${formatBytes(this.entries.reduce((n, e) => n + e.bytes, 0))} downloaded${this.#totalCost()}.`,
+      `**Total:** ${done} succeeded, ${endings.length - done} not; ${elapsed}; ${formatBytes(this.#own.reduce((n, e) => n + e.bytes, 0))} downloaded${this.#totalCost()}.`,
       '',
     ];
     const artifact = this.entries[0]?.artifactLine();
@@ -207,8 +236,8 @@ export class StepReport {
         .map((e) => Number(e.units))
         .filter((n) => Number.isFinite(n))
         .reduce((a, b) => a + b, 0);
-    const billed = this.entries.filter((e) => !e.cached);
-    const cached = this.entries.filter((e) => e.cached);
+    const billed = this.#own.filter((e) => !e.cached);
+    const cached = this.#own.filter((e) => e.cached);
     const parts = [
       billed.some((e) => e.units !== undefined) ? `; ${sum(billed)} units billed` : '',
       cached.length > 0
@@ -223,7 +252,9 @@ export class StepReport {
     const values = this.#sinks.map((sink) => (kind === 'output' ? sink.outputs : sink.state).get(name));
     let value: string;
     if (STEP_WIDE.includes(name)) value = values.find((v) => v !== undefined) ?? '';
-    else if (name === Outputs.Files) value = values.filter((v) => v).join('\n');
+    // Entries that share a task list its files once.
+    else if (name === Outputs.Files)
+      value = [...new Set(values.flatMap((v) => (v ? v.split('\n') : [])))].join('\n');
     else value = values.map((v) => v ?? '').join('\n');
     if (kind === 'output') this.#sink.setOutput(name as OutputName, value);
     else this.#sink.saveState(name, value);

@@ -21,7 +21,7 @@ export function deriveExternalTaskId(
   position?: number,
 ): string {
   const fields = [
-    // A list's entries differ by position too, so two identical entries are two tasks.
+    // A list's entries differ by position too (the step gives entries that are alike one task).
     ...(position === undefined ? [] : [`entry ${position}`]),
     run.repository,
     run.runId,

@@ -94,9 +94,16 @@ async function obtainTask(spec: TaskSpec, context: TaskContext, observer: TaskOb
     return task;
   }
   const { task } = await submitOrResume(
-    { request: spec.request, externalTaskId: spec.externalTaskId, derived: spec.derivedExternalId },
+    {
+      request: spec.request,
+      externalTaskId: spec.externalTaskId,
+      derived: spec.derivedExternalId,
+      lookUpFirst: spec.lookUpFirst,
+    },
     {
       ...context,
+      // This entry's own: an answer naming a task another entry holds is not believed.
+      claim: (taskId) => context.holders?.claim(taskId, spec) ?? true,
       createAttempts: context.limits.createAttempts,
       maxSuperseded: context.limits.maxSuperseded,
       onCreating: observer.creating,

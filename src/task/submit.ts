@@ -1,9 +1,9 @@
 /**
- * Submit a task without ever paying twice: look the external id up first, send the create once, and
- * when its outcome is unknown (reset, timeout, 5xx, an answer without a task) look again before
- * deciding to send it again.
+ * Submit a task without ever paying twice: look the external id up first (where a task may already
+ * have it), send the create once, and when its outcome is unknown (reset, timeout, 5xx, an answer
+ * without a task) look again before deciding to send it again.
  */
-import type { CreateTaskRequest, KlingClient } from '../kling/client.ts';
+import type { Claim, CreateTaskRequest, KlingClient } from '../kling/client.ts';
 import { KlingApiError } from '../kling/errors.ts';
 import type { Task } from '../kling/responses.ts';
 import { DeadlineError } from '../net/http.ts';
@@ -20,6 +20,8 @@ export interface SubmitContext extends RetryContext {
   onCreating: (externalTaskId: string) => void;
   /** Called the moment a task id is known, before anything else can fail. */
   onTaskKnown: (task: Task, externalTaskId: string, resumed: boolean) => void;
+  /** Takes a task an answer names for this submission; false when another holds it (a bad answer). */
+  claim?: Claim;
 }
 
 export interface SubmitRequest {
@@ -27,6 +29,8 @@ export interface SubmitRequest {
   externalTaskId: string;
   /** The id was derived by the action, so a failed earlier task may be superseded by a fresh one. */
   derived: boolean;
+  /** A task may already have this id (a re-run, or the user's id); else the first create needs no look-up. */
+  lookUpFirst: boolean;
 }
 
 export interface Submission {
@@ -75,7 +79,7 @@ export async function submitOrResume(submit: SubmitRequest, context: SubmitConte
   const { log } = context;
   for (let n = 0; ; n++) {
     const externalTaskId = externalIdCandidate(submit.externalTaskId, n);
-    const existing = await lookUpBeforeCreate(context, externalTaskId);
+    const existing = submit.lookUpFirst ? await lookUpBeforeCreate(context, externalTaskId) : undefined;
     if (existing && !(submit.derived && existing.status === 'failed' && n < context.maxSuperseded)) {
       log.info(
         `Resuming task ${existing.taskId} (external id ${externalTaskId}, ${existing.status}) from an earlier attempt.`,
@@ -107,6 +111,7 @@ async function lookUpBeforeCreate(context: SubmitContext, externalTaskId: string
       externalTaskId,
       context.deadlineMs,
       `Checking for a task an earlier attempt created (external id ${externalTaskId})`,
+      context.claim,
     );
   } catch (error) {
     if (!(error instanceof KlingApiError) || !lookUpHasNoAnswer(error)) throw error;
@@ -145,7 +150,7 @@ async function create(
     },
     async () => {
       try {
-        const task = await context.client.createTask(request, context.deadlineMs);
+        const task = await context.client.createTask(request, context.deadlineMs, context.claim);
         context.log.info(`Submitted task ${task.taskId} (external id ${externalTaskId}).`);
         return { task, resumed: false };
       } catch (error) {
@@ -202,6 +207,7 @@ async function reconcile(
       externalTaskId,
       context.deadlineMs,
       `Looking for the task the create may have made (external id ${externalTaskId})`,
+      context.claim,
     );
   } catch (lookupError) {
     if (context.signal?.aborted) throw context.signal.reason;

@@ -22,6 +22,11 @@ export interface TaskSpec {
   externalTaskId: string;
   /** The external id was derived by the action, so a failed earlier task may be superseded. */
   derivedExternalId: boolean;
+  /**
+   * A task with this external id may exist already (a re-run, or an id the user chose): look it up
+   * before creating. On a run's first attempt a derived id cannot have one yet.
+   */
+  lookUpFirst: boolean;
   wait: boolean;
   pollIntervalMs: number;
   audioFormat: AudioFormat;
@@ -55,6 +60,14 @@ export interface TaskContext extends RetryContext {
   limits: TaskLimits;
   /** Shared by the step's tasks, so no more than so many download at once. */
   downloads?: Places;
+  /** Shared by the step's tasks, so no answer gives one entry a task another entry holds. */
+  holders?: TaskHolders;
+}
+
+/** Which task each entry holds. */
+export interface TaskHolders {
+  /** Takes `taskId` for `holder`; false when another holder has it. */
+  claim(taskId: string, holder: object): boolean;
 }
 
 /** Facts as they happen, so the step can publish the task id the moment it exists. */

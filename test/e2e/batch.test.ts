@@ -3,9 +3,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { KlingEmulator, KlingEmulatorOptions, Timeline } from '../emulator/kling-emulator.ts';
+import {
+  faults,
+  type KlingEmulator,
+  type KlingEmulatorOptions,
+  type Timeline,
+} from '../emulator/kling-emulator.ts';
 import { readZip } from '../emulator/results-service.ts';
-import type { ActionRun } from '../support/run-action.ts';
+import { GitHubApi, tokenPresets } from '../emulator/github-api.ts';
+import { JOB_TOKEN, type ActionRun } from '../support/run-action.ts';
 import { errorMessage, routeRequests, startWorld, type World } from './world.ts';
 
 let world: World | undefined;
@@ -470,11 +476,171 @@ describe('a failed entry never stops the others', () => {
   });
 });
 
+describe('one payment per video and request', () => {
+  it('the same video twice (padded, with a comment): one create, both rows report it, its files once', async () => {
+    const w = await open({ timeline: { submittedMs: 20, processingMs: 60 } });
+    const github = await GitHubApi.start({ tokens: { [JOB_TOKEN]: tokenPresets.writeAll } });
+    try {
+      const release = github.createRelease({ tag: 'v2.0.0' });
+      const videos = [url('dup'), `   ${url('dup')}   # the same clip again`, url('other')].join('\n');
+      const run = await w.run(
+        { videos, max_concurrency: '3', release_tag: 'v2.0.0' },
+        { env: { ...github.env(), GITHUB_EVENT_NAME: 'push' } },
+      );
+      expect(run.code, run.stdout).toBe(0);
+
+      // One create per video, not per line.
+      expect(routeRequests(w.kling, 'create')).toHaveLength(2);
+      const dup = taskFor(w.kling, { video_url: url('dup') });
+      const other = taskFor(w.kling, { video_url: url('other') });
+
+      // Both rows report the one task; the comment is not part of the source.
+      const results = resultsOf(run);
+      expect(results.map((r) => r.source)).toEqual([url('dup'), url('dup'), url('other')]);
+      expect(results.map((r) => r.task_id)).toEqual([dup.task_id, dup.task_id, other.task_id]);
+      const [first, second] = results;
+      for (const field of ['external_task_id', 'task_status', 'audio_path', 'audio_url', 'duration'] as const)
+        expect(second![field], field).toBe(first![field]);
+      expect(first!.task_status).toBe('succeed');
+      expect(lines(run.outputs.task_id)).toEqual([dup.task_id, dup.task_id, other.task_id]);
+
+      // The files once: in `files`, the artifact and the release.
+      expect(lines(run.outputs.files)).toEqual([first!.audio_path, results[2]!.audio_path]);
+      const live = liveArtifacts(w);
+      expect(live).toHaveLength(1);
+      expect([...(await readZip(live[0]!.blob)).keys()].sort()).toEqual(
+        [`${dup.task_id}.mp3`, `${other.task_id}.mp3`].sort(),
+      );
+      expect(
+        github
+          .assets(release.id)
+          .map((a) => a.name)
+          .sort(),
+      ).toEqual(['dup.mp3', 'other.mp3']);
+      expect(lines(run.outputs.release_asset_urls)).toHaveLength(2);
+
+      // A warning names the entries that share a task; the summary points the second row to the first.
+      const warnings = run.stdout.split('\n').filter((line) => line.startsWith('::warning'));
+      expect(warnings).toEqual([expect.stringMatching(/entries 1 and 2 .*dup\.mp4.* share one task/)]);
+      const rows = summaryRows(run.summary);
+      expect(rows).toHaveLength(3);
+      expect(rows[1]).toContain('the task of #1');
+      expect(run.summary).toMatch(/2 units billed/);
+    } finally {
+      await github.close();
+    }
+  });
+
+  it('the same video with another prompt is another task; a third alike shares the first’s', async () => {
+    const w = await open({ timeline: { submittedMs: 20, processingMs: 60 } });
+    const videos = [
+      { video_url: url('same'), name: 'Plain' },
+      { video_url: url('same'), name: 'With music', bgm_prompt: 'calm piano' },
+      { video_url: ' https://EXAMPLE.com:443/same.mp4 ', name: 'Plain again' },
+    ];
+    const run = await w.run({ videos: JSON.stringify(videos), max_concurrency: '1' });
+    expect(run.code, run.stdout).toBe(0);
+    expect(routeRequests(w.kling, 'create')).toHaveLength(2);
+    const results = resultsOf(run);
+    expect(results.map((r) => r.name)).toEqual(['Plain', 'With music', 'Plain again']);
+    expect(results[2]!.task_id).toBe(results[0]!.task_id);
+    expect(results[1]!.task_id).not.toBe(results[0]!.task_id);
+    expect(run.stdout).toMatch(/::warning::.*entries 1 and 3 \(Plain\) .*share one task/);
+  });
+});
+
+describe('each entry’s task and files are its own', () => {
+  const A = '860000000000000101';
+  const B = '860000000000000102';
+
+  /** The entry holding task `id`, and its row. */
+  function rowOf(results: Result[], id: string): Result {
+    const row = results.find((r) => r.task_id === id);
+    expect(row, `a results row with task ${id}`).toBeDefined();
+    return row!;
+  }
+
+  it('every query of task A answered with task B: that entry fails clearly; B’s entry keeps its own files', async () => {
+    const w = await open({ timeline: { submittedMs: 20, processingMs: 200 } });
+    w.kling.setNextTaskId(A);
+    w.kling.setNextTaskId(B);
+    w.kling.inject({ ...faults.anotherTask('query', { about: A, taskId: B }), times: 1_000 });
+    const run = await w.run({ videos: [url('own-a'), url('own-b')].join('\n'), max_concurrency: '2' });
+
+    // A task never answered for is not adopted: the entry fails, the step says so.
+    expect(run.code, run.stdout).toBe(1);
+    const results = resultsOf(run);
+    expect(results.map((r) => r.task_id).sort()).toEqual([A, B]);
+    const a = rowOf(results, A);
+    const b = rowOf(results, B);
+    expect(a.error).toContain(`it is about task ${B}, not the task asked for`);
+    expect(a.audio_path).toBeNull();
+    expect(b).not.toHaveProperty('error');
+    expect(b.task_status).toBe('succeed');
+    expect(errorMessage(run)).toContain(a.name);
+    expect(errorMessage(run)).not.toContain(`- ${b.name}:`);
+
+    // B's file once, its own bytes, in `files` and the artifact.
+    expect(lines(run.outputs.files)).toEqual([b.audio_path]);
+    expect(path.basename(b.audio_path!)).toBe(`${B}.mp3`);
+    expect(readFileSync(b.audio_path!).equals(w.kling.media(B).mp3)).toBe(true);
+    const live = liveArtifacts(w);
+    expect(live).toHaveLength(1);
+    expect([...(await readZip(live[0]!.blob)).keys()]).toEqual([`${B}.mp3`]);
+    // Retried within its budget, not until the deadline.
+    const queriesOfA = w.kling.requests.filter((r) => r.route === 'query' && r.path.endsWith(`/${A}`));
+    expect(queriesOfA).toHaveLength(3);
+  });
+
+  it('one answer about another task is retried: each entry keeps its own task and files', async () => {
+    const w = await open({ timeline: { submittedMs: 20, processingMs: 200 } });
+    w.kling.setNextTaskId(A);
+    w.kling.setNextTaskId(B);
+    w.kling.inject(faults.anotherTask('query', { about: A, taskId: B }));
+    const run = await w.run({
+      videos: [url('once-a'), url('once-b')].join('\n'),
+      max_concurrency: '2',
+      poll_interval_seconds: '0.2',
+    });
+
+    expect(run.code, run.stdout).toBe(0);
+    expect(run.stdout).toContain(`it is about task ${B}, not the task asked for`);
+    const results = resultsOf(run);
+    for (const id of [A, B]) {
+      const row = rowOf(results, id);
+      expect(path.basename(row.audio_path!)).toBe(`${id}.mp3`);
+      expect(readFileSync(row.audio_path!).equals(w.kling.media(id).mp3)).toBe(true);
+    }
+    expect(lines(run.outputs.files).sort()).toEqual(results.map((r) => r.audio_path).sort());
+    expect([...(await readZip(liveArtifacts(w)[0]!.blob)).keys()].sort()).toEqual([`${A}.mp3`, `${B}.mp3`]);
+  });
+
+  it('a create answered with the task another entry holds: found by its external id, never sent again', async () => {
+    const w = await open({ timeline: { submittedMs: 10, processingMs: 40 } });
+    // The first create has no other task to show; the second is answered with the first's.
+    w.kling.inject({ ...faults.anotherTask('create'), times: 2 });
+    const run = await w.run({ videos: [url('first'), url('second')].join('\n'), max_concurrency: '1' });
+
+    expect(run.code, run.stdout).toBe(0);
+    expect(routeRequests(w.kling, 'create')).toHaveLength(2);
+    expect(w.kling.tasks.size).toBe(2);
+    const first = taskFor(w.kling, { video_url: url('first') });
+    const second = taskFor(w.kling, { video_url: url('second') });
+    const results = resultsOf(run);
+    expect(results.map((r) => r.task_id)).toEqual([first.task_id, second.task_id]);
+    expect(results.map((r) => r.external_task_id)).toEqual([first.external_task_id, second.external_task_id]);
+    expect(results.map((r) => path.basename(r.audio_path!))).toEqual([
+      `${first.task_id}.mp3`,
+      `${second.task_id}.mp3`,
+    ]);
+    expect(lines(run.outputs.files)).toEqual(results.map((r) => r.audio_path));
+  });
+});
+
 describe('re-runs and external ids', () => {
   it('a re-run of the same job resumes every task, creates none, and replaces the one artifact', async () => {
     const w = await open({ timeline: { submittedMs: 20, processingMs: 60 } });
-    // Two identical entries are two tasks.
-    const videos = [url('rerun-a'), url('rerun-b'), url('rerun-a')].join('\n');
+    const videos = [url('rerun-a'), url('rerun-b'), url('rerun-c')].join('\n');
     const env = { GITHUB_RUN_ID: '777000222', GITHUB_RUN_ATTEMPT: '1' };
     const first = await w.run({ videos, max_concurrency: '3' }, { env });
     expect(first.code, first.stdout).toBe(0);

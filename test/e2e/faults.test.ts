@@ -19,7 +19,7 @@ describe('API faults', () => {
     const run = await world.run(video('rate-limited'));
     expect(run.code, run.stdout).toBe(0);
     expect(run.stdout).toContain('code 1302');
-    // The first query is the look-up by external id before creating: it takes the 429.
+    // The first query (the first poll) takes the 429.
     const queries = routeRequests(world.kling, 'query');
     const limited = queries.findIndex((r) => r.status === 429);
     expect(limited).toBeGreaterThanOrEqual(0);
@@ -72,7 +72,7 @@ describe('API faults', () => {
   });
 
   it('a long run of rate limits on reads: retried past 5 tries, using at most 5 warning annotations', async () => {
-    // Reads (the look-up before the create, then the polls) take the faults in turn.
+    // Reads (the polls: a first attempt sends no look-up before the create) take the faults in turn.
     world.kling.inject({ ...faults.rateLimited(0, 'query'), times: 8 });
     const run = await world.run(video('throttled'));
     expect(run.code, run.stdout).toBe(0);
@@ -135,6 +135,64 @@ describe('API faults', () => {
     expect(message).toContain(`task_id: ${taskId}`);
     expect(run.outputs.task_status).toBe('processing');
     expect(run.summary).toContain('still running at the deadline');
+  });
+});
+
+describe('look-ups by external id before a create', () => {
+  /** GETs to the API before the first create: the look-ups for a task an earlier attempt made. */
+  const lookUpsBeforeCreate = () => {
+    const requests = world.kling.requests;
+    const create = requests.findIndex((r) => r.route === 'create');
+    return requests.slice(0, create === -1 ? requests.length : create).filter((r) => r.route !== 'download');
+  };
+  const attempt = (runId: string, n: number) => ({
+    env: { GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: String(n) },
+  });
+
+  it('a first attempt sends none (no task can exist yet); its re-run looks up and resumes, paying nothing', async () => {
+    const first = await world.run(video('first-attempt'), attempt('777000333', 1));
+    expect(first.code, first.stdout).toBe(0);
+    expect(world.kling.requests[0]!.route).toBe('create');
+    expect(lookUpsBeforeCreate()).toEqual([]);
+    expect(first.stdout).not.toContain('Checking for a task an earlier attempt created');
+
+    const before = world.kling.requests.length;
+    const rerun = await world.run(video('first-attempt'), attempt('777000333', 2));
+    expect(rerun.code, rerun.stdout).toBe(0);
+    const second = world.kling.requests.slice(before);
+    expect(second[0]).toMatchObject({
+      route: 'query',
+      path: expect.stringContaining(first.outputs.external_task_id!),
+    });
+    expect(second.filter((r) => r.route === 'create')).toEqual([]);
+    expect(rerun.outputs.task_id).toBe(first.outputs.task_id);
+  });
+
+  it('a re-run whose first attempt made no task: both CometAPI look-up forms, then one create', async () => {
+    const run = await world.run(video('rerun-nothing'), attempt('777000444', 2));
+    expect(run.code, run.stdout).toBe(0);
+    const lookUps = lookUpsBeforeCreate();
+    expect(lookUps).toHaveLength(2);
+    expect(lookUps.every((r) => r.method === 'GET')).toBe(true);
+    expect(routeRequests(world.kling, 'create')).toHaveLength(1);
+  });
+
+  it('an unknown attempt, or an external_task_id of the user’s own, is looked up on the first run too', async () => {
+    const chosen = await world.run(
+      { ...video('chosen-id'), external_task_id: 'nightly-build-42' },
+      attempt('777000555', 1),
+    );
+    expect(chosen.code, chosen.stdout).toBe(0);
+    expect(lookUpsBeforeCreate().map((r) => r.path)).toContain(
+      '/kling/v1/audio/video-to-audio/nightly-build-42',
+    );
+
+    const before = world.kling.requests.length;
+    const unknown = await world.run(video('unknown-attempt'), {
+      env: { GITHUB_RUN_ID: '777000666', GITHUB_RUN_ATTEMPT: '' },
+    });
+    expect(unknown.code, unknown.stdout).toBe(0);
+    expect(world.kling.requests[before]!.route).toBe('query');
   });
 });
 

@@ -56,23 +56,32 @@ export async function startWorld(options: KlingEmulatorOptions = {}): Promise<Wo
 
 /**
  * Credentials and every token derived from them must appear nowhere: not in the log (except the
- * runner's own `::add-mask::` command), outputs, state, summary, files written, or artifacts.
+ * runner's own `::add-mask::` command), outputs (`results` among them), state, summary, files
+ * written or their names, or artifacts. Nor may 12 characters in a row of one appear in the texts
+ * (a secret cut short by a length cap still leaks its start).
  */
 export async function expectNoSecrets(run: ActionRun, kling: KlingEmulator, results: ResultsService) {
   const tokens = kling.requests
     .map((r) => r.authorization?.replace(/^Bearer\s+/i, ''))
     .filter((t): t is string => Boolean(t));
-  const secrets = [...new Set([API_KEY, KLING_API_KEY, ACCESS_KEY, SECRET_KEY, JOB_TOKEN, ...tokens])];
+  const raw = [API_KEY, KLING_API_KEY, ACCESS_KEY, SECRET_KEY, JOB_TOKEN, ...tokens];
+  // As sent, and URL-encoded as a gateway may quote them.
+  const secrets = [...new Set([...raw, ...raw.map(encodeURIComponent)])];
   const log = `${run.stdout}\n${run.stderr}`
     .split('\n')
     .filter((line) => !line.startsWith('::add-mask::'))
     .join('\n');
-  const places: [string, string][] = [
+  const texts: [string, string][] = [
     ['log', log],
     ['outputs', JSON.stringify(run.outputs)],
     ['state', JSON.stringify(run.state)],
     ['summary', run.summary],
-    ...workspaceFiles(run.workspace).map((f): [string, string] => [f, readFileSync(f, 'latin1')]),
+  ];
+  const files = workspaceFiles(run.workspace);
+  const places: [string, string][] = [
+    ...texts,
+    ['file names', files.join('\n')],
+    ...files.map((f): [string, string] => [f, readFileSync(f, 'latin1')]),
   ];
   for (const artifact of results.artifacts) {
     // archive: false uploads a file as it is; everything else is a zip.
@@ -80,10 +89,17 @@ export async function expectNoSecrets(run: ActionRun, kling: KlingEmulator, resu
     if (!zipped) places.push([`artifact ${artifact.name}`, artifact.blob.toString('latin1')]);
     else
       for (const [name, bytes] of await readZip(artifact.blob))
-        places.push([`artifact ${artifact.name}/${name}`, bytes.toString('latin1')]);
+        places.push([`artifact ${artifact.name}/${name}`, `${name}\n${bytes.toString('latin1')}`]);
   }
+  places.push(['artifact names', results.artifacts.map((a) => a.name).join('\n')]);
   for (const [where, text] of places)
     for (const secret of secrets) expect(text.includes(secret), `a secret leaked into ${where}`).toBe(false);
+  for (const secret of raw)
+    for (let at = 0; at + 12 <= secret.length; at++) {
+      const part = secret.slice(at, at + 12);
+      for (const [where, text] of texts)
+        expect(text.includes(part), `part of a secret (${part}) leaked into ${where}`).toBe(false);
+    }
 }
 
 function workspaceFiles(dir: string): string[] {

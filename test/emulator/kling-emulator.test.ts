@@ -1274,6 +1274,68 @@ describe('hostile faults', () => {
     expect(data.data.task_status).toBe('queued_weird');
   });
 
+  it('anotherTask answers a query with another task of the account; `about` singles out one id', async () => {
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    const a = (await create(emulator, COMET)).json.data.task_id;
+    const b = (await create(emulator, COMET, { video_url: 'https://example.com/b.mp4' })).json.data.task_id;
+    // By default the newest other task; a query of b is answered with a.
+    emulator.inject(faults.anotherTask('query'));
+    expect((await query(emulator, COMET, b)).json.data.task_id).toBe(a);
+    expect((await query(emulator, COMET, b)).json.data.task_id).toBe(b);
+    // `about`: queries of other ids pass it by; the one about a takes it, and shows b.
+    emulator.inject({ ...faults.anotherTask('query', { about: a, taskId: b }), times: 2 });
+    expect((await query(emulator, COMET, b)).json.data.task_id).toBe(b);
+    const shown = (await query(emulator, COMET, a)).json.data;
+    expect(shown.task_id).toBe(b);
+    expect(shown.task_result.audios[0]!.url_mp3).toContain(`/files/${b}/`);
+    expect((await query(emulator, COMET, a)).json.data.task_id).toBe(b);
+    expect((await query(emulator, COMET, a)).json.data.task_id).toBe(a);
+  });
+
+  it('anotherTask on create registers the task, and answers with another', async () => {
+    const emulator = await start();
+    const a = (await create(emulator, KLING, { ...VIDEO, external_task_id: 'ext-a' })).json.data.task_id;
+    emulator.inject(faults.anotherTask('create'));
+    const answer = await create(emulator, KLING, { ...VIDEO, external_task_id: 'ext-b' });
+    expect(answer.json.data.task_id).toBe(a);
+    expect(answer.json.data.task_info.external_task_id).toBe('ext-a');
+    expect(emulator.tasks.size).toBe(2);
+    const b = [...emulator.tasks.values()].find((t) => t.external_task_id === 'ext-b')!;
+    expect((await query(emulator, KLING, 'ext-b')).json.data.task_id).toBe(b.task_id);
+  });
+
+  it('echoAuthorization quotes the Authorization header in either envelope, and creates nothing', async () => {
+    const emulator = await start();
+    emulator.inject(faults.echoAuthorization('cometapi'));
+    const comet = await create(emulator, COMET);
+    expect(comet.status).toBe(401);
+    expect(comet.json.error.message).toMatch(
+      new RegExp(`^Invalid token: Bearer ${API_KEY} \\(request id: \\w+\\)$`),
+    );
+    expect(comet.json.error.type).toBe('comet_api_error');
+
+    const token = await jwt({});
+    emulator.inject(
+      faults.echoAuthorization('kling', {
+        route: 'query',
+        status: 500,
+        code: 5000,
+        message: 'Upstream failed for',
+      }),
+    );
+    const kling = await query(emulator, KLING, 'any', `Bearer ${token}`);
+    expect(kling.status).toBe(500);
+    expect(kling.json).toMatchObject({ code: 5000, message: `Upstream failed for Bearer ${token}` });
+
+    emulator.inject(faults.echoAuthorization('kling', { encoding: 'uri' }));
+    const encoded = await create(emulator, KLING);
+    expect(encoded.json).toMatchObject({
+      code: 1002,
+      message: `Authorization is invalid: Bearer%20${API_KEY}`,
+    });
+    expect(emulator.tasks.size).toBe(0);
+  });
+
   it('refuses the new faults on routes where they can never fire', async () => {
     const emulator = await start();
     expect(() => emulator.inject({ route: 'query', fault: { kind: 'trickle', bytesPerSecond: 1 } })).toThrow(
@@ -1286,6 +1348,9 @@ describe('hostile faults', () => {
     expect(() =>
       emulator.inject({ route: 'download', fault: { kind: 'undocumented-status', status: 'x' } }),
     ).toThrow(/'create' or 'query'/);
+    expect(() => emulator.inject({ route: 'download', fault: { kind: 'another-task' } })).toThrow(
+      /'create' or 'query'/,
+    );
   });
 });
 

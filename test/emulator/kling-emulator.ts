@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { checkCometAuth, checkKlingAuth } from './kling/auth.ts';
 import type { Credentials } from './kling/auth.ts';
 import { AccountConcurrency } from './kling/concurrency.ts';
-import { FaultQueue, HTML_ERROR_PAGE } from './kling/faults.ts';
+import { cometErrorBody, FaultQueue, HTML_ERROR_PAGE } from './kling/faults.ts';
 import {
   createdTaskData,
   klingError,
@@ -20,7 +20,7 @@ import {
   queriedTaskData,
   wrappedQueryBody,
 } from './kling/responses.ts';
-import { TaskStore, progressAt } from './kling/tasks.ts';
+import { TaskStore, progressAt, type StoredTask } from './kling/tasks.ts';
 import type {
   EmulatorTask,
   Fault,
@@ -238,7 +238,9 @@ export class KlingEmulator {
     this.#requests.push(record);
     const exchange = new Exchange(request, response, record, this.#closing.signal);
 
-    const fault = record.route === 'other' ? undefined : this.#faults.take(record.route);
+    const subject =
+      endpoint.kind === 'query' ? endpoint.id : endpoint.kind === 'download' ? endpoint.taskId : undefined;
+    const fault = record.route === 'other' ? undefined : this.#faults.take(record.route, subject);
     if (fault?.kind === 'delay' && !(await this.#waitUnlessClosed(fault.ms))) return;
     if (fault?.kind === 'hang') return exchange.hang();
     if (fault?.kind === 'huge-body') {
@@ -246,9 +248,14 @@ export class KlingEmulator {
       const taskId = endpoint.kind === 'query' ? endpoint.id : '860000000000000000';
       return exchange.hugeJson(Math.round(fault.megabytes * MIB), fault.chunked === true, taskId);
     }
+    if (fault?.kind === 'echo-authorization') {
+      const { status, body } = echoingError(fault, request.headers.authorization ?? '');
+      return exchange.json(status, body);
+    }
     if (answerInstead(exchange, fault)) return;
     exchange.replacement = answerAfterWork(fault);
     if (fault?.kind === 'undocumented-status') exchange.taskStatus = fault.status;
+    if (fault?.kind === 'another-task') exchange.anotherTask = fault.taskId ?? '';
 
     switch (endpoint.kind) {
       case 'create':
@@ -298,13 +305,23 @@ export class KlingEmulator {
     }
     const task = this.#store.create(provider, body, this.#now(), this.#timeline, now);
     this.#concurrency.started(this.#store.runningAt(now));
-    exchange.json(200, klingOk(exchange.shown(createdTaskData(task))));
+    const shown = this.#another(exchange, provider, task.task_id) ?? task;
+    exchange.json(200, klingOk(exchange.shown(createdTaskData(shown))));
+  }
+
+  /** The task an another-task fault shows instead of `asked`; undefined without one (or none to show). */
+  #another(exchange: Exchange, provider: Provider, asked: string): StoredTask | undefined {
+    const chosen = exchange.anotherTask;
+    if (chosen === undefined) return undefined;
+    if (chosen !== '') return this.#store.byId.get(chosen);
+    return this.#store.newestFirst(provider).find((task) => task.task_id !== asked);
   }
 
   async #query(exchange: Exchange, provider: Provider, id: string): Promise<void> {
     if (!(await this.#authorize(exchange, provider))) return;
-    const task = this.#store.find(provider, id);
-    if (!task) return exchange.json(404, klingError(1203, `task ${id} does not exist`));
+    const found = this.#store.find(provider, id);
+    if (!found) return exchange.json(404, klingError(1203, `task ${id} does not exist`));
+    const task = this.#another(exchange, provider, found.task_id) ?? found;
     const progress = progressAt(task, performance.now());
     const data = exchange.shown(
       queriedTaskData(task, progress, this.#resultFiles(task.task_id), this.#audioSeconds),
@@ -380,6 +397,8 @@ class Exchange {
   replacement: Fault | undefined;
   /** Set by an undocumented-status fault: the task_status every task in the answer shows. */
   taskStatus: string | undefined;
+  /** Set by an another-task fault: the task id the answer shows instead ('' for the newest other one). */
+  anotherTask: string | undefined;
 
   constructor(
     request: IncomingMessage,
@@ -603,6 +622,19 @@ function answerInstead(exchange: Exchange, fault: Fault | undefined): boolean {
     default:
       return false;
   }
+}
+
+/** An error whose message quotes the Authorization header, in the provider's envelope. */
+function echoingError(
+  fault: Extract<Fault, { kind: 'echo-authorization' }>,
+  authorization: string,
+): { status: number; body: unknown } {
+  const quoted = fault.encoding === 'uri' ? encodeURIComponent(authorization) : authorization;
+  const message = `${fault.message} ${quoted}`;
+  return {
+    status: fault.status,
+    body: fault.shape === 'cometapi' ? cometErrorBody(message) : klingError(fault.code ?? 1002, message),
+  };
 }
 
 /** A field given as undefined keeps its value, so `{ ...options }` spreads cannot blank a timeline. */

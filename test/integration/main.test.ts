@@ -263,6 +263,31 @@ describe('runStep() with cache: true', () => {
     expect(later.summary()).toMatch(/restored from an earlier run, no task paid for/);
   });
 
+  it('no credential an API put in the result URLs reaches the saved manifest or an output', async () => {
+    kling.setResultUrls((_id, own) => ({
+      mp3: `${own.mp3}?auth=Bearer%20${KEY}`,
+      wav: `${own.wav}?auth=${KEY}`,
+      mp4: `${own.mp4}?auth=${KEY}`,
+    }));
+    try {
+      const store = new Map<string, Map<string, Buffer>>();
+      const h = harness({ ...base(), video_id: '861254119619698799' });
+      h.deps.cache = memoryCache(h.workspace, store);
+      await runStep(h.deps);
+      expect(h.events.filter((e) => e.startsWith('fail'))).toEqual([]);
+      expect(store.size).toBe(1);
+      const manifest = [...[...store.values()][0]!].find(([file]) => file.endsWith('manifest.json'))![1];
+      expect(manifest.toString()).toContain('?auth=Bearer%20***');
+      expect(manifest.toString()).not.toContain(KEY);
+      expect(h.outputs.audio_url).toMatch(/\?auth=Bearer%20\*\*\*$/);
+      expect(JSON.stringify(h.outputs)).not.toContain(KEY);
+      const said = h.events.filter((e) => !e.startsWith('mask '));
+      expect(said.join('\n')).not.toContain(KEY.slice(3));
+    } finally {
+      kling.setResultUrls(undefined);
+    }
+  });
+
   it('a changed prompt is another key: a new task, and both results kept', async () => {
     const store = new Map<string, Map<string, Buffer>>();
     const first = harness(base());

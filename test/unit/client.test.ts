@@ -32,6 +32,7 @@ function client(
     context?: FakeRetryContext;
     /** Sees every request's headers as the client sent them. */
     onRequest?: (headers: Record<string, string>) => void;
+    redact?: (text: string) => string;
   } = {},
 ): { client: KlingClient; context: FakeRetryContext } {
   const provider = options.provider ?? 'cometapi';
@@ -51,8 +52,10 @@ function client(
         requestTimeoutMs: 5_000,
         maxAnswerBytes: policy.request.maxAnswerBytes,
         lookupMalformedAttempts: 3,
+        otherTaskAttempts: 3,
         unreachableWithinMs: 5_000,
       },
+      ...(options.redact ? { redact: options.redact } : {}),
     }),
   };
 }
@@ -119,6 +122,45 @@ describe('createTask', () => {
     expect(error.message).toContain('ECONNRESET');
   });
 
+  it('an answer about another external id, or a task another holds, is no answer: outcome unknown, sent once', async () => {
+    nock(COMET)
+      .post(COMET_PATH)
+      .reply(200, ok(apiTask('t-other', 'submitted', { task_info: { external_task_id: 'gha-999' } })));
+    const { client: c, context } = client();
+    const other = await rejection(c.createTask(request, NO_LIMIT));
+    expect(other.classification).toMatchObject({ kind: 'malformed-response', outcomeUnknown: true });
+    expect(other.facts.otherTask).toBe('t-other');
+    expect(other.message).toContain('it is about task t-other, external id gha-999, not gha-123');
+
+    // No external id in the answer (CometAPI shows task_info {}): the claim decides.
+    const claimed: string[] = [];
+    const claim = (id: string) => (claimed.push(id), id !== 't-held');
+    nock(COMET)
+      .post(COMET_PATH)
+      .reply(200, ok(apiTask('t-held', 'submitted')));
+    const held = await rejection(c.createTask(request, NO_LIMIT, claim));
+    expect(held.message).toContain('it is about task t-held, which another entry of this step holds');
+    expect(held.classification.outcomeUnknown).toBe(true);
+    nock(COMET)
+      .post(COMET_PATH)
+      .reply(200, ok(apiTask('t-free', 'submitted')));
+    expect((await c.createTask(request, NO_LIMIT, claim)).taskId).toBe('t-free');
+    expect(claimed).toEqual(['t-held', 't-free']);
+    expect(context.sleep.delays).toEqual([]);
+  });
+
+  it('a task id that holds a credential is not a task: no file, artifact or output is named after it', async () => {
+    const key = 'sk-test-3f9a1c7e5b2d';
+    nock(COMET)
+      .post(COMET_PATH)
+      .reply(200, ok(apiTask(key, 'submitted')));
+    const redact = (text: string) => text.replaceAll(key, '***');
+    const error = await rejection(client({ redact }).client.createTask(request, NO_LIMIT));
+    expect(error.classification).toMatchObject({ kind: 'malformed-response', outcomeUnknown: true });
+    expect(error.message).toContain('its task_id holds a credential of this step');
+    expect(error.message).not.toContain(key);
+  });
+
   it('rejects a success envelope without a task as malformed', async () => {
     nock(COMET).post(COMET_PATH).reply(200, ok(null));
     const error = await rejection(client().client.createTask(request, NO_LIMIT));
@@ -138,6 +180,41 @@ describe('getTask', () => {
     expect(task.status).toBe('succeed');
     expect(task.audios[0]?.mp3Url).toBe('https://cdn.example.com/a.mp3');
     expect(scope.isDone()).toBe(true);
+  });
+
+  it('an answer about another task is retried within its budget, then fails naming both; never adopted', async () => {
+    const scope = nock(COMET)
+      .get(`${COMET_PATH}/t1`)
+      .times(3)
+      .reply(200, ok(apiSucceededTask('t2')));
+    const { client: c, context } = client();
+    const error = await rejection(c.getTask('t1', NO_LIMIT));
+    expect(scope.isDone()).toBe(true);
+    expect(context.sleep.delays).toHaveLength(2);
+    expect(error.message).toContain('Query task t1 failed');
+    expect(error.message).toContain('it is about task t2, not the task asked for');
+    expect(context.log.at('warning')[0]).toContain('it is about task t2');
+  });
+
+  it('asked by its external id (Kling takes either in the path), the task carrying it is the one asked for', async () => {
+    nock(KLING)
+      .get(`${KLING_PATH}/my-ext-1`)
+      .reply(
+        200,
+        ok(apiTask('861254119619698760', 'processing', { task_info: { external_task_id: 'my-ext-1' } })),
+      );
+    const { client: c } = client({ provider: 'kling' });
+    expect((await c.getTask('my-ext-1', NO_LIMIT)).taskId).toBe('861254119619698760');
+  });
+
+  it('one answer about another task, then its own: the own one', async () => {
+    nock(COMET)
+      .get(`${COMET_PATH}/t1`)
+      .reply(200, ok(apiSucceededTask('t2')));
+    nock(COMET)
+      .get(`${COMET_PATH}/t1`)
+      .reply(200, ok(apiTask('t1', 'processing')));
+    expect((await client().client.getTask('t1', NO_LIMIT)).taskId).toBe('t1');
   });
 
   it('encodes the id into the path', async () => {
@@ -460,6 +537,30 @@ describe('findByExternalId', () => {
     const { client: c, context } = client();
     expect(await c.findByExternalId('gha-abc', NO_LIMIT)).toBeUndefined();
     expect(context.sleep.delays).toEqual([]);
+  });
+
+  it('a task another entry holds is a bad answer of that form: retried, then the look-up cannot tell', async () => {
+    const scope = nock(COMET)
+      .get(`${COMET_PATH}/gha-abc`)
+      .times(3)
+      .reply(200, ok(apiTask('t-held', 'processing')));
+    nock(COMET).get(COMET_PATH).query(true).reply(404, '<html>Not Found</html>');
+    const claim = (id: string) => id !== 't-held';
+    const error = await rejection(client().client.findByExternalId('gha-abc', NO_LIMIT, 'Look up', claim));
+    expect(scope.isDone()).toBe(true);
+    expect(error.classification.kind).toBe('malformed-response');
+    expect(error.message).toContain('it is about task t-held, which another entry of this step holds');
+
+    // A list entry another holds is no answer either; the task with a credential for an id is skipped.
+    nock(COMET).get(`${COMET_PATH}/gha-abc`).reply(404, klingError(1203, 'resource does not exist'));
+    nock(COMET)
+      .get(COMET_PATH)
+      .query(true)
+      .reply(200, ok([withExt('sk-secret-1234567', 'gha-abc'), withExt('t-mine', 'gha-abc')]));
+    const redact = (text: string) => text.replaceAll('sk-secret-1234567', '***');
+    expect(
+      (await client({ redact }).client.findByExternalId('gha-abc', NO_LIMIT, 'Look up', claim))?.taskId,
+    ).toBe('t-mine');
   });
 
   it('returns the task found by external id on the single-task route', async () => {

@@ -52,6 +52,34 @@ describe('StepReport', () => {
     expect(sink.output('files')).toBe('/ws/kling-audio/t-1.mp3');
   });
 
+  it('entries that share a task: both rows report it, its files and cost count once, the second points to the first', () => {
+    const { sink, report } = setup(['a', 'a again', 'b']);
+    report.shareTask(1, 0);
+    const shared = succeededTask({ taskId: 't-a', billing: { units: '1' } });
+    for (const i of [0, 1]) {
+      report.entries[i]!.taskKnown(shared, 'ext-a', false);
+      report.entries[i]!.downloaded(file('t-a'));
+    }
+    report.entries[2]!.taskKnown(succeededTask({ taskId: 't-b', billing: { units: '1' } }), 'ext-b', false);
+    report.entries[2]!.downloaded(file('t-b'));
+    expect(sink.output('task_id')).toBe('t-a\nt-a\nt-b');
+    expect(sink.output('audio_path')).toBe(
+      '/ws/kling-audio/t-a.mp3\n/ws/kling-audio/t-a.mp3\n/ws/kling-audio/t-b.mp3',
+    );
+    expect(sink.output('files')).toBe('/ws/kling-audio/t-a.mp3\n/ws/kling-audio/t-b.mp3');
+
+    const endings: Ending[] = [{ kind: 'succeeded' }, { kind: 'succeeded' }, { kind: 'succeeded' }];
+    const summary = report.summary(endings);
+    expect(summary).toContain('4.0 KiB downloaded; 2 units billed');
+    const rows = summary.split('\n').filter((l) => /^\| \d/.test(l));
+    expect(rows[1]).toContain('(the task of #1)');
+    expect(rows[1]).toContain('see #1');
+    expect(report.comment(endings)).toContain('(the task of #1)');
+    report.publishResults(endings);
+    const results = JSON.parse(sink.output('results')!) as { task_id: string }[];
+    expect(results.map((r) => r.task_id)).toEqual(['t-a', 't-a', 't-b']);
+  });
+
   it('lists every file in files, without empty lines for entries that have none', () => {
     const { sink, report } = setup(['a', 'b', 'c']);
     report.entries[2]!.downloaded(file('t-c'));

@@ -62,6 +62,7 @@ function harness(overrides: Partial<SubmitOptions> = {}): Harness {
       requestTimeoutMs: 5_000,
       maxAnswerBytes: policy.request.maxAnswerBytes,
       lookupMalformedAttempts: 3,
+      otherTaskAttempts: 3,
       unreachableWithinMs: 5_000,
     },
   });
@@ -76,6 +77,7 @@ function harness(overrides: Partial<SubmitOptions> = {}): Harness {
       request: REQUEST,
       externalTaskId: EXT,
       derived: true,
+      lookUpFirst: true,
       deadlineMs: context.clock.now() + 900_000,
       createAttempts: 5,
       maxSuperseded: 5,
@@ -132,6 +134,54 @@ describe('submitOrResume', () => {
     expect(submission.task.taskId).toBe('t-made');
     expect(submission.resumed).toBe(true);
     expect(h.posts).toHaveLength(1);
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('a create answered with a task another entry holds: looked up by its external id, never sent again', async () => {
+    lookup().reply(404, notFound);
+    create().reply(200, ok(apiTask('t-held', 'submitted')));
+    lookup().reply(200, ok(apiTask('t-mine', 'submitted', { task_info: { external_task_id: EXT } })));
+    const h = harness({ claim: (id) => id !== 't-held' });
+    const submission = await submitOrResume(h.options, h.options);
+    expect(submission).toMatchObject({ resumed: true, externalTaskId: EXT });
+    expect(submission.task.taskId).toBe('t-mine');
+    expect(h.posts).toHaveLength(1);
+    expect(h.known.map((k) => k.task.taskId)).toEqual(['t-mine']);
+    expect(nock.isDone()).toBe(true);
+  });
+
+  it('a create and its look-up both answered with a task another entry holds: fails, not sent again', async () => {
+    lookup().reply(404, notFound);
+    create().reply(200, ok(apiTask('t-held', 'submitted')));
+    lookup()
+      .times(3)
+      .reply(200, ok(apiTask('t-held', 'processing')));
+    nock(BASE)
+      .get(ROOT)
+      .query(true)
+      .reply(200, ok(apiTask('t-held', 'processing')));
+    const h = harness({ claim: (id) => id !== 't-held' });
+    const error = await rejectionOf(submitOrResume(h.options, h.options), CreateOutcomeUnknownError);
+    expect(error.message).toContain('may have created a task');
+    expect(error.message).toContain('t-held');
+    expect(h.posts).toHaveLength(1);
+    expect(h.known).toEqual([]);
+  });
+
+  it('with nothing to find (a first attempt), creates without a look-up; an unknown outcome is still looked up', async () => {
+    create().reply(200, ok(apiTask('t-new', 'submitted')));
+    const fresh = harness({ lookUpFirst: false });
+    expect((await submitOrResume(fresh.options, fresh.options)).task.taskId).toBe('t-new');
+    expect(fresh.posts).toHaveLength(1);
+    expect(nock.isDone()).toBe(true);
+
+    create().reply(502, 'Bad Gateway');
+    lookup().reply(200, ok(apiTask('t-made', 'submitted', { task_info: { external_task_id: EXT } })));
+    const unknown = harness({ lookUpFirst: false });
+    const submission = await submitOrResume(unknown.options, unknown.options);
+    expect(submission).toMatchObject({ resumed: true });
+    expect(submission.task.taskId).toBe('t-made');
+    expect(unknown.posts).toHaveLength(1);
     expect(nock.isDone()).toBe(true);
   });
 

@@ -11,11 +11,13 @@ const ROUTES_OF: Partial<Record<Fault['kind'], readonly Route[]>> = {
   stall: ['download'],
   'huge-body': ['create', 'query'],
   'undocumented-status': ['create', 'query'],
+  'another-task': ['create', 'query'],
+  'echo-authorization': ['create', 'query'],
 };
 
 /** Injected faults, consumed in injection order separately for each route. */
 export class FaultQueue {
-  readonly #pending: { route: Route; fault: Fault; remaining: number }[] = [];
+  readonly #pending: { route: Route; fault: Fault; remaining: number; about?: string }[] = [];
 
   add(rule: FaultRule): void {
     const only = ROUTES_OF[rule.fault.kind];
@@ -28,12 +30,19 @@ export class FaultQueue {
     }
     const times = rule.times ?? 1;
     if (!(times >= 1)) throw new TypeError(`fault times must be at least 1, got ${times}`);
-    this.#pending.push({ route: rule.route, fault: rule.fault, remaining: times });
+    this.#pending.push({
+      route: rule.route,
+      fault: rule.fault,
+      remaining: times,
+      ...(rule.about === undefined ? {} : { about: rule.about }),
+    });
   }
 
-  /** The next fault for a request on this route, if any, using up one of its times. */
-  take(route: Route): Fault | undefined {
-    const index = this.#pending.findIndex((rule) => rule.route === route);
+  /** The next fault for a request on this route (about `subject`, if any), using up one of its times. */
+  take(route: Route, subject?: string): Fault | undefined {
+    const index = this.#pending.findIndex(
+      (rule) => rule.route === route && (rule.about === undefined || rule.about === subject),
+    );
     const rule = this.#pending[index];
     if (!rule) return undefined;
     rule.remaining -= 1;
@@ -182,6 +191,46 @@ export const faults = {
   nullData(route: 'create' | 'query'): FaultRule {
     const body = JSON.stringify({ code: 0, message: 'SUCCEED', request_id: randomUUID(), data: null });
     return { route, fault: { kind: 'raw', status: 200, contentType: 'application/json', body } };
+  },
+  /**
+   * Handled as normal, but the answer shows another task of the account (`taskId`, or the newest
+   * other one). With `about`, only queries of that id take it.
+   */
+  anotherTask(route: 'create' | 'query', options: { taskId?: string; about?: string } = {}): FaultRule {
+    const fault: Fault =
+      options.taskId === undefined
+        ? { kind: 'another-task' }
+        : { kind: 'another-task', taskId: options.taskId };
+    return { route, fault, ...(options.about === undefined ? {} : { about: options.about }) };
+  },
+  /**
+   * An error quoting the request's Authorization header (`Bearer <key or JWT>`). Defaults: CometAPI
+   * 401 "Invalid token: …" (§4.2), Kling 401 code 1002 "Authorization is invalid: …" (§4.1).
+   */
+  echoAuthorization(
+    shape: 'cometapi' | 'kling',
+    options: {
+      route?: 'create' | 'query';
+      status?: number;
+      code?: number;
+      message?: string;
+      encoding?: 'raw' | 'uri';
+      times?: number;
+    } = {},
+  ): FaultRule {
+    const kling = shape === 'kling';
+    return {
+      route: options.route ?? 'create',
+      times: options.times ?? 1,
+      fault: {
+        kind: 'echo-authorization',
+        shape,
+        status: options.status ?? 401,
+        ...(kling ? { code: options.code ?? 1002 } : {}),
+        message: options.message ?? (kling ? 'Authorization is invalid:' : 'Invalid token:'),
+        encoding: options.encoding ?? 'raw',
+      },
+    };
   },
   /** Handled as normal, but the task answered shows a task_status no document lists. */
   undocumentedStatus(route: 'create' | 'query', status = 'queued_weird'): FaultRule {

@@ -65,13 +65,38 @@ export type Fault =
    * answer shows this task_status (the wrapped CometAPI shape's `status` too). Not-found and other
    * errors are answered unchanged.
    */
-  | { kind: 'undocumented-status'; status: string };
+  | { kind: 'undocumented-status'; status: string }
+  /**
+   * Create and query only: handle as normal (create registers the task), but the answer shows
+   * another task of the account, as that route shows it: `taskId`, or by default the newest task
+   * other than the one created or asked for (answered normally when there is none). A gateway or
+   * cache that mixes up answers does this.
+   */
+  | { kind: 'another-task'; taskId?: string }
+  /**
+   * Create and query only, instead of handling (no task is created): an error whose message quotes
+   * the request's Authorization header, as gateways' error texts sometimes do. In CometAPI's envelope
+   * (reference §4.2) or Kling's (§4.1, `code`); `encoding: 'uri'` quotes it URL-encoded.
+   */
+  | {
+      kind: 'echo-authorization';
+      status: number;
+      shape: 'cometapi' | 'kling';
+      code?: number;
+      message: string;
+      encoding?: 'raw' | 'uri';
+    };
 
 export interface FaultRule {
   route: Route;
   fault: Fault;
   /** Default 1; Infinity allowed. */
   times?: number;
+  /**
+   * Only requests about this id take the fault: a query (or look-up) whose path names it, or a
+   * download of its files. Other requests on the route pass it by.
+   */
+  about?: string;
 }
 
 export interface RecordedRequest {
