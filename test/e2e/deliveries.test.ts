@@ -419,6 +419,19 @@ describe('artifact options', () => {
     expect(world.results.artifacts.filter((a) => a.name === 'sound' && !a.deleted)).toHaveLength(1);
   });
 
+  it('a re-run that meets its own chosen artifact_name fails suggesting overwrite: true, which then replaces it', async () => {
+    const inputs = { ...video('rerun'), artifact_name: 'sound' };
+    expect((await world.run(inputs)).code).toBe(0);
+    const again = await world.run(inputs, { env: { GITHUB_RUN_ATTEMPT: '2' } });
+    expect(again.code).toBe(1);
+    expect(errorMessage(again)).toMatch(
+      /an artifact named "sound" already exists in this run .* set overwrite: true to replace it; otherwise make artifact_name unique/,
+    );
+    const third = await world.run({ ...inputs, overwrite: 'true' }, { env: { GITHUB_RUN_ATTEMPT: '3' } });
+    expect(third.code, third.stdout).toBe(0);
+    expect(world.results.artifacts.filter((a) => a.name === 'sound' && !a.deleted)).toHaveLength(1);
+  });
+
   it('zips media without compression (it does not compress)', async () => {
     const run = await world.run(video('stored'));
     expect(run.code, run.stdout).toBe(0);
