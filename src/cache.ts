@@ -4,6 +4,7 @@
  * A cache that fails or is slow costs a warning, never the step.
  */
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { copyFile, mkdir, readFile, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ActionInputs, Entry } from './inputs.ts';
@@ -34,11 +35,20 @@ export interface CacheContext {
   timeoutMs: number;
   /** The service failed once: later calls of the step are skipped (each would fail the same way, slowly). */
   onFailure: () => void;
+  /**
+   * The entry under this key is not a result this version can trust (a file that is not what was
+   * saved, or a manifest without digests). Keys never change hands, so it must not be saved again.
+   */
+  onUnusable: (key: string) => void;
 }
 
-/** What a cached result holds besides its files: enough to set the outputs the original run set. */
+/**
+ * What a cached result holds besides its files: enough to set the outputs the original run set, and
+ * each file's sha256, so a restored file is the one saved. Version 1 had no digests.
+ */
+const MANIFEST_VERSION = 2;
 interface Manifest {
-  version: 1;
+  version: typeof MANIFEST_VERSION;
   task: Pick<Task, 'taskId' | 'audios' | 'videos' | 'billing'>;
   externalTaskId?: string;
   files: {
@@ -47,6 +57,8 @@ interface Manifest {
     url: string;
     name: string;
     bytes: number;
+    /** Hex sha256 of the file as saved. */
+    sha256: string;
   }[];
 }
 
@@ -75,8 +87,9 @@ export function cacheKey(
     inputs.audioFormat,
     String(inputs.includeVideo),
   ];
+  // The manifest's version is part of the key: an entry an older version saved is never found again.
   const digest = createHash('sha256')
-    .update(JSON.stringify([1, identity, request]))
+    .update(JSON.stringify([MANIFEST_VERSION, identity, request]))
     .digest('hex');
   return `kling-video-to-audio-${digest.slice(0, 40)}`;
 }
@@ -96,15 +109,20 @@ export async function restoreResult(
     const hit = await bounded(context.store.restore([cachePath(key)], key), context);
     if (!hit) return undefined;
     const manifest = JSON.parse(await readFile(path.join(folder, 'manifest.json'), 'utf8')) as Manifest;
-    if (manifest.version !== 1) return undefined;
+    const problem = await unusable(manifest, folder);
+    if (problem) {
+      context.onUnusable(key);
+      context.log.warning(
+        `cache: the result saved as ${key} cannot be used (${problem}); generating it again. The cache keeps ` +
+          `an entry under its key until it expires or is deleted (gh cache delete ${key}), so this run saves none.`,
+      );
+      return undefined;
+    }
     await mkdir(outputDir, { recursive: true });
     const files: DownloadedFile[] = [];
     for (const file of manifest.files) {
-      const from = path.join(folder, safeFileStem(file.name));
-      if ((await stat(from)).size !== file.bytes)
-        throw new Error(`${file.name} is not the size the manifest says`);
       const to = path.join(outputDir, safeFileStem(file.name));
-      await copyFile(from, to);
+      await copyFile(path.join(folder, safeFileStem(file.name)), to);
       files.push({ role: file.role, kind: file.kind, url: file.url, path: to, bytes: file.bytes });
     }
     const task: Task = { ...manifest.task, status: 'succeed' };
@@ -121,6 +139,35 @@ export async function restoreResult(
   }
 }
 
+/**
+ * Why the restored files are not the result that was saved, or undefined when each has the size
+ * and sha256 the manifest recorded: the size alone lets a same-size corruption through.
+ */
+async function unusable(manifest: Manifest, folder: string): Promise<string | undefined> {
+  if (manifest.version !== MANIFEST_VERSION || !Array.isArray(manifest.files))
+    return `its manifest is version ${quoteExternal(String(manifest.version), 20)}, not ${MANIFEST_VERSION}`;
+  for (const file of manifest.files) {
+    const name = quoteExternal(String(file.name), 100);
+    if (typeof file.sha256 !== 'string') return `${name} has no digest`;
+    const from = path.join(folder, safeFileStem(file.name));
+    const size = await stat(from).then(
+      (stats) => stats.size,
+      () => undefined,
+    );
+    if (size === undefined) return `${name} is missing`;
+    if (size !== file.bytes) return `${name} is not the size that was saved`;
+    if ((await sha256Of(from)) !== file.sha256) return `${name} does not match the sha256 saved with it`;
+  }
+  return undefined;
+}
+
+/** Hex sha256 of a file, streamed: results may be videos of hundreds of MiB. */
+async function sha256Of(file: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
 /** Keeps a successful result for later runs; a failure is a warning. */
 export async function saveResult(key: string, outcome: TaskOutcome, context: CacheContext): Promise<void> {
   if (!outcome.task || outcome.files.length === 0) return;
@@ -130,12 +177,20 @@ export async function saveResult(key: string, outcome: TaskOutcome, context: Cac
     const files: Manifest['files'] = [];
     for (const file of outcome.files) {
       const name = path.basename(file.path);
-      await copyFile(file.path, path.join(folder, name));
-      files.push({ role: file.role, kind: file.kind, url: file.url, name, bytes: file.bytes });
+      const saved = path.join(folder, name);
+      await copyFile(file.path, saved);
+      files.push({
+        role: file.role,
+        kind: file.kind,
+        url: file.url,
+        name,
+        bytes: file.bytes,
+        sha256: await sha256Of(saved),
+      });
     }
     const { taskId, audios, videos, billing } = outcome.task;
     const manifest: Manifest = {
-      version: 1,
+      version: MANIFEST_VERSION,
       task: { taskId, audios, videos, billing },
       externalTaskId: outcome.externalTaskId,
       files,

@@ -6,9 +6,10 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { Inputs } from './constants.ts';
 import { ArtifactsUnsupportedError, uploadResults, type UploadedArtifact } from './deliver/artifact.ts';
-import { loadOctokit, type Octokit } from './deliver/github.ts';
+import { loadOctokit, plainUrl, type Octokit } from './deliver/github.ts';
 import { commentMarker, CommentNotAllowedError, upsertComment } from './deliver/pr-comment.ts';
 import {
+  ReleaseAssetNotOursError,
   ReleaseImmutableError,
   ReleaseNotAllowedError,
   ReleaseNotFoundError,
@@ -167,6 +168,11 @@ async function releaseAssets(
         kind: 'failed',
         message: `${Inputs.ReleaseTag} ${tag}: ${error.message} Upload while the release is a draft (create it as a draft, run this step, then publish).${kept}`,
       };
+    if (error instanceof ReleaseAssetNotOursError)
+      return {
+        kind: 'failed',
+        message: `${Inputs.ReleaseTag} ${tag}: ${error.message}. Rename or remove that asset on the release page (or point ${Inputs.ReleaseTag} at another release), then re-run.${kept}`,
+      };
     if (error instanceof ReleaseNotAllowedError)
       return {
         kind: 'failed',
@@ -234,12 +240,19 @@ async function comment(
     );
     return;
   }
+  const marker = commentMarker(run);
+  const { serverUrl, repository, runId } = deps.run;
+  const body = report.comment(endings, stepEnding, {
+    // The marker and its line break go first.
+    maxChars: policy.report.commentMaxChars - marker.length - 1,
+    summaryUrl: plainUrl(`${serverUrl}/${repository}/actions/runs/${runId}`),
+  });
   try {
     const posted = await upsertComment(
       await octokitFor(step),
       { owner: run.owner, repo: run.repo, pullRequest: run.pullRequest },
-      commentMarker(run),
-      report.comment(endings, stepEnding),
+      marker,
+      body,
       githubContext(step),
     );
     if (posted.url) report.commented(posted.url);

@@ -111,8 +111,8 @@ function notAnMp4OrMov(url: URL): string | undefined {
   return undefined;
 }
 
-/** Why `raw` cannot be an http(s) URL the API may fetch, or undefined. */
-function httpUrlProblem(raw: string): string | undefined {
+/** Why `raw` cannot be an http(s) URL the API may fetch, or undefined; `schemeHint` follows a wrong scheme. */
+function httpUrlProblem(raw: string, schemeHint = ''): string | undefined {
   let url: URL;
   try {
     url = new URL(raw);
@@ -120,14 +120,15 @@ function httpUrlProblem(raw: string): string | undefined {
     return `must be an absolute http(s) URL, got "${raw}".`;
   }
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
-    return `must use http or https, got "${url.protocol}" (upload local files somewhere first).`;
+    return `must use http or https, got "${url.protocol}"${schemeHint}.`;
   if (url.username || url.password) return 'must not carry a user name or password.';
   return undefined;
 }
 
 /** A video URL's problem, in words that follow its name: not a URL, or not an MP4/MOV file. */
 function videoUrlProblem(raw: string): string | undefined {
-  return httpUrlProblem(raw) ?? notAnMp4OrMov(new URL(raw));
+  // Kling fetches the video itself: a file:// path is on the runner, where it cannot reach.
+  return httpUrlProblem(raw, ' (upload local files somewhere first)') ?? notAnMp4OrMov(new URL(raw));
 }
 
 /** Reads one input at a time, collecting every problem so the user fixes them in one round. */

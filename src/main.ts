@@ -246,6 +246,9 @@ function cacheContext(step: Step): CacheContext {
     onFailure: () => {
       step.cache.broken = true;
     },
+    onUnusable: (key) => {
+      step.cache.saved.add(key);
+    },
   };
 }
 

@@ -82,6 +82,12 @@ export const policy = {
     /** Pages of comments, releases or assets read at most (a hostile `Link: next` never ends). */
     maxPages: 30,
   },
+  report: {
+    /** GitHub refuses a comment body longer than this many characters (HTTP 422). */
+    commentMaxChars: 65_536,
+    /** GitHub shows no job summary over 1 MiB for a step; this leaves some room. */
+    summaryMaxBytes: 1_000_000,
+  },
   artifact: {
     /** Audio and video are compressed already: zipping them again only costs time. */
     compressionLevel: 0,

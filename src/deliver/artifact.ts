@@ -3,6 +3,7 @@
  * same task replaces its earlier artifact.
  */
 import path from 'node:path';
+import { Inputs } from '../constants.ts';
 import type { Log } from '../runtime.ts';
 
 /** The slice of @actions/artifact this action uses, so tests can stand in for it. */
@@ -82,8 +83,9 @@ export async function uploadResults(request: UploadRequest): Promise<UploadedArt
       if (!request.replaceOnConflict)
         throw new Error(
           `an artifact named "${name}" already exists in this run (another job, a matrix leg, or an earlier attempt). ` +
-            'Make artifact_name unique, e.g. with ${{ matrix.<key> }} or ${{ github.run_attempt }}, or leave it empty ' +
-            'for the default kling-audio-<task_id>, which a re-run replaces',
+            `If it is this job's, from an earlier attempt, set ${Inputs.Overwrite}: true to replace it; otherwise make ` +
+            `${Inputs.ArtifactName} unique, e.g. with \${{ matrix.<key> }} or \${{ github.run_attempt }}, or leave it ` +
+            'empty for the default kling-audio-<task_id>, which a re-run replaces',
           { cause: error },
         );
       // A re-run resumed the task an earlier attempt already uploaded: replace that artifact.

@@ -5,7 +5,6 @@
 import { withRetries, type RetryContext } from '../net/retry.ts';
 import {
   classifyGithub,
-  findInPages,
   isGithubError,
   plainUrl,
   type GithubLimits,
@@ -90,8 +89,9 @@ export async function upsertComment(
 }
 
 /**
- * The comment that starts with the marker and was written by this token's identity: a bot for the
- * job's token, else the user GET /user names. Anyone can paste the marker into a comment of their own.
+ * The comment that starts with the marker and was written by this token's identity: anyone, another
+ * app's bot too, can paste the marker into a comment of their own. Who the token is is asked only
+ * once a comment carries the marker.
  */
 async function findMine(
   octokit: Octokit,
@@ -99,13 +99,7 @@ async function findMine(
   marker: string,
   context: Context,
 ): Promise<Comment | undefined> {
-  let me: Promise<string | undefined> | undefined;
-  const whoAmI = () =>
-    (me ??= octokit.rest.users.getAuthenticated().then(
-      ({ data }) => data.login,
-      () => undefined,
-    ));
-  const candidates: Comment[] = [];
+  let me: Promise<string> | undefined;
   const pages = octokit.paginate.iterator(octokit.rest.issues.listComments, {
     owner: target.owner,
     repo: target.repo,
@@ -113,18 +107,27 @@ async function findMine(
     per_page: context.limits.perPage,
   });
   // Oldest first: the step's comment was written on its first run, so it is usually on page one.
-  const bot = await findInPages<Comment>(
-    pages,
-    (c) => {
-      if (!c.body?.startsWith(marker)) return false;
-      if (c.user?.type === 'Bot') return true;
-      candidates.push(c);
-      return false;
-    },
-    context.limits.maxPages,
-  );
-  if (bot) return bot;
-  if (candidates.length === 0) return undefined;
-  const login = await whoAmI();
-  return login ? candidates.find((c) => c.user?.login === login) : undefined;
+  let read = 0;
+  for await (const page of pages) {
+    for (const comment of page.data as Comment[]) {
+      const author = comment.user?.login;
+      if (!author || !comment.body?.startsWith(marker)) continue;
+      if (author.toLowerCase() === (await (me ??= tokenLogin(octokit))).toLowerCase()) return comment;
+    }
+    if (++read >= context.limits.maxPages) return undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The login this token writes as. GET /user answers only a person's token (an installation token,
+ * the job's GITHUB_TOKEN included, gets 403); GraphQL's viewer answers every kind: `octocat` for a
+ * personal token, `github-actions[bot]` for the job token, `<app>[bot]` for a GitHub App's.
+ */
+async function tokenLogin(octokit: Octokit): Promise<string> {
+  const { viewer } = await octokit.graphql<{ viewer?: { login?: unknown } }>('query { viewer { login } }');
+  const login = viewer?.login;
+  if (typeof login !== 'string' || login === '')
+    throw new Error("GitHub's answer did not say which account the token belongs to");
+  return login;
 }

@@ -7,8 +7,17 @@
 import { Outputs, type OutputName } from '../constants.ts';
 import type { UploadedArtifact } from '../deliver/artifact.ts';
 import { markdownCode } from '../net/external-text.ts';
+import { policy } from '../policy.ts';
 import { formatDuration, type Clock } from '../runtime.ts';
-import { formatBytes, TaskReport, type Ending, type OutputSink, type ReportContext } from './task-report.ts';
+import { characters, fitLines, joinWithin, linesSize, utf8Bytes } from './fit.ts';
+import {
+  escape,
+  formatBytes,
+  TaskReport,
+  type Ending,
+  type OutputSink,
+  type ReportContext,
+} from './task-report.ts';
 
 /** Outputs that hold one value for the whole step, not one per entry. */
 const STEP_WIDE: readonly string[] = [Outputs.ArtifactId, Outputs.ArtifactUrl, Outputs.ArtifactDigest];
@@ -95,8 +104,8 @@ export class StepReport {
   }
 
   /** An entry's row; one that shares another's task points to it instead of repeating the cost. */
-  #row(index: number, ending: Ending): ReturnType<TaskReport['row']> {
-    const row = this.entries[index]!.row(ending);
+  #row(index: number, ending: Ending, messageChars?: number): ReturnType<TaskReport['row']> {
+    const row = this.entries[index]!.row(ending, messageChars);
     const lead = this.#sharesWith.get(index);
     if (lead === undefined) return row;
     return { ...row, status: `${row.status} (the task of #${lead + 1})`, cost: `see #${lead + 1}` };
@@ -124,27 +133,66 @@ export class StepReport {
     this.#sink.setOutput(Outputs.CommentUrl, url);
   }
 
-  /** The pull request comment: one row per entry, and where the files are. */
-  comment(endings: readonly Ending[], stepEnding?: Ending): string {
+  /**
+   * The pull request comment: one row per entry, and where the files are, in at most `maxChars`
+   * (GitHub refuses a longer body). A batch that does not fit loses its status messages first, then
+   * its last rows, and says how many and where they all are (the job summary, at `summaryUrl`).
+   */
+  comment(
+    endings: readonly Ending[],
+    stepEnding?: Ending,
+    { maxChars = policy.report.commentMaxChars, summaryUrl }: { maxChars?: number; summaryUrl?: string } = {},
+  ): string {
     const done = endings.filter((e) => e.kind === 'succeeded').length;
-    const lines = [
+    const head = [
       `### Kling video-to-audio: ${done} of ${endings.length} done`,
       '',
       '| Video | Status | Time | Audio | Cost |',
       '|---|---|---|---|---|',
-      ...this.entries.map((_, i) => {
-        const row = this.#row(i, endings[i]!);
-        return `| ${markdownCode(this.#labels[i]!.name, 80)} | ${row.status} | ${row.time} | ${row.audio} | ${row.cost} |`;
-      }),
-      '',
     ];
-    const artifact = this.entries[0]?.artifactLine();
-    if (artifact) lines.push(artifact, '');
-    if (this.#assetUrls.length > 0)
-      lines.push(`**Release assets:** ${this.#assetUrls.map(assetLink).join(', ')}`, '');
+    // Each part below the table has its own share, so the rows always keep most of the room.
+    const share = Math.floor(maxChars / 8);
+    const tail = [''];
+    const artifact = this.entries[0]?.artifactLine(share);
+    if (artifact) tail.push(artifact, '');
+    if (this.#assetUrls.length > 0) {
+      const links = joinWithin(
+        this.#assetUrls.map(assetLink),
+        ', ',
+        share,
+        characters,
+        (n) => `and ${n} more`,
+      );
+      tail.push(`**Release assets:** ${links}`, '');
+    }
     if (stepEnding && 'message' in stepEnding)
-      lines.push(`> [!CAUTION]\n> ${markdownCode(stepEnding.message, 500)}`, '');
-    return this.#redact(lines.join('\n'));
+      tail.push(`> [!CAUTION]\n> ${markdownCode(stepEnding.message, 500)}`, '');
+    const rows = (messageChars: number) =>
+      this.entries.map((_, i) => {
+        const row = this.#row(i, endings[i]!, messageChars);
+        return `| ${markdownCode(this.#labels[i]!.name, 80)} | ${row.status} | ${row.time} | ${row.audio} | ${row.cost} |`;
+      });
+    const budget = maxChars - linesSize(head, characters) - characters(tail.join('\n'));
+    const summaryLink = summaryUrl ? `[the job summary](${summaryUrl})` : 'the job summary';
+    // A blank line first in each note: a line right under a table would be read as one of its rows.
+    let table = rows(80);
+    if (linesSize(table, characters) > budget) {
+      const shortened = [
+        ...rows(24),
+        `\n_Status messages are cut short to fit in a comment: ${summaryLink} shows more._`,
+      ];
+      table =
+        linesSize(shortened, characters) <= budget
+          ? shortened
+          : fitLines(
+              rows(0),
+              budget,
+              characters,
+              (n) =>
+                `\n_${n} of ${endings.length} entries are not shown, and status messages are left out, to fit in a comment: ${summaryLink} lists them all._`,
+            );
+    }
+    return this.#redact([...head, ...table, ...tail].join('\n'));
   }
 
   /** `results`: one object per entry in input order, with the error of each that did not succeed. */
@@ -205,7 +253,16 @@ export class StepReport {
     return 'message' in ending ? `${ending.message}\n` : '';
   }
 
-  summary(endings: readonly Ending[], stepEnding?: Ending): string {
+  /**
+   * The job summary: the single video's, or a table of every entry and the errors of those that did
+   * not succeed, in at most `maxBytes` (GitHub shows no larger summary). Errors quote servers, so each
+   * line is escaped: no HTML or link of theirs, no `<!--` that would hide the rest.
+   */
+  summary(
+    endings: readonly Ending[],
+    stepEnding?: Ending,
+    maxBytes: number = policy.report.summaryMaxBytes,
+  ): string {
     if (!this.#batch) return this.entries[0]!.summary(stepEnding ?? endings[0]!);
     const done = endings.filter((e) => e.kind === 'succeeded').length;
     const elapsed = formatDuration(this.#clock.now() - this.#startedMs);
@@ -226,8 +283,17 @@ export class StepReport {
     if (artifact) lines.push(artifact, '');
     const failure =
       stepEnding && stepEnding.kind !== 'succeeded' ? this.failureMessage(endings, stepEnding) : '';
-    if (failure) lines.push(`> [!CAUTION]\n> ${failure.split('\n').join('\n> ')}`, '');
-    return lines.join('\n');
+    if (!failure) return lines.join('\n');
+    const caution = failure.split('\n').map((line) => `> ${escape(line)}`);
+    const budget = maxBytes - linesSize(lines, utf8Bytes) - utf8Bytes('> [!CAUTION]\n');
+    const shown = fitLines(
+      caution,
+      budget,
+      utf8Bytes,
+      (n) =>
+        `> … ${n} more lines left out (the summary's size limit); every entry's error is in the \`${Outputs.Results}\` output.`,
+    );
+    return [...lines, '> [!CAUTION]', ...shown, ''].join('\n');
   }
 
   #totalCost(): string {

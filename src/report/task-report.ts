@@ -9,6 +9,7 @@ import type { Task, TaskBilling } from '../kling/responses.ts';
 import { resultUrlProblem } from '../net/address.ts';
 import { markdownCode } from '../net/external-text.ts';
 import { formatDuration, type Clock } from '../runtime.ts';
+import { characters, joinWithin } from './fit.ts';
 import type { AudioFormat, DownloadedFile } from '../task/files.ts';
 import type { TaskObserver } from '../task/task.ts';
 
@@ -119,15 +120,17 @@ export class TaskReport implements TaskObserver {
     if (digests.some(Boolean)) this.sink.setOutput(Outputs.ArtifactDigest, digests.join('\n'));
   }
 
-  /** The artifacts as Markdown links; a digest is the service's text, so it is shown as code. */
-  private artifactLinks(separator: string): string {
-    return this.uploaded
-      .map(
-        (a) =>
-          `[${escape(a.name)}](${a.url})${a.replaced ? ' (replaced the earlier attempt’s)' : ''}` +
-          `${a.digest ? ` sha256 ${markdownCode(a.digest, 80)}` : ''}`,
-      )
-      .join(separator);
+  /**
+   * The artifacts as Markdown links (a digest is the service's text, so it is shown as code), within
+   * `maxChars`: one artifact per file of a large batch would not fit in a comment.
+   */
+  private artifactLinks(separator: string, maxChars = Infinity): string {
+    const links = this.uploaded.map(
+      (a) =>
+        `[${escape(a.name)}](${a.url})${a.replaced ? ' (replaced the earlier attempt’s)' : ''}` +
+        `${a.digest ? ` sha256 ${markdownCode(a.digest, 80)}` : ''}`,
+    );
+    return joinWithin(links, separator, maxChars, characters, (n) => `and ${n} more`);
   }
 
   artifactSkipped(reason: string): void {
@@ -155,12 +158,15 @@ export class TaskReport implements TaskObserver {
     return this.task?.billing?.units;
   }
 
-  /** This entry as a row of the step's table (every cell already Markdown). */
-  row(ending: Ending): { status: string; time: string; audio: string; cost: string; files: string } {
+  /** This entry as a row of the step's table (every cell already Markdown); the server's status message cut to `messageChars`. */
+  row(
+    ending: Ending,
+    messageChars = 80,
+  ): { status: string; time: string; audio: string; cost: string; files: string } {
     const task = this.task;
     const last = this.statusChanges.at(-1);
     const status = task
-      ? `${task.status}${task.statusMessage ? ` ${markdownCode(task.statusMessage, 80)}` : ''}`
+      ? `${task.status}${task.statusMessage && messageChars > 0 ? ` ${markdownCode(task.statusMessage, messageChars)}` : ''}`
       : ending.kind === 'cancelled'
         ? 'cancelled'
         : 'not submitted';
@@ -176,9 +182,9 @@ export class TaskReport implements TaskObserver {
   }
 
   /** The artifact as one Markdown line, when there is one to name. */
-  artifactLine(): string | undefined {
+  artifactLine(maxChars = Infinity): string | undefined {
     if (this.uploaded.length > 0)
-      return `**Artifact${this.uploaded.length > 1 ? 's' : ''}:** ${this.artifactLinks(', ')}`;
+      return `**Artifact${this.uploaded.length > 1 ? 's' : ''}:** ${this.artifactLinks(', ', maxChars)}`;
     return this.artifactNote ? `**Artifact:** ${escape(this.artifactNote)}` : undefined;
   }
 
@@ -346,7 +352,7 @@ function amount(text: string): string {
  * Text of ours that may quote a server or a user (error messages, the source URL) as Markdown that
  * renders as written: no HTML, no images or links, no autolinks, one table cell.
  */
-function escape(text: string): string {
+export function escape(text: string): string {
   return text
     .replace(/\r\n|\r|\n/g, ' ')
     .replace(/&/g, '&amp;')

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Inputs, Outputs } from '../../src/constants.ts';
+import { classifyFailure, type FailureFacts } from '../../src/kling/errors.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
@@ -97,6 +98,49 @@ describe('README', () => {
     const command = 'npm ci && npm test';
     expect(read('README.md')).toContain(command);
     expect(read('.ci/run').split('\n')).toContain(command);
+  });
+});
+
+describe("README's troubleshooting table", () => {
+  const text = read('README.md');
+  const section = text.slice(text.indexOf('## When things go wrong')).split('\n## ')[0]!;
+  /** Each row's API codes (`Kling code N`, a bare `N` beside one, `HTTP N`), with the row's own words. */
+  const rows = section
+    .split('\n')
+    .filter((line) => line.startsWith('| `'))
+    .map((line) => {
+      const [what = '', meaning = '', todo = ''] = line
+        .split('|')
+        .slice(1)
+        .map((cell) => cell.trim());
+      const spans = [...what.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+      const kling = spans.some((span) => span.startsWith('Kling code'));
+      const facts: FailureFacts[] = spans.flatMap((span) => {
+        const code = /^(?:Kling code )?(\d{4})$/.exec(span);
+        if (code && kling) return [{ status: 200, klingCode: Number(code[1]) }];
+        const status = /^HTTP (\d{3})$/.exec(span);
+        return status ? [{ status: Number(status[1]) }] : [];
+      });
+      return { what, meaning, todo, facts };
+    })
+    .filter((row) => row.facts.length > 0);
+
+  it('finds the rows that name API codes', () => {
+    expect(rows.map((row) => row.what).join('\n')).toMatch(/HTTP 429/);
+    expect(rows.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('puts together only codes the action handles alike, and says "retried" exactly where it retries', () => {
+    for (const row of rows) {
+      const classes = row.facts.map((facts) => classifyFailure(facts));
+      expect(
+        new Set(classes.map((c) => c.kind)).size,
+        `${row.what}: ${classes.map((c) => c.kind).join(', ')}`,
+      ).toBe(1);
+      const retried = classes[0]!.retryable;
+      if (retried) expect(`${row.meaning} ${row.todo}`, row.what).toMatch(/retried|wait/i);
+      else expect(row.todo, row.what).not.toMatch(/retried automatically/i);
+    }
   });
 });
 

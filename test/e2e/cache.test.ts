@@ -46,6 +46,36 @@ describe('cache: true', () => {
     expect(later.summary).toMatch(/restored from an earlier run, no task paid for/);
   });
 
+  it('a restored file of the same size but other bytes is no hit: regenerated like a miss, with a warning', async () => {
+    const first = await run();
+    expect(first.code, first.stdout).toBe(0);
+    const audio = readFileSync(first.outputs.audio_path!);
+    const [entry] = cache.entries();
+    // Storage that went bad: one byte of the saved audio flipped, the archive as valid as before.
+    cache.alterArchive(entry!.key, (tar) => {
+      const at = tar.indexOf(audio);
+      expect(at).toBeGreaterThanOrEqual(0);
+      const changed = Buffer.from(tar);
+      changed[at + Math.floor(audio.length / 2)]! ^= 0xff;
+      return changed;
+    });
+
+    const before = creates();
+    const later = await run({}, '104');
+    expect(later.code, later.stdout).toBe(0);
+    expect(later.outputs.cache_hit).toBe('false');
+    expect(creates()).toBe(before + 1);
+    expect(later.outputs.task_id).not.toBe(first.outputs.task_id);
+    expect(later.stdout).toMatch(
+      /::warning::cache: the result saved as kling-video-to-audio-[0-9a-f]{40} cannot be used \(\S+ does not match the sha256 saved with it\); generating it again/,
+    );
+    expect(later.summary).not.toMatch(/restored from an earlier run/);
+    const fresh = readFileSync(later.outputs.audio_path!);
+    expect(fresh.length).toBe(audio.length);
+    // The key holds the bad entry: this run does not try to save under it again.
+    expect(cache.calls.filter((c) => c.method === 'CreateCacheEntry')).toHaveLength(1);
+  });
+
   it('a changed source or prompt misses and generates', async () => {
     expect((await run()).code).toBe(0);
     const before = creates();

@@ -124,6 +124,23 @@ describe('the real @actions/cache against the fake', () => {
     expect(warnings()).toEqual([]);
   });
 
+  it('alterArchive changes what an entry holds, and the client restores the changed bytes', async () => {
+    await saveCache([cached], 'deps-linux-abc');
+    const original = files.get('notes.txt')!;
+    service.alterArchive('deps-linux-abc', (tar) => {
+      const at = tar.indexOf(original);
+      expect(at).toBeGreaterThanOrEqual(0);
+      const changed = Buffer.from(tar);
+      changed.write('A', at);
+      return changed;
+    });
+    await rm(cached, { recursive: true });
+    expect(await restoreCache([cached], 'deps-linux-abc')).toBe('deps-linux-abc');
+    const restored = await readCached();
+    expect(restored.get('notes.txt')!.toString()).toBe('A small text file\n');
+    expect(restored.get('audio/track.bin')).toEqual(files.get('audio/track.bin'));
+  });
+
   it('misses on another key, and on the same key with other paths (another version)', async () => {
     await saveCache([cached], 'deps-linux-abc');
     expect(await restoreCache([cached], 'deps-linux-xyz')).toBeUndefined();

@@ -18,6 +18,13 @@
  */
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
+import {
+  constants as zlibConstants,
+  gunzipSync,
+  gzipSync,
+  zstdCompressSync,
+  zstdDecompressSync,
+} from 'node:zlib';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import {
@@ -193,6 +200,24 @@ export class CacheService {
   /** All entries, reserved (unfinalized) ones included, oldest first. */
   entries(): readonly CacheEntry[] {
     return [...this.stored];
+  }
+
+  /**
+   * Changes what a finalized entry holds, as storage that went bad would: its archive is unpacked
+   * (zstd or gzip, whichever the client used), `change` gets the tar and returns another, which is
+   * packed the same way and served from then on.
+   */
+  alterArchive(key: string, change: (tar: Buffer) => Buffer): void {
+    const entry = this.stored.find((candidate) => candidate.key === key && candidate.finalized);
+    if (!entry) throw new Error(`no finalized cache entry ${key}`);
+    const zstd = entry.blob.subarray(0, 4).equals(Buffer.from([0x28, 0xb5, 0x2f, 0xfd]));
+    // The client writes zstd with --long=30: allow that window when reading it back.
+    const tar = zstd
+      ? zstdDecompressSync(entry.blob, { params: { [zlibConstants.ZSTD_d_windowLogMax]: 31 } })
+      : gunzipSync(entry.blob);
+    const changed = change(tar);
+    entry.blob = zstd ? zstdCompressSync(changed) : gzipSync(changed);
+    entry.size = entry.blob.length;
   }
 
   get calls(): readonly CacheCall[] {

@@ -68,6 +68,39 @@ describe('auth', () => {
     expect((await failure(octokit.rest.repos.get({ owner: OWNER, repo: REPO }))).status).toBe(401);
   });
 
+  it('GET /user: a personal token gets its user; an installation token (the job token) 403, as on GitHub', async () => {
+    const refused = await failure(octokit.rest.users.getAuthenticated());
+    expect(refused.status).toBe(403);
+    expect(refused.response!.data).toEqual({
+      message: 'Resource not accessible by integration',
+      documentation_url: 'https://docs.github.com/rest/users/users#get-the-authenticated-user',
+      status: '403',
+    });
+    fake.addToken('ghp_personal', tokenPresets.writeAll, { login: 'octocat', userId: 583231 });
+    const personal = getOctokit('ghp_personal', { baseUrl: fake.url });
+    const { data } = await personal.rest.users.getAuthenticated();
+    expect(data).toMatchObject({ login: 'octocat', id: 583231, type: 'User' });
+  });
+
+  it("GraphQL's viewer names every kind of token: the job token's bot, an app's bot, a person", async () => {
+    const viewer = async (token: string) =>
+      (
+        await getOctokit(token, { baseUrl: fake.url }).graphql<{
+          viewer: { login: string; databaseId: number };
+        }>('query { viewer { login databaseId } }')
+      ).viewer;
+    fake.addToken('ghs_app', tokenPresets.writeAll, { login: 'preview-bot[bot]', userId: 777, type: 'Bot' });
+    fake.addToken('ghp_personal', tokenPresets.writeAll, { login: 'octocat', userId: 583231 });
+    expect(await viewer(fake.defaultToken)).toEqual({ login: 'github-actions[bot]', databaseId: 41898282 });
+    expect(await viewer('ghs_app')).toEqual({ login: 'preview-bot[bot]', databaseId: 777 });
+    expect(await viewer('ghp_personal')).toEqual({ login: 'octocat', databaseId: 583231 });
+    expect(fake.requests.map((r) => [r.method, r.path])).toContainEqual(['POST', '/graphql']);
+    const stranger = await failure(
+      getOctokit('ghs_nobody', { baseUrl: fake.url }).graphql('{ viewer { login } }'),
+    );
+    expect(stranger.status).toBe(401);
+  });
+
   it("GET /repos/{owner}/{repo} reports the token's push access", async () => {
     const { data } = await octokit.rest.repos.get({ owner: OWNER, repo: REPO });
     expect(data.full_name).toBe(`${OWNER}/${REPO}`);
@@ -223,6 +256,18 @@ describe('issue comments', () => {
       'issues=write; pull_requests=write',
     );
     expect(fake.comments(5)).toHaveLength(2);
+  });
+
+  it("names a bot's app as performed_via_github_app, and none for a person", async () => {
+    fake.addComment(7, 'from the job token');
+    fake.addComment(7, 'from an app', { login: 'preview-bot[bot]', id: 777, type: 'Bot' });
+    fake.seedComments(7, 1);
+    const { data } = await octokit.rest.issues.listComments({ owner: OWNER, repo: REPO, issue_number: 7 });
+    expect(data.map((c) => [c.user?.login, c.performed_via_github_app?.slug ?? null])).toEqual([
+      ['github-actions[bot]', 'github-actions'],
+      ['preview-bot[bot]', 'preview-bot'],
+      ['octocat', null],
+    ]);
   });
 
   it('refuses a body over 65536 characters and a missing body with 422', async () => {
@@ -447,6 +492,50 @@ describe('release assets', () => {
     expect(
       fake.assets(release.id).map((asset) => [asset.name, asset.bytes.toString(), asset.contentType]),
     ).toEqual([['audio.wav', 'other', 'audio/mpeg']]);
+  });
+
+  it('renames an asset with PATCH (200, the asset as GitHub shows it); a taken name is 422 already_exists', async () => {
+    const release = fake.createRelease({ tag: 'v1.0.0' });
+    const kept = fake.addAsset(release.id, { name: 'kept.wav', bytes: audio });
+    const temp = fake.addAsset(release.id, { name: 'audio.wav.new', bytes: audio });
+    const renamed = await octokit.rest.repos.updateReleaseAsset({
+      owner: OWNER,
+      repo: REPO,
+      asset_id: temp.id,
+      name: 'audio.wav',
+    });
+    expect(renamed.status).toBe(200);
+    expect(renamed.data).toMatchObject({
+      id: temp.id,
+      name: 'audio.wav',
+      uploader: { login: 'github-actions[bot]', type: 'Bot' },
+      browser_download_url: `https://github.com/${OWNER}/${REPO}/releases/download/v1.0.0/audio.wav`,
+    });
+    const taken = await failure(
+      octokit.rest.repos.updateReleaseAsset({
+        owner: OWNER,
+        repo: REPO,
+        asset_id: kept.id,
+        name: 'audio.wav',
+      }),
+    );
+    expect(taken.status).toBe(422);
+    expect(taken.message).toMatch(/"code":"already_exists","field":"name"/);
+    expect(fake.assets(release.id).map((a) => a.name)).toEqual(['kept.wav', 'audio.wav']);
+  });
+
+  it("an asset seeded as someone else's names them as its uploader", async () => {
+    const release = fake.createRelease({ tag: 'v1.0.0' });
+    fake.addAsset(release.id, {
+      name: 'trailer-final.mp3',
+      uploader: { login: 'octocat', id: 583231, type: 'User' },
+    });
+    const { data } = await octokit.rest.repos.listReleaseAssets({
+      owner: OWNER,
+      repo: REPO,
+      release_id: release.id,
+    });
+    expect(data[0]!.uploader).toMatchObject({ login: 'octocat', id: 583231, type: 'User' });
   });
 
   it('an immutable published release refuses uploads and deletes with 422; a draft flagged immutable does not', async () => {

@@ -23,6 +23,14 @@
  *   422 already_exists; a published immutable release → 422 "Cannot upload assets to an immutable
  *   release." and a delete there → 422 Validation Failed "Cannot delete asset from an immutable
  *   release". An upload cut off midway leaves an asset in state `starter` that still holds the name.
+ * - Who a token is: GET /user answers a personal token's user, and 403 "Resource not accessible by
+ *   integration" for an installation token (the job's GITHUB_TOKEN, a GitHub App's token); GraphQL's
+ *   `viewer { login }` answers both (`github-actions[bot]` for the job token, `<app>[bot]` for an
+ *   app's), which is how actions learn it (marocchino/sticky-pull-request-comment, fullsend-ai/fullsend#1953).
+ *   The fake's GraphQL endpoint knows only that query. A bot's comments carry its app as
+ *   `performed_via_github_app`; a user's carry null.
+ * - An asset is renamed with PATCH /releases/assets/{id} {name}; a name taken by another asset of the
+ *   release is 422 already_exists.
  * - Asset names are kept exactly as given by default. GitHub renames names with special characters
  *   ("GitHub renames asset filenames that have special characters, non-alphanumeric characters, and
  *   leading or trailing periods"); `renameAssets: true` applies an approximation of that.
@@ -78,7 +86,10 @@ export type GitHubRoute =
   | 'listReleaseAssets'
   | 'uploadReleaseAsset'
   | 'getReleaseAsset'
+  | 'updateReleaseAsset'
   | 'deleteReleaseAsset'
+  | 'getAuthenticated'
+  | 'graphql'
   | 'downloadAsset';
 
 export type GitHubFault =
@@ -362,7 +373,10 @@ const DOCS_URL: Record<GitHubRoute, string> = {
   listReleaseAssets: `${DOCS}/releases/assets#list-release-assets`,
   uploadReleaseAsset: `${DOCS}/releases/assets#upload-a-release-asset`,
   getReleaseAsset: `${DOCS}/releases/assets#get-a-release-asset`,
+  updateReleaseAsset: `${DOCS}/releases/assets#update-a-release-asset`,
   deleteReleaseAsset: `${DOCS}/releases/assets#delete-a-release-asset`,
+  getAuthenticated: `${DOCS}/users/users#get-the-authenticated-user`,
+  graphql: 'https://docs.github.com/graphql',
   downloadAsset: DOCS,
 };
 
@@ -382,7 +396,10 @@ const NEEDS: Record<GitHubRoute, { scopes: (keyof TokenPermissions)[]; level: 'r
   getReleaseAsset: { scopes: ['contents'], level: 'read' },
   downloadAsset: null,
   uploadReleaseAsset: { scopes: ['contents'], level: 'write' },
+  updateReleaseAsset: { scopes: ['contents'], level: 'write' },
   deleteReleaseAsset: { scopes: ['contents'], level: 'write' },
+  getAuthenticated: null,
+  graphql: null,
 };
 
 const SCOPE_WIRE_NAME: Record<keyof TokenPermissions, string> = {
@@ -663,6 +680,8 @@ export class GitHubApi {
       contentType?: string;
       label?: string;
       state?: 'uploaded' | 'starter';
+      /** Who uploaded it; default github-actions[bot] (as if an earlier run of the job had). */
+      uploader?: GitHubUser;
     },
   ): StoredAsset {
     if (!this.#releases.has(releaseId)) throw new Error(`no release ${releaseId}`);
@@ -679,7 +698,7 @@ export class GitHubApi {
       bytes,
       createdAt: now,
       updatedAt: now,
-      uploader: ACTIONS_BOT,
+      uploader: { ...(asset.uploader ?? ACTIONS_BOT) },
     };
     this.#assets.set(stored.id, stored);
     return { ...stored };
@@ -807,6 +826,10 @@ export class GitHubApi {
       rest = segments.slice(2);
     } else if (host === 'api' && segments[0] === '_fake' && segments[1] === 'downloads' && method === 'GET') {
       return { route: 'downloadAsset', rest: '', params: [segments[2] ?? ''] };
+    } else if (host === 'api' && segments.length === 1 && segments[0] === 'user' && method === 'GET') {
+      return { route: 'getAuthenticated', rest: '', params: [] };
+    } else if (host === 'api' && segments.length === 1 && segments[0] === 'graphql' && method === 'POST') {
+      return { route: 'graphql', rest: '', params: [] };
     } else {
       return undefined;
     }
@@ -868,8 +891,14 @@ export class GitHubApi {
         return this.#uploadReleaseAsset(context, Number(first), fault);
       case 'getReleaseAsset':
         return this.#getReleaseAsset(context, Number(first));
+      case 'updateReleaseAsset':
+        return this.#updateReleaseAsset(context, Number(first));
       case 'deleteReleaseAsset':
         return this.#deleteReleaseAsset(context, Number(first));
+      case 'getAuthenticated':
+        return this.#getAuthenticated(context);
+      case 'graphql':
+        return this.#graphql(context);
     }
   }
 
@@ -986,7 +1015,21 @@ export class GitHubApi {
         rocket: 0,
         eyes: 0,
       },
-      performed_via_github_app: isActions ? GITHUB_ACTIONS_APP : null,
+      performed_via_github_app: this.#appOf(comment.user),
+    };
+  }
+
+  /** A bot acts for its app (`<slug>[bot]`); a user's own comments name no app. */
+  #appOf(user: GitHubUser): Json | null {
+    if (user.type !== 'Bot') return null;
+    if (user.login === ACTIONS_BOT.login) return GITHUB_ACTIONS_APP;
+    const slug = user.login.replace(/\[bot\]$/, '');
+    return {
+      id: 900_000 + (user.id % 100_000),
+      slug,
+      node_id: nodeId('A', user.id),
+      name: slug,
+      owner: { login: this.owner, id: 9_919_000, type: 'Organization' },
     };
   }
 
@@ -1191,6 +1234,109 @@ export class GitHubApi {
     }
     this.#send(context, 200, asset.contentType, asset.bytes, {
       'content-disposition': `attachment; filename=${encodeURIComponent(asset.name)}`,
+    });
+  }
+
+  async #updateReleaseAsset(context: Context, id: number): Promise<void> {
+    const route: GitHubRoute = 'updateReleaseAsset';
+    const body = await this.#jsonBody(context);
+    if (body === undefined) return;
+    const asset = this.#assets.get(id);
+    const release = asset && this.#releases.get(asset.releaseId);
+    if (!asset || !this.#visibleRelease(context, release))
+      return this.#error(context, 404, 'Not Found', route);
+    if (release.immutable && !release.draft) {
+      return this.#validationFailed(context, route, {
+        resource: 'ReleaseAsset',
+        code: 'custom',
+        message: 'Cannot update asset on an immutable release',
+      });
+    }
+    const fields = isObject(body) ? body : {};
+    for (const field of ['name', 'label'] as const) {
+      const value = fields[field];
+      if (value !== undefined && typeof value !== 'string')
+        return this.#validationFailed(context, route, { resource: 'ReleaseAsset', code: 'invalid', field });
+    }
+    const rawName = fields['name'] as string | undefined;
+    if (rawName !== undefined) {
+      if (rawName === '')
+        return this.#validationFailed(context, route, {
+          resource: 'ReleaseAsset',
+          code: 'missing_field',
+          field: 'name',
+        });
+      const name = this.#renameAssets ? githubAssetName(rawName) : rawName;
+      const taken = [...this.#assets.values()].some(
+        (other) => other.id !== asset.id && other.releaseId === asset.releaseId && other.name === name,
+      );
+      if (taken)
+        return this.#validationFailed(context, route, {
+          resource: 'ReleaseAsset',
+          code: 'already_exists',
+          field: 'name',
+        });
+      asset.name = name;
+    }
+    if (typeof fields['label'] === 'string') asset.label = fields['label'];
+    asset.updatedAt = iso(this.#now());
+    this.#json(context, 200, this.#assetJson(asset));
+  }
+
+  // ---- who the token is ----
+
+  /** A personal token's user; an installation token is no user, and GitHub says so with a 403. */
+  async #getAuthenticated(context: Context): Promise<void> {
+    await this.#drain(context);
+    const token = context.token;
+    if (!token) return this.#error(context, 401, 'Requires authentication', 'getAuthenticated');
+    if (token.user.type === 'Bot')
+      return this.#error(context, 403, 'Resource not accessible by integration', 'getAuthenticated');
+    this.#json(context, 200, {
+      ...this.#userJson(token.user),
+      name: null,
+      email: null,
+      created_at: '2011-01-25T18:44:36Z',
+    });
+  }
+
+  /** Only `query { viewer { login … } }`: what every token, an installation's too, may ask. */
+  async #graphql(context: Context): Promise<void> {
+    const body = await this.#jsonBody(context);
+    if (body === undefined) return;
+    const token = context.token;
+    if (!token)
+      return this.#json(context, 401, {
+        message: 'This endpoint requires you to be authenticated.',
+        documentation_url:
+          'https://docs.github.com/graphql/guides/forming-calls-with-graphql#authenticating-with-graphql',
+      });
+    const query = isObject(body) && typeof body['query'] === 'string' ? body['query'] : '';
+    const viewer = /^\s*(?:query\b[^{]*)?\{\s*viewer\s*\{([^{}]*)\}\s*\}\s*$/.exec(query);
+    if (!viewer)
+      return this.#json(context, 200, {
+        errors: [{ message: 'the GitHub API fake answers only `query { viewer { login } }`' }],
+      });
+    const fields: Record<string, unknown> = {
+      login: token.user.login,
+      databaseId: token.user.id,
+      id: nodeId(token.user.type === 'Bot' ? 'BOT' : 'U', token.user.id),
+      __typename: token.user.type,
+    };
+    const asked = viewer[1]!.split(/[\s,]+/).filter(Boolean);
+    const unknown = asked.find((field) => !(field in fields));
+    if (unknown)
+      return this.#json(context, 200, {
+        errors: [
+          {
+            path: ['query', 'viewer', unknown],
+            extensions: { code: 'undefinedField', typeName: token.user.type, fieldName: unknown },
+            message: `Field '${unknown}' doesn't exist on type '${token.user.type}'`,
+          },
+        ],
+      });
+    this.#json(context, 200, {
+      data: { viewer: Object.fromEntries(asked.map((field) => [field, fields[field]])) },
     });
   }
 
@@ -1515,6 +1661,7 @@ function routeOf(method: string, rest: string[]): { route: GitHubRoute; params: 
   }
   if (n === 3 && b === 'assets' && numeric(c)) {
     if (method === 'GET') return { route: 'getReleaseAsset', params: [c!] };
+    if (method === 'PATCH') return { route: 'updateReleaseAsset', params: [c!] };
     if (method === 'DELETE') return { route: 'deleteReleaseAsset', params: [c!] };
   }
   return undefined;

@@ -65,6 +65,9 @@ describe('uploadResults', () => {
     if (!(error instanceof ArtifactUploadError)) throw new Error('expected an ArtifactUploadError');
     expect(error.message).toContain('an artifact named "soundtrack" already exists in this run');
     expect(error.message).toContain('github.run_attempt');
+    expect(error.message).toContain(
+      "If it is this job's, from an earlier attempt, set overwrite: true to replace it",
+    );
     expect(error.message).toContain(FILES[0]);
     expect(calls.map((c) => c.op)).toEqual(['upload']);
   });

@@ -1,4 +1,14 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -17,6 +27,7 @@ function context(store: CacheStore, timeoutMs = 5_000) {
   const log = recordingLog();
   let abandoned = false;
   let failed = false;
+  const unusable: string[] = [];
   const ctx: CacheContext = {
     store,
     log,
@@ -25,8 +36,9 @@ function context(store: CacheStore, timeoutMs = 5_000) {
     onAbandoned: () => (abandoned = true),
     timeoutMs,
     onFailure: () => (failed = true),
+    onUnusable: (key) => unusable.push(key),
   };
-  return { ctx, log, workspace, abandoned: () => abandoned, failed: () => failed };
+  return { ctx, log, workspace, abandoned: () => abandoned, failed: () => failed, unusable };
 }
 
 const inputs = {
@@ -134,5 +146,129 @@ describe('a slow or failing cache service never holds the step', () => {
     );
     expect(log.at('info')).toEqual([]);
     expect(log.at('warning')[0]).toMatch(/did not take it/);
+  });
+});
+
+describe('a cache hit is the audio that was saved', () => {
+  /** A store that keeps what was saved in a folder of its own, as the cache service keeps the archive. */
+  function folderStore(workspace: string) {
+    const stash = mkdtempSync(path.join(tmpdir(), 'cache-stash-'));
+    dirs.push(stash);
+    const store: CacheStore = {
+      save: ([relative]) => {
+        cpSync(path.join(workspace, relative!), path.join(stash, relative!), { recursive: true });
+        return Promise.resolve(1);
+      },
+      restore: ([relative], key) => {
+        if (!existsSync(path.join(stash, relative!))) return Promise.resolve(undefined);
+        cpSync(path.join(stash, relative!), path.join(workspace, relative!), { recursive: true });
+        return Promise.resolve(key);
+      },
+    };
+    /** The saved copy of a file of the entry (or its manifest). */
+    const saved = (key: string, name: string) => path.join(stash, '.kling-audio-cache', key, name);
+    return { store, saved };
+  }
+
+  async function saveOne(ctx: CacheContext, workspace: string, bytes: string) {
+    const file = path.join(workspace, 'out', 't.mp3');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, bytes);
+    await saveResult(
+      'k',
+      {
+        ending: 'succeeded',
+        resumed: false,
+        files: [
+          {
+            role: 'audio',
+            kind: 'mp3',
+            url: 'https://cdn.example.com/t.mp3',
+            path: file,
+            bytes: bytes.length,
+          },
+        ],
+        task: { taskId: 't', status: 'succeed', audios: [], videos: [] },
+      },
+      ctx,
+    );
+    rmSync(path.join(workspace, 'out'), { recursive: true, force: true });
+  }
+
+  it('an intact entry is restored, file for file', async () => {
+    const { ctx, workspace } = context({
+      restore: () => Promise.resolve(undefined),
+      save: () => Promise.resolve(1),
+    });
+    const { store, saved } = folderStore(workspace);
+    ctx.store = store;
+    await saveOne(ctx, workspace, 'ID3 the audio that was saved');
+    expect(JSON.parse(readFileSync(saved('k', 'manifest.json'), 'utf8'))).toMatchObject({
+      version: 2,
+      files: [
+        { name: 't.mp3', sha256: createHash('sha256').update('ID3 the audio that was saved').digest('hex') },
+      ],
+    });
+    const outcome = await restoreResult('k', path.join(workspace, 'out'), ctx);
+    expect(outcome?.files.map((f) => readFileSync(f.path, 'utf8'))).toEqual(['ID3 the audio that was saved']);
+  });
+
+  it('a file of the same size but other bytes is no hit: a warning, a miss, and its key is not saved again', async () => {
+    const { ctx, log, workspace, failed, unusable } = context({
+      restore: () => Promise.resolve(undefined),
+      save: () => Promise.resolve(1),
+    });
+    const { store, saved } = folderStore(workspace);
+    ctx.store = store;
+    await saveOne(ctx, workspace, 'ID3 the audio that was saved');
+    writeFileSync(saved('k', 't.mp3'), 'ID3 the audio that was SAVED');
+    const outcome = await restoreResult('k', path.join(workspace, 'out'), ctx);
+    expect(outcome).toBeUndefined();
+    expect(log.at('warning')).toEqual([
+      'cache: the result saved as k cannot be used (t.mp3 does not match the sha256 saved with it); generating it again. ' +
+        'The cache keeps an entry under its key until it expires or is deleted (gh cache delete k), so this run saves none.',
+    ]);
+    expect(unusable).toEqual(['k']);
+    // Not the service failing: the other entries still use the cache.
+    expect(failed()).toBe(false);
+    expect(existsSync(path.join(workspace, 'out')) ? readdirSync(path.join(workspace, 'out')) : []).toEqual(
+      [],
+    );
+    expect(existsSync(path.join(workspace, '.kling-audio-cache'))).toBe(false);
+  });
+
+  it('an entry saved by an older version (a manifest without digests) is a miss, with a warning', async () => {
+    const { ctx, log, workspace, unusable } = context({
+      restore: () => Promise.resolve(undefined),
+      save: () => Promise.resolve(1),
+    });
+    const { store, saved } = folderStore(workspace);
+    ctx.store = store;
+    await saveOne(ctx, workspace, 'ID3 old');
+    const manifest = JSON.parse(readFileSync(saved('k', 'manifest.json'), 'utf8')) as {
+      version: number;
+      files: Record<string, unknown>[];
+    };
+    manifest.version = 1;
+    for (const file of manifest.files) delete file['sha256'];
+    writeFileSync(saved('k', 'manifest.json'), JSON.stringify(manifest));
+    expect(await restoreResult('k', path.join(workspace, 'out'), ctx)).toBeUndefined();
+    expect(log.at('warning')[0]).toMatch(/cannot be used \(its manifest is version 1, not 2\)/);
+    expect(unusable).toEqual(['k']);
+  });
+
+  it('keys carry the manifest version: an older version’s entries are never looked up', () => {
+    const key = cacheKey(entry({ kind: 'video_id', videoId: '861' }), undefined, inputs);
+    const v1 = `kling-video-to-audio-${createHash('sha256')
+      .update(
+        JSON.stringify([
+          1,
+          ['video_id', '861'],
+          ['cometapi', 'https://api.cometapi.com', '', '', 'false', 'mp3', 'false'],
+        ]),
+      )
+      .digest('hex')
+      .slice(0, 40)}`;
+    expect(key).not.toBe(v1);
   });
 });

@@ -133,6 +133,14 @@ describe('URLs', () => {
     },
   );
 
+  it('a callback_url of another scheme is told what it must be, without advice meant for videos', () => {
+    const [problem] = problems({ callback_url: 'ftp://hooks.example.com/x' });
+    expect(problem).toBe('callback_url must use http or https, got "ftp:".');
+    expect(problems({ video_url: 'file:///home/runner/clip.mp4' })[0]).toMatch(
+      /upload local files somewhere first/,
+    );
+  });
+
   it('accepts an https callback_url and leaves it undefined when empty', () => {
     expect(read({ callback_url: 'https://hooks.example.com/kling' }).callbackUrl).toBe(
       'https://hooks.example.com/kling',

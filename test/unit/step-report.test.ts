@@ -154,3 +154,121 @@ describe('StepReport', () => {
     for (const row of rows) expect(row.split(' | ')).toHaveLength(7);
   });
 });
+
+describe('StepReport within GitHub limits', () => {
+  const HOSTILE =
+    `${'|'.repeat(90)}\`\`\`<!-- </table><img src=x onerror=alert(1)> [x](javascript:alert(1)) ::error::x\n`
+      .repeat(40)
+      .slice(0, 4096);
+
+  /** 200 entries whose tasks failed with 4 KB of hostile text, and long names made of pipes. */
+  function failedBatch() {
+    const names = Array.from({ length: 200 }, (_, i) => `${'|'.repeat(90)}${i}`);
+    const { report } = setup(names);
+    const endings: Ending[] = names.map((_, i) => {
+      const id = `t-${i}`;
+      report.entries[i]!.taskKnown(
+        task({ taskId: id, status: 'failed', statusMessage: HOSTILE }),
+        `ext-${i}`,
+        false,
+      );
+      return { kind: 'failed', message: `Task ${id} failed: "${HOSTILE}".` };
+    });
+    return { report, endings };
+  }
+
+  const rowsOf = (body: string) => body.split('\n').filter((line) => line.startsWith('| `'));
+
+  it('a comment that fits keeps every row and every status message as it is', () => {
+    const { report } = setup(['a', 'b']);
+    report.entries[0]!.taskKnown(
+      task({ taskId: 't-a', status: 'failed', statusMessage: 'risk' }),
+      'e',
+      false,
+    );
+    const body = report.comment([{ kind: 'failed', message: 'x' }, { kind: 'succeeded' }]);
+    expect(rowsOf(body)).toHaveLength(2);
+    expect(body).toContain('failed `risk`');
+    expect(body).not.toMatch(/not shown|cut short/);
+  });
+
+  it('a comment over the limit cuts status messages short first, and says so', () => {
+    const { report, endings } = failedBatch();
+    const full = report.comment(endings, undefined, { maxChars: 10_000_000 });
+    expect(full.length).toBeGreaterThan(65_536);
+    const body = report.comment(endings, undefined, {
+      maxChars: 65_000,
+      summaryUrl: 'https://github.com/o/r/actions/runs/1',
+    });
+    expect(body.length).toBeLessThanOrEqual(65_000);
+    expect(rowsOf(body)).toHaveLength(200);
+    expect(body).toContain(
+      '_Status messages are cut short to fit in a comment: [the job summary](https://github.com/o/r/actions/runs/1) shows more._',
+    );
+  });
+
+  it('a comment still over the limit leaves out its last rows and says how many', () => {
+    const { report, endings } = failedBatch();
+    const body = report.comment(endings, { kind: 'failed', message: HOSTILE }, { maxChars: 20_000 });
+    expect(body.length).toBeLessThanOrEqual(20_000);
+    const rows = rowsOf(body);
+    const left =
+      /_(\d+) of 200 entries are not shown, and status messages are left out, to fit in a comment: the job summary lists them all\._/.exec(
+        body,
+      );
+    expect(left).not.toBeNull();
+    expect(rows.length).toBeGreaterThan(10);
+    expect(rows.length + Number(left![1])).toBe(200);
+    // The note is a paragraph of its own, not a row of the table.
+    expect(body).toMatch(/\|\n\n_\d+ of 200/);
+    expect(body).toContain('> [!CAUTION]');
+  });
+
+  it('a long list of release assets and artifacts takes only its share of a comment', () => {
+    const { report, endings } = failedBatch();
+    report.releaseAssets(
+      Array.from(
+        { length: 800 },
+        (_, i) => `https://github.com/o/r/releases/download/v1/${'a'.repeat(60)}-${i}.mp3`,
+      ),
+    );
+    report.artifactUploaded(
+      Array.from({ length: 800 }, (_, i) => ({
+        name: `${'b'.repeat(60)}-${i}.mp3`,
+        id: i,
+        url: `https://github.com/o/r/actions/runs/1/artifacts/${i}`,
+        replaced: false,
+      })),
+    );
+    const body = report.comment(endings, undefined, { maxChars: 65_000 });
+    expect(body.length).toBeLessThanOrEqual(65_000);
+    expect(body).toMatch(/\*\*Release assets:\*\* .*, and \d+ more\n/);
+    expect(body).toMatch(/\*\*Artifacts:\*\* .*, and \d+ more\n/);
+    expect(rowsOf(body).length).toBeGreaterThan(100);
+  });
+
+  it('the summary quotes failures as text: no HTML, link or comment of a server renders', () => {
+    const { report, endings } = failedBatch();
+    const summary = report.summary(endings, { kind: 'failed', message: `release: ${HOSTILE}` });
+    const markup = summary.replace(/(`+)[\s\S]*?[^`]\1(?!`)/g, '');
+    expect(markup).not.toMatch(/<(?!br>)[a-z!/]/i);
+    expect(markup).not.toMatch(/(?<!\\)\]\(javascript:/);
+    expect(summary).toContain('&lt;\\!--');
+    expect(Buffer.byteLength(summary)).toBeLessThan(1024 * 1024);
+  });
+
+  it('a summary over its limit leaves out error lines and says where they all are', () => {
+    const { report, endings } = failedBatch();
+    const summary = report.summary(
+      endings,
+      { kind: 'failed', message: 'the release upload failed' },
+      200_000,
+    );
+    expect(Buffer.byteLength(summary)).toBeLessThanOrEqual(200_000);
+    expect(summary.split('\n').filter((line) => /^\| \d+ \|/.test(line))).toHaveLength(200);
+    expect(summary).toContain('> the release upload failed');
+    expect(summary).toMatch(
+      /> … \d+ more lines left out \(the summary's size limit\); every entry's error is in the `results` output\./,
+    );
+  });
+});
