@@ -108,10 +108,10 @@ export class S3Client {
     file: LocalFile,
     deadlineMs: number,
   ): Promise<{ size: number; etag?: string }> {
-    const { size } = await stat(file.path);
     const url = objectUrl(this.#options.address, key);
     const payloadHash = file.sha256 ?? UNSIGNED_PAYLOAD;
     return this.#retrying('upload', key, deadlineMs, async () => {
+      const { size } = await stat(file.path);
       const headers = await this.#sign('PUT', url, payloadHash, {
         'content-type': file.contentType,
         'content-length': String(size),
@@ -167,7 +167,7 @@ export class S3Client {
         };
       }
       const error = this.#failure('look-up', key, answer);
-      if (error.kind === 'wrong-region' || error.retryable || answer.status >= 500) throw error;
+      if (error.kind === 'wrong-region' || error.retryable) throw error;
       if (answer.status >= 400 && answer.status < 500) return undefined;
       throw error;
     });

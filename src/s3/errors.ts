@@ -10,7 +10,10 @@ import type { TransportFailure } from '../net/network-error.ts';
 
 export type StoreOperation = 'upload' | 'look-up' | 'delete';
 
-/** The IAM action each operation needs (GCS and R2 keys: write or read access to the bucket). */
+/**
+ * The IAM action each operation needs (GCS and R2 keys: write or read access to the bucket); `read`
+ * is what the API's fetch of a presigned URL needs.
+ */
 export const PERMISSION: Record<StoreOperation | 'read', string> = {
   upload: 's3:PutObject',
   'look-up': 's3:GetObject',
@@ -391,10 +394,13 @@ function decodeXml(text: string): string {
   });
 }
 
-/** Server text with any of `secrets` (a key id echoed back, say) cut out. */
+/**
+ * Server text with any of `secrets` (a key id echoed back, say) cut out. Shorter values are left:
+ * no real credential is that short, and cutting common words would garble the message.
+ */
 export function redact(text: string | undefined, secrets: readonly string[]): string | undefined {
   if (text === undefined) return undefined;
   let out = text;
-  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join('***');
+  for (const secret of secrets) if (secret.length >= 8) out = out.split(secret).join('***');
   return out;
 }

@@ -93,9 +93,9 @@ describe('objects', () => {
     expect((await range('bytes=10-'))[0]).toBe(416);
   });
 
-  it('keys with spaces, plus signs and unicode are signed and stored as they are', async () => {
+  it('keys with spaces, plus and percent signs, quotes and unicode are signed and stored as they are', async () => {
     const store = await start();
-    const key = 'a b/c+d/é ü (1).mp4';
+    const key = "a b/c+d/é ü (1)/it's 100%*!~.mp4";
     const path = `/staging/${key.split('/').map(uriEncode).join('/')}`;
     expect((await send(store, { method: 'PUT', path, body: Buffer.from('x') })).status).toBe(200);
     expect(store.keys('staging')).toEqual([key]);

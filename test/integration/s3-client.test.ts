@@ -11,6 +11,7 @@ import { policy } from '../../src/policy.ts';
 import type { Credentials } from '../../src/s3/credentials.ts';
 import { S3Client, type S3ClientOptions } from '../../src/s3/client.ts';
 import { StoreError } from '../../src/s3/errors.ts';
+import { stageFile } from '../../src/s3/stage.ts';
 import { CancelledError, type Log } from '../../src/runtime.ts';
 import { ObjectStore, TEST_KEY, type ObjectStoreOptions, type StoreKey } from '../emulator/object-store.ts';
 
@@ -117,7 +118,12 @@ describe('putObject', () => {
 
   it('sends UNSIGNED-PAYLOAD without a digest, and uploads an empty file', async () => {
     const h = await harness();
-    await h.client.putObject('a.mp4', { path: file('a.mp4', VIDEO), contentType: 'video/mp4' }, h.deadline);
+    await h.client.putObject(
+      "r/it's 100% (a+b).mp4",
+      { path: file('a.mp4', VIDEO), contentType: 'video/mp4' },
+      h.deadline,
+    );
+    expect(h.store.keys('staging')).toEqual(["r/it's 100% (a+b).mp4"]);
     await h.client.putObject(
       'empty.mov',
       { path: file('e.mov', ''), contentType: 'video/quicktime' },
@@ -292,6 +298,9 @@ describe('presignGet', () => {
     const answer = await fetch(presigned.url);
     expect(answer.status).toBe(200);
     expect(Buffer.from(await answer.arrayBuffer()).equals(VIDEO)).toBe(true);
+    const odd = "k/it's 100% (a+b) é.mp4";
+    h.store.seed('staging', odd, VIDEO);
+    expect((await fetch((await h.client.presignGet(odd, 60_000)).url)).status).toBe(200);
   });
 
   it('expires when its lifetime has passed on the store’s clock', async () => {
@@ -500,5 +509,49 @@ describe("the store's refusals, each named with what to fix", () => {
     const error = await put(h);
     expect(error.message).not.toMatch(/\n/);
     expect(error.message).toContain('line\\n::set-output');
+  });
+});
+
+describe('stageFile', () => {
+  it('uploads under <prefix>/<sha256>.<ext> once, skips an object already there, and presigns it', async () => {
+    const h = await harness();
+    const at = file('stage.MP4', VIDEO);
+    const toStage = { path: at, sha256: sha256(VIDEO), extension: 'MP4', contentType: 'video/mp4' };
+    const first = await stageFile(h.client, 'kling/staging', toStage, {
+      lifetimeMs: 600_000,
+      deadlineMs: h.deadline,
+    });
+    expect(first).toMatchObject({
+      key: `kling/staging/${sha256(VIDEO)}.mp4`,
+      uploaded: true,
+      lifetimeSeconds: 600,
+    });
+    const again = await stageFile(h.client, 'kling/staging', toStage, {
+      lifetimeMs: 600_000,
+      deadlineMs: h.deadline,
+    });
+    expect(again.uploaded).toBe(false);
+    expect(h.store.requests.map((r) => `${r.method} ${r.status}`)).toEqual([
+      'HEAD 404',
+      'PUT 200',
+      'HEAD 200',
+    ]);
+    const fetched = await fetch(again.url);
+    expect([fetched.status, fetched.headers.get('content-type')]).toEqual([200, 'video/mp4']);
+  });
+
+  it('fails before sending the file when the look-up shows the bucket is in another region', async () => {
+    const h = await harness({ store: { buckets: [{ name: 'staging', region: 'eu-west-1' }] } });
+    const toStage = {
+      path: file('r.mp4', VIDEO),
+      sha256: sha256(VIDEO),
+      extension: 'mp4',
+      contentType: 'video/mp4',
+    };
+    const error = await refusal(
+      stageFile(h.client, '', toStage, { lifetimeMs: 60_000, deadlineMs: h.deadline }),
+    );
+    expect(error.rightRegion).toBe('eu-west-1');
+    expect(h.store.requests.map((r) => r.method)).toEqual(['HEAD']);
   });
 });

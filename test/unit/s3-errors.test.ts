@@ -147,7 +147,11 @@ describe('StoreError', () => {
 
 describe('redact', () => {
   it('cuts every secret out of server text', () => {
-    expect(redact('key AKIA1234 and secret s3cr3t', ['AKIA1234', 's3cr3t'])).toBe('key *** and secret ***');
+    expect(redact('key AKIA1234 and secret s3cr3t-v4lue', ['AKIA1234', 's3cr3t-v4lue'])).toBe(
+      'key *** and secret ***',
+    );
+    // A test's short token must not cut words out of "malformed or otherwise invalid".
+    expect(redact('malformed or otherwise invalid', ['other'])).toBe('malformed or otherwise invalid');
     expect(redact(undefined, ['x'])).toBeUndefined();
   });
 });

@@ -51,6 +51,7 @@ export type StoreFault =
   /** Reset the connection without answering. */
   | { kind: 'reset' };
 
+/** Faults fire on requests that pass authentication and permissions, in injection order. */
 export interface StoreFaultRule {
   /** Default: any operation. */
   operation?: Operation;
