@@ -1,7 +1,8 @@
 // The Kling emulator over real HTTP on 127.0.0.1, as the action and the demo use it.
-import { request as httpRequest, Agent } from 'node:http';
+import { createServer, request as httpRequest, Agent } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -1579,7 +1580,7 @@ describe('fetching video_url, as Kling does', () => {
 
   it('holds the task out of a terminal status while the video is still downloading', async () => {
     const store = await storeWith('slow.mp4', makeMp4({ seconds: 5, mdatBytes: 4000 }));
-    store.inject({ operation: 'get', fault: { kind: 'slow-body', bytesPerSecond: 20_000 } });
+    store.inject({ operation: 'get', fault: { kind: 'slow-body', bytesPerSecond: 8_000 } });
     const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
     const url = store.presign({ method: 'GET', bucket: 'staging', key: 'slow.mp4', expiresSeconds: 600 });
     const taskId = (await create(emulator, COMET, { video_url: url })).json.data.task_id;
@@ -1613,14 +1614,42 @@ describe('fetching video_url, as Kling does', () => {
     expect(store.requests.map((r) => r.code)).toEqual([code]);
   });
 
-  it('fails a video over 100 MB without reading all of it', async () => {
-    const big = Buffer.alloc(100 * 1000 * 1000 + 1);
-    makeMp4({ seconds: 5 }).copy(big);
-    const store = await storeWith('big.mp4', big);
-    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
-    const url = store.presign({ method: 'GET', bucket: 'staging', key: 'big.mp4', expiresSeconds: 60 });
-    const taskId = (await create(emulator, COMET, { video_url: url })).json.data.task_id;
-    expect((await taskEnd(emulator, taskId)).task_status_msg).toBe('Video file is larger than 100MB');
+  it('fails a video over 100 MB: by its Content-Length, or once more than that has arrived', async () => {
+    const head = makeMp4({ seconds: 5 }).subarray(0, 64);
+    const host = createServer((request, response) => {
+      if (request.url === '/declared.mp4') {
+        // Announces 100 MB + 1 and sends only the start: judged by the header alone.
+        response.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': 100_000_001 });
+        response.write(head);
+        return;
+      }
+      // No length announced: 100 MB + 1 streamed, from one shared chunk.
+      response.writeHead(200, { 'Content-Type': 'video/mp4' });
+      const chunk = Buffer.alloc(1_000_000);
+      head.copy(chunk);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 100 && response.write(chunk)) sent += 1;
+        if (sent >= 100) response.end(Buffer.alloc(1));
+        else response.once('drain', pump);
+      };
+      pump();
+    });
+    host.listen(0, '127.0.0.1');
+    await once(host, 'listening');
+    try {
+      const base = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
+      const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+      for (const name of ['declared.mp4', 'streamed.mp4']) {
+        const taskId = (await create(emulator, COMET, { video_url: `${base}/${name}` })).json.data.task_id;
+        expect((await taskEnd(emulator, taskId)).task_status_msg, name).toBe(
+          'Video file is larger than 100MB',
+        );
+      }
+    } finally {
+      host.closeAllConnections();
+      host.close();
+    }
   });
 
   it('fails the task when nothing listens at the URL', async () => {

@@ -56,6 +56,10 @@ export async function fetchVideo(record: VideoFetch, closing: AbortSignal): Prom
       await response.body?.cancel().catch(() => {});
       return fail(record, `Video download failed: the video URL answered HTTP ${response.status}`);
     }
+    if (Number(response.headers.get('content-length') ?? 0) > MAX_BYTES) {
+      await response.body?.cancel().catch(() => {});
+      return fail(record, 'Video file is larger than 100MB');
+    }
     const head: number[] = [];
     for await (const chunk of response.body ?? []) {
       const bytes = chunk as Uint8Array;
