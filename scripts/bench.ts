@@ -6,6 +6,8 @@
 //  4. Cold start: spawn → first request of the built action against a bare Node fetch (bench/cold-start.ts).
 //  5. A 200 / 400 MiB result video through download and artifact upload: peak RSS and throughput
 //     against a 1 MiB one (bench/large-result.ts).
+//  6. Staging a 95 MB local file to an S3-compatible store: putObject against a plain streamed PUT
+//     of the same file to the same server, and the uploader's peak RSS (bench/staging.ts).
 import { createServer, type ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +25,7 @@ import { ResultsService } from '../test/emulator/results-service.ts';
 import { REPO_ROOT, runAction, type ActionRun } from '../test/support/run-action.ts';
 import { benchColdStart } from './bench/cold-start.ts';
 import { benchLargeResult } from './bench/large-result.ts';
+import { benchStaging, printStaging } from './bench/staging.ts';
 
 const MIB = 1024 * 1024;
 
@@ -492,6 +495,7 @@ benchPolling();
 await benchDownload(Number(process.env.BENCH_DOWNLOAD_MIB ?? 256));
 await printColdStart(Number(process.env.BENCH_COLD_PAIRS ?? 15));
 await printLargeResult([1, 200, 400], Number(process.env.BENCH_LARGE_RUNS ?? 2));
+printStaging(await benchStaging(95 * 1000 * 1000, Number(process.env.BENCH_STAGING_RUNS ?? 3)));
 await benchAction(Number(process.env.BENCH_ACTION_RUNS ?? 7));
 await benchBatchMakespan(
   [

@@ -69,6 +69,24 @@ export const policy = {
     /** A cache restore or save given up after this long: a warning, never a held step. */
     timeoutMs: 60_000,
   },
+  staging: {
+    /** One HEAD or DELETE to the store (also capped by the step's deadline). */
+    requestTimeoutMs: 30_000,
+    /** One upload attempt, body included: 100 MB at a slow 1 MB/s fits well inside. */
+    uploadTimeoutMs: 10 * 60_000,
+    /** S3 error bodies are a few hundred bytes. */
+    maxAnswerBytes: 64 * 1024,
+    /** Tries while the store asks to slow down (SlowDown, 503), each after a backoff. */
+    busyAttempts: 8,
+    /** Tries after a server error or a network failure. */
+    failureAttempts: 4,
+    /** S3 refuses presigned URLs that last longer than 7 days. */
+    maxPresignSeconds: 7 * 24 * 3600,
+    /** The presigned URL outlives the step's deadline by this much: the API may fetch late in a queue. */
+    presignMarginMs: 30 * 60_000,
+    /** Read from the file at a time while uploading (bench: 64 KiB beat 256 KiB and 1 MiB in speed and RSS). */
+    readChunkBytes: 64 * 1024,
+  },
   pool: {
     /** After a 1303, the step takes back a place when one of its tasks finishes and none came for this long. */
     raiseAfterQuietMs: 30_000,

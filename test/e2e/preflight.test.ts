@@ -14,7 +14,9 @@ const files = new Map<string, { body: Buffer; type: string }>();
 const hits: { method: string; path: string; range?: string }[] = [];
 
 beforeEach(async () => {
-  world = await startWorld();
+  // What the runner asks of the host is under test here: the emulator does not fetch the videos as
+  // Kling would (that is tested in kling-emulator.test.ts), so `hits` holds the runner's requests only.
+  world = await startWorld({ videoFetch: 'off' });
   files.clear();
   hits.length = 0;
   host = createServer((request, response) => {

@@ -1,13 +1,16 @@
 // The Kling emulator over real HTTP on 127.0.0.1, as the action and the demo use it.
-import { request as httpRequest, Agent } from 'node:http';
+import { createServer, request as httpRequest, Agent } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { connect } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
+import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KlingEmulator, faults } from './kling-emulator.ts';
 import type { KlingEmulatorOptions, Timeline } from './kling-emulator.ts';
 import { buildMp3, buildMp4, buildWav, mp3DurationSeconds } from './media.ts';
+import { ObjectStore } from './object-store.ts';
+import { htmlPage, makeMp4 } from '../support/mp4.ts';
 
 const API_KEY = 'test-api-key';
 const ACCESS_KEY = 'ak-test';
@@ -1601,5 +1604,136 @@ describe('account concurrency limit', () => {
     expect(emulator.tasks.size).toBe(5);
     expect(emulator.peakConcurrency).toBe(5);
     expect(emulator.concurrencyRefusals).toBe(10);
+  });
+});
+
+describe('fetching video_url, as Kling does', () => {
+  const stores: ObjectStore[] = [];
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+  });
+
+  async function storeWith(key: string, body: Buffer): Promise<ObjectStore> {
+    const store = await ObjectStore.start();
+    stores.push(store);
+    store.seed('staging', key, body, 'video/mp4');
+    return store;
+  }
+
+  async function taskEnd(emulator: KlingEmulator, taskId: string) {
+    await emulator.videoFetched(taskId);
+    return (await pollStatuses(emulator, COMET, taskId)).answer.json.data;
+  }
+
+  it('fetches a presigned loopback URL when the task is created; the task succeeds once it has the video', async () => {
+    const store = await storeWith('v/clip.mp4', makeMp4({ seconds: 5 }));
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    const url = store.presign({ method: 'GET', bucket: 'staging', key: 'v/clip.mp4', expiresSeconds: 600 });
+    const taskId = (await create(emulator, COMET, { video_url: url })).json.data.task_id;
+    expect((await taskEnd(emulator, taskId)).task_status).toBe('succeed');
+    expect(emulator.videoFetches).toEqual([
+      expect.objectContaining({
+        taskId,
+        url,
+        state: 'fetched',
+        status: 200,
+        bytes: store.object('staging', 'v/clip.mp4')!.body.length,
+      }),
+    ]);
+    expect(store.requests).toEqual([expect.objectContaining({ method: 'GET', auth: 'query', status: 200 })]);
+  });
+
+  it('holds the task out of a terminal status while the video is still downloading', async () => {
+    const store = await storeWith('slow.mp4', makeMp4({ seconds: 5, mdatBytes: 4000 }));
+    store.inject({ operation: 'get', fault: { kind: 'slow-body', bytesPerSecond: 8_000 } });
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    const url = store.presign({ method: 'GET', bucket: 'staging', key: 'slow.mp4', expiresSeconds: 600 });
+    const taskId = (await create(emulator, COMET, { video_url: url })).json.data.task_id;
+    expect((await query(emulator, COMET, taskId)).json.data.task_status).toBe('processing');
+    expect((await taskEnd(emulator, taskId)).task_status).toBe('succeed');
+  });
+
+  it.each([
+    ['an expired presigned URL (403)', 'expired', /HTTP 403/, 'AccessDenied'],
+    ['a tampered signature (403)', 'tampered', /HTTP 403/, 'SignatureDoesNotMatch'],
+    ['a missing object (404)', 'missing', /HTTP 404/, 'NoSuchKey'],
+    ['a file that is not a video', 'html', /not supported: only MP4 and MOV/, undefined],
+  ])('fails the task for %s, with the reason in task_status_msg', async (_name, kind, reason, code) => {
+    const store = await storeWith('clip.mp4', kind === 'html' ? htmlPage() : makeMp4({ seconds: 5 }));
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    let url = store.presign({
+      method: 'GET',
+      bucket: 'staging',
+      // A 404 needs s3:ListBucket (the default key has it); without it S3 answers 403.
+      key: kind === 'missing' ? 'other.mp4' : 'clip.mp4',
+      expiresSeconds: 60,
+      ...(kind === 'expired' ? { atMs: store.now() - 61_000 } : {}),
+    });
+    if (kind === 'tampered')
+      url = url.replace(/X-Amz-Signature=(.)/, (_m, c: string) => `X-Amz-Signature=${c === '0' ? '1' : '0'}`);
+    const taskId = (await create(emulator, COMET, { video_url: url })).json.data.task_id;
+    const data = await taskEnd(emulator, taskId);
+    expect(data.task_status).toBe('failed');
+    expect(data.task_status_msg).toMatch(reason);
+    expect(data.task_result).toEqual({});
+    expect(store.requests.map((r) => r.code)).toEqual([code]);
+  });
+
+  it('fails a video over 100 MB: by its Content-Length, or once more than that has arrived', async () => {
+    const head = makeMp4({ seconds: 5 }).subarray(0, 64);
+    const host = createServer((request, response) => {
+      if (request.url === '/declared.mp4') {
+        // Announces 100 MB + 1 and sends only the start: judged by the header alone.
+        response.writeHead(200, { 'Content-Type': 'video/mp4', 'Content-Length': 100_000_001 });
+        response.write(head);
+        return;
+      }
+      // No length announced: 100 MB + 1 streamed, from one shared chunk.
+      response.writeHead(200, { 'Content-Type': 'video/mp4' });
+      const chunk = Buffer.alloc(1_000_000);
+      head.copy(chunk);
+      let sent = 0;
+      const pump = () => {
+        while (sent < 100 && response.write(chunk)) sent += 1;
+        if (sent >= 100) response.end(Buffer.alloc(1));
+        else response.once('drain', pump);
+      };
+      pump();
+    });
+    host.listen(0, '127.0.0.1');
+    await once(host, 'listening');
+    try {
+      const base = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
+      const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+      for (const name of ['declared.mp4', 'streamed.mp4']) {
+        const taskId = (await create(emulator, COMET, { video_url: `${base}/${name}` })).json.data.task_id;
+        expect((await taskEnd(emulator, taskId)).task_status_msg, name).toBe(
+          'Video file is larger than 100MB',
+        );
+      }
+    } finally {
+      host.closeAllConnections();
+      host.close();
+    }
+  });
+
+  it('fails the task when nothing listens at the URL', async () => {
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    const taskId = (await create(emulator, COMET, { video_url: 'http://127.0.0.1:1/clip.mp4' })).json.data
+      .task_id;
+    expect((await taskEnd(emulator, taskId)).task_status_msg).toMatch(/^Video download failed/);
+  });
+
+  it('never fetches other hosts (tests have no network), nor anything when set off', async () => {
+    const store = await storeWith('clip.mp4', htmlPage());
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    const foreign = (await create(emulator, COMET, VIDEO)).json.data.task_id;
+    expect((await taskEnd(emulator, foreign)).task_status).toBe('succeed');
+    emulator.setVideoFetch('off');
+    const url = store.presign({ method: 'GET', bucket: 'staging', key: 'clip.mp4', expiresSeconds: 60 });
+    const local = (await create(emulator, COMET, { video_url: url })).json.data.task_id;
+    expect((await taskEnd(emulator, local)).task_status).toBe('succeed');
+    expect(emulator.videoFetches).toEqual([]);
+    expect(store.requests).toEqual([]);
   });
 });

@@ -34,6 +34,7 @@ import type {
   Timeline,
 } from './kling/types.ts';
 import { createBodyProblem, isObject } from './kling/validation.ts';
+import { fetchVideo, isLoopbackUrl, type VideoFetch, type VideoFetchMode } from './kling/video-fetch.ts';
 import { buildTaskMedia } from './media.ts';
 import type { TaskMedia } from './media.ts';
 
@@ -91,6 +92,9 @@ export class KlingEmulator {
   #skewMs = 0;
   #resultUrls: ResultUrls | undefined;
   readonly #concurrency: AccountConcurrency;
+  #videoFetch: VideoFetchMode;
+  readonly #videoFetches: VideoFetch[] = [];
+  readonly #fetching = new Map<string, Promise<void>>();
 
   private constructor(server: Server, options: KlingEmulatorOptions) {
     this.#server = server;
@@ -107,6 +111,7 @@ export class KlingEmulator {
     this.#timeline = withChanges(DEFAULT_TIMELINE, options.timeline ?? {});
     this.#resultUrls = options.resultUrls;
     this.#concurrency = new AccountConcurrency(options.accountConcurrency);
+    this.#videoFetch = options.videoFetch ?? 'loopback';
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
       this.#handle(request, response).catch((error: unknown) => answerInternalError(response, error));
     });
@@ -184,6 +189,27 @@ export class KlingEmulator {
   /** How many creates were refused with 429 code 1303 by the concurrency limit. */
   get concurrencyRefusals(): number {
     return this.#concurrency.refusals;
+  }
+
+  /**
+   * Whether creates fetch their video_url as Kling does: 'loopback' (the default) fetches URLs on
+   * 127.0.0.1/localhost and fails the task if the fetch fails (an expired or refused presigned URL, a
+   * 404, not an MP4/MOV, over 100 MB); other hosts are never fetched (tests have no network). 'off'
+   * fetches nothing. Applies to tasks created afterwards.
+   */
+  setVideoFetch(mode: VideoFetchMode): void {
+    this.#videoFetch = mode;
+  }
+
+  /** Every video fetch made, in task creation order; each record fills in as its fetch goes. */
+  get videoFetches(): readonly VideoFetch[] {
+    return this.#videoFetches;
+  }
+
+  /** Resolves once the task's video fetch has ended (at once when it made none); its record or undefined. */
+  async videoFetched(taskId: string): Promise<VideoFetch | undefined> {
+    await this.#fetching.get(taskId);
+    return this.#videoFetches.find((fetch) => fetch.taskId === taskId);
   }
 
   /** Shifts the emulator's "now" for JWT checks and timestamps; task timelines are unaffected. */
@@ -305,6 +331,20 @@ export class KlingEmulator {
     }
     const task = this.#store.create(provider, body, this.#now(), this.#timeline, now);
     this.#concurrency.started(this.#store.runningAt(now));
+    const videoUrl = body['video_url'];
+    if (this.#videoFetch === 'loopback' && typeof videoUrl === 'string' && isLoopbackUrl(videoUrl)) {
+      const record: VideoFetch = {
+        taskId: task.task_id,
+        url: videoUrl,
+        state: 'pending',
+        status: 0,
+        bytes: 0,
+        startedAtMs: now,
+      };
+      task.videoFetch = record;
+      this.#videoFetches.push(record);
+      this.#fetching.set(task.task_id, fetchVideo(record, this.#closing.signal));
+    }
     const shown = this.#another(exchange, provider, task.task_id) ?? task;
     exchange.json(200, klingOk(exchange.shown(createdTaskData(shown))));
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mp3DurationSeconds } from '../media.ts';
-import type { Progress, StoredTask } from './tasks.ts';
+import { failMessageOf, type Progress, type StoredTask } from './tasks.ts';
 import type { ResultFiles } from './types.ts';
 
 /** Kling's envelope (reference §2.2, §3.1); CometAPI passes it through. */
@@ -34,7 +34,7 @@ export function queriedTaskData(
   return {
     task_id: task.task_id,
     task_status: progress.status,
-    ...(progress.status === 'failed' ? { task_status_msg: task.timeline.failMessage } : {}),
+    ...(progress.status === 'failed' ? { task_status_msg: failMessageOf(task) } : {}),
     task_info: taskInfo(task),
     task_result: progress.status === 'succeed' ? taskResult(task, files, audioSeconds) : {},
     // Billing appears once the task has ended (the fields are optional; the zh doc lists both).
@@ -70,7 +70,7 @@ export function wrappedQueryBody(
       task_id: task.task_id,
       status: status ?? WRAPPED_STATUS[progress.status],
       progress: `${progress.percent}%`,
-      fail_reason: progress.status === 'failed' ? task.timeline.failMessage : '',
+      fail_reason: progress.status === 'failed' ? failMessageOf(task) : '',
       data: native,
     },
   };

@@ -1,4 +1,5 @@
 import type { EmulatorTask, Provider, Timeline } from './types.ts';
+import type { VideoFetch } from './video-fetch.ts';
 
 export type TaskStatus = 'submitted' | 'processing' | 'succeed' | 'failed';
 
@@ -8,6 +9,8 @@ export interface StoredTask extends EmulatorTask {
   readonly startedAt: number;
   readonly audioId: string;
   readonly videoId: string;
+  /** Kling's fetch of video_url, when the emulator made one: the task cannot end before it does. */
+  videoFetch?: VideoFetch;
 }
 
 /** Where a task is on its timeline at some moment. */
@@ -88,6 +91,24 @@ export class TaskStore {
 }
 
 export function progressAt(task: StoredTask, now: number): Progress {
+  const fetch = task.videoFetch;
+  if (fetch?.state === 'failed') {
+    return { status: 'failed', changedAfterMs: (fetch.endedAtMs ?? now) - task.startedAt, percent: 100 };
+  }
+  const progress = onTimeline(task, now);
+  // The video is still downloading: the task runs on, whatever its timeline says.
+  if (fetch?.state === 'pending' && !isRunning(progress.status)) {
+    return { status: 'processing', changedAfterMs: task.timeline.submittedMs, percent: 99 };
+  }
+  return progress;
+}
+
+/** The reason a failed task shows: its video fetch's, else its timeline's. */
+export function failMessageOf(task: StoredTask): string {
+  return task.videoFetch?.failure ?? task.timeline.failMessage;
+}
+
+function onTimeline(task: StoredTask, now: number): Progress {
   const elapsed = now - task.startedAt;
   const { submittedMs, processingMs, outcome } = task.timeline;
   if (elapsed < submittedMs) return { status: 'submitted', changedAfterMs: 0, percent: 0 };

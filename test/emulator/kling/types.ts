@@ -1,4 +1,7 @@
 /** The emulator's public types: end-to-end tests and the demo code against exactly these. */
+import type { VideoFetchMode } from './video-fetch.ts';
+
+export type { VideoFetch, VideoFetchMode } from './video-fetch.ts';
 
 export interface Timeline {
   /** The task reports `submitted` for this long after creation. */
@@ -142,6 +145,12 @@ export interface EmulatorTask {
 }
 
 export interface KlingEmulatorOptions {
+  /**
+   * Whether a create fetches its video_url as Kling does (kling/video-fetch.ts): 'loopback' (default)
+   * fetches URLs on 127.0.0.1/localhost and fails the task when that fetch fails; other hosts are
+   * never fetched. 'off': no URL is fetched. See also setVideoFetch().
+   */
+  videoFetch?: VideoFetchMode;
   /** Bearer keys accepted on both route families (default ['test-api-key']). */
   apiKeys?: string[];
   /** Kling access_key → secret_key pairs whose HS256 JWTs are accepted on the official routes. */
