@@ -6,6 +6,8 @@
 //  4. Cold start: spawn → first request of the built action against a bare Node fetch (bench/cold-start.ts).
 //  5. A 200 / 400 MiB result video through download and artifact upload: peak RSS and throughput
 //     against a 1 MiB one (bench/large-result.ts).
+//  6. mux: a 95 MB, 20 s source with the generated soundtrack, against fs.copyFile of the same file;
+//     peak RSS of a child muxing it (bench/mux.ts).
 import { createServer, type ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,6 +25,7 @@ import { ResultsService } from '../test/emulator/results-service.ts';
 import { REPO_ROOT, runAction, type ActionRun } from '../test/support/run-action.ts';
 import { benchColdStart } from './bench/cold-start.ts';
 import { benchLargeResult } from './bench/large-result.ts';
+import { benchMux, describeMuxBench } from './bench/mux.ts';
 
 const MIB = 1024 * 1024;
 
@@ -491,6 +494,7 @@ benchPolling();
 // First, while this process is small: the large-result bench's artifact fake holds uploads in memory.
 await benchDownload(Number(process.env.BENCH_DOWNLOAD_MIB ?? 256));
 await printColdStart(Number(process.env.BENCH_COLD_PAIRS ?? 15));
+console.log(`\n${describeMuxBench(await benchMux(Number(process.env.BENCH_MUX_PAIRS ?? 7)))}`);
 await printLargeResult([1, 200, 400], Number(process.env.BENCH_LARGE_RUNS ?? 2));
 await benchAction(Number(process.env.BENCH_ACTION_RUNS ?? 7));
 await benchBatchMakespan(

@@ -27,12 +27,18 @@ function importGraph(): Map<string, string[]> {
 function layerOf(module: string): number {
   if (module === 'policy.ts' || module === 'runtime.ts') return 0;
   if (module.startsWith('net/')) return 1;
-  if (module.startsWith('kling/')) return 2;
+  if (module.startsWith('kling/') || module.startsWith('media/')) return 2;
   if (module.startsWith('task/') || module.startsWith('preflight/')) return 3;
   return 4; // the step: main.ts, action.ts, inputs.ts, advice.ts, constants.ts, report/, deliver/
 }
 
-const NAMES = ['foundation (policy, runtime)', 'net/', 'kling/', 'task/', 'the step'];
+const NAMES = [
+  'foundation (policy, runtime)',
+  'net/',
+  'kling/ and media/',
+  'task/ and preflight/',
+  'the step',
+];
 
 describe('layers', () => {
   const graph = importGraph();
@@ -47,6 +53,7 @@ describe('layers', () => {
       'net/retry.ts',
       'kling/client.ts',
       'task/run-task.ts',
+      'media/mux.ts',
     ])
       expect(modules).toContain(expected);
   });
@@ -60,11 +67,9 @@ describe('layers', () => {
     expect(upward).toEqual([]);
   });
 
-  it('kling/ and task/ never name an action input (they never import constants.ts or inputs.ts)', () => {
+  it('kling/, media/, task/ and preflight/ never name an action input (they never import constants.ts or inputs.ts)', () => {
     const named = [...graph]
-      .filter(
-        ([from]) => from.startsWith('kling/') || from.startsWith('task/') || from.startsWith('preflight/'),
-      )
+      .filter(([from]) => ['kling/', 'media/', 'task/', 'preflight/'].some((floor) => from.startsWith(floor)))
       .filter(([, targets]) => targets.some((t) => t === 'constants.ts' || t === 'inputs.ts'));
     expect(named).toEqual([]);
   });
