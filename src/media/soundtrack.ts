@@ -107,7 +107,7 @@ export async function* packetsUntil(
 ): AsyncGenerator<EncodedPacket> {
   const sink: EncodedPacketSink = new library.EncodedPacketSink(soundtrack.track);
   const tick = 1 / soundtrack.decoderConfig.sampleRate;
-  let reached = -Infinity;
+  let reached = 0; // where silence would start if no packet came before the end
   for await (const packet of sink.packets()) {
     if (packet.timestamp >= endSeconds - tick / 2) break;
     const end = packet.timestamp + packet.duration;
