@@ -170,6 +170,8 @@ async function openSource(
     });
   });
   try {
+    if ((await handle.stat()).isDirectory())
+      throw new MediaProblem('unreadable', label, `${named(label)} is a directory, not a video file`);
     const input = new library.Input({
       source: new library.FilePathSource(file, {
         maxCacheSize: limits.readCacheBytes,

@@ -2,7 +2,7 @@
 // the library that wrote them: every video sample's bytes, times and sync flag against the source's,
 // the codec configuration and matrix, moov before mdat, and an audio track that is the generated one.
 import { existsSync, readdirSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MediaProblem, type MediaProblemKind } from '../../src/media/problems.ts';
@@ -311,6 +311,21 @@ describe('muxSoundtrack: bad input', () => {
     expect(error.kind).toBe(kind);
     expect(error.file).toBe('renders/clip.mp4');
     expect(error.message).toMatch(message);
+  });
+
+  it('refuses a directory as the source', async () => {
+    const dir = scratchDir('mux-');
+    await mkdir(path.join(dir, 'clip.mp4'));
+    const error = await muxSoundtrack({
+      source: path.join(dir, 'clip.mp4'),
+      audio: [],
+      out: path.join(dir, 'muxed.mp4'),
+      limits: LIMITS,
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      kind: 'unreadable',
+      message: expect.stringMatching(/is a directory, not a video file$/),
+    });
   });
 
   it('refuses audio that runs well past the picture: the wrong source', async () => {
