@@ -8,6 +8,8 @@
 //     against a 1 MiB one (bench/large-result.ts).
 //  6. Staging a 95 MB local file to an S3-compatible store: putObject against a plain streamed PUT
 //     of the same file to the same server, and the uploader's peak RSS (bench/staging.ts).
+//  6. mux: a 95 MB, 20 s source with the generated soundtrack, against fs.copyFile of the same file;
+//     peak RSS of a child muxing it (bench/mux.ts).
 import { createServer, type ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +28,7 @@ import { REPO_ROOT, runAction, type ActionRun } from '../test/support/run-action
 import { benchColdStart } from './bench/cold-start.ts';
 import { benchLargeResult } from './bench/large-result.ts';
 import { benchStaging, printStaging } from './bench/staging.ts';
+import { benchMux, describeMuxBench } from './bench/mux.ts';
 
 const MIB = 1024 * 1024;
 
@@ -494,6 +497,7 @@ benchPolling();
 // First, while this process is small: the large-result bench's artifact fake holds uploads in memory.
 await benchDownload(Number(process.env.BENCH_DOWNLOAD_MIB ?? 256));
 await printColdStart(Number(process.env.BENCH_COLD_PAIRS ?? 15));
+console.log(`\n${describeMuxBench(await benchMux(Number(process.env.BENCH_MUX_PAIRS ?? 7)))}`);
 await printLargeResult([1, 200, 400], Number(process.env.BENCH_LARGE_RUNS ?? 2));
 printStaging(await benchStaging(95 * 1000 * 1000, Number(process.env.BENCH_STAGING_RUNS ?? 3)));
 await benchAction(Number(process.env.BENCH_ACTION_RUNS ?? 7));

@@ -65,6 +65,20 @@ export const policy = {
     /** Sources checked at once: every check comes before any create, so they run side by side. */
     concurrency: 8,
   },
+  mux: {
+    /**
+     * The generated audio may end this long after the picture (whole codec frames, an encoder's
+     * rounding) and is cut there; longer, it was made for another video, and the mux is refused.
+     */
+    maxAudioOverrunSeconds: 0.5,
+    /** A source with more top-level boxes than this is refused before it is read (a hostile file). */
+    maxTopLevelBoxes: 4096,
+    /**
+     * Bytes of the source the reader keeps in memory: small, since every packet is read once, in
+     * order (larger caches only add copying: 2 MiB was the fastest for a 95 MB source).
+     */
+    readCacheBytes: 2 * 1024 * 1024,
+  },
   cache: {
     /** A cache restore or save given up after this long: a warning, never a held step. */
     timeoutMs: 60_000,

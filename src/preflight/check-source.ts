@@ -9,7 +9,7 @@ import { resultUrlProblem } from '../net/address.ts';
 import { quoteExternal } from '../net/external-text.ts';
 import type { FetchLike } from '../net/http.ts';
 import type { Clock } from '../runtime.ts';
-import { findMoov, sniffSignature, type Container } from './container.ts';
+import { findMoov, sniffSignature, type Container, type ReadAt } from './container.ts';
 import { readMovie, type MovieFacts } from './movie.ts';
 import { identityLength, RemoteFile, SourceProblem, type Answer } from './remote.ts';
 
@@ -98,15 +98,38 @@ async function inspect(remote: RemoteFile, limits: PreflightLimits): Promise<Sou
   checkAnswer(head, limits, signature.kind === 'iso');
   // Only the GET's own length walks the boxes: some hosts answer HEAD with a length of 0 (or a lie).
   const fileLength = head.total ?? (head.ended ? head.bytes.length : undefined);
-  const bytes = fileLength ?? described.bytes;
+  const movie = await inspectContainer(head.bytes, fileLength, remote.readAt, limits);
+  return {
+    ...described,
+    ...movie,
+    bytes: fileLength ?? described.bytes,
+    etag: head.headers.get('etag') ?? described.etag,
+    lastModified: head.headers.get('last-modified') ?? described.lastModified,
+  };
+}
+
+/** What the file's bytes say, from its head on: the same for a URL and a file on disk. */
+export type ContainerFacts = Pick<SourceInfo, 'container' | 'durationSeconds' | 'width' | 'height' | 'codec'>;
+
+/**
+ * The signature, the walk to moov and the movie in it, judged against Kling's limits: a
+ * SourceProblem for what cannot work (or could not be read far enough to tell).
+ */
+export async function inspectContainer(
+  head: Uint8Array,
+  fileLength: number | undefined,
+  readAt: ReadAt,
+  limits: Pick<PreflightLimits, 'headBytes' | 'maxMoovBytes' | 'maxJumps' | 'minSeconds' | 'maxSeconds'>,
+): Promise<ContainerFacts> {
+  const signature = sniffSignature(head);
   if (signature.kind === 'other')
     throw new SourceProblem(`it is ${signature.format}; Kling accepts MP4 and MOV videos only`, true);
   if (signature.kind === 'unknown')
     throw new SourceProblem(
-      `it is not an MP4 or MOV file (it starts with ${hex(head.bytes.subarray(0, 8))}); Kling accepts MP4 and MOV videos only`,
+      `it is not an MP4 or MOV file (it starts with ${hex(head.subarray(0, 8))}); Kling accepts MP4 and MOV videos only`,
       true,
     );
-  const search = await findMoov(head.bytes, fileLength, remote.readAt, {
+  const search = await findMoov(head, fileLength, readAt, {
     windowBytes: limits.headBytes,
     maxMoovBytes: limits.maxMoovBytes,
     maxJumps: limits.maxJumps,
@@ -117,15 +140,11 @@ async function inspect(remote: RemoteFile, limits: PreflightLimits): Promise<Sou
     throw new SourceProblem(`its moov box could not be read (${quoteExternal(read.reason, 200)})`, false);
   checkMovie(read.movie, limits);
   return {
-    ...described,
     container: signature.container,
-    bytes,
     durationSeconds: read.movie.durationSeconds,
     width: read.movie.video?.width,
     height: read.movie.video?.height,
     codec: read.movie.video?.codec,
-    etag: head.headers.get('etag') ?? described.etag,
-    lastModified: head.headers.get('last-modified') ?? described.lastModified,
   };
 }
 
@@ -169,7 +188,11 @@ function checkAnswer(
       true,
     );
   const bytes = answer.total ?? (answer.status === 206 ? undefined : identityLength(answer.headers));
-  if (bytes !== undefined && bytes > limits.maxBytes)
+  if (bytes !== undefined) checkSize(bytes, limits);
+}
+
+export function checkSize(bytes: number, limits: Pick<PreflightLimits, 'maxBytes'>): void {
+  if (bytes > limits.maxBytes)
     throw new SourceProblem(
       `the video is ${megabytes(bytes, limits.maxBytes)}; Kling accepts at most ${megabytes(limits.maxBytes)}`,
       true,
@@ -185,7 +208,7 @@ function refusedType(type: string): string | undefined {
   return undefined;
 }
 
-function checkMovie(movie: MovieFacts, limits: PreflightLimits): void {
+function checkMovie(movie: MovieFacts, limits: Pick<PreflightLimits, 'minSeconds' | 'maxSeconds'>): void {
   if (!movie.video) throw new SourceProblem('it has no video track (audio only?)', true);
   const seconds = movie.durationSeconds;
   if (seconds === undefined) return;

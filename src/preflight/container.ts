@@ -1,7 +1,7 @@
 /**
  * What a file's bytes say it is: the signature of its first bytes, the top-level boxes of an MP4/MOV
  * (walked by their headers alone, so `moov` is found wherever it sits without reading `mdat`), and the
- * movie inside `moov`, read with MP4Box.js (GPAC's parser).
+ * movie inside `moov` (movie.ts).
  */
 
 export type Container = 'mp4' | 'mov';

@@ -1,5 +1,5 @@
 // What the runner compiles before the first request: the main bundle. Whatever a step may not need
-// (the artifact client, Octokit, the cache client, jose, MP4Box.js) lives in chunks loaded on first use,
+// (the artifact client, Octokit, the cache client, jose, Mediabunny) lives in chunks loaded on first use,
 // and the HTTP stack is in it once.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -29,7 +29,7 @@ describe('the main bundle', () => {
     ['@actions/github (Octokit)', 'class Octokit'],
     ['@actions/cache', 'GetCacheEntryDownloadURL'],
     ['jose', 'class SignJWT'],
-    ['mp4box', 'ISOFile'],
+    ['mediabunny', 'class IsobmffMuxer'],
   ])('leaves %s to a chunk', (_library, marker) => {
     expect(chunks).toContain(marker);
     expect(main).not.toContain(marker);

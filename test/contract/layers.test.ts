@@ -27,12 +27,18 @@ function importGraph(): Map<string, string[]> {
 function layerOf(module: string): number {
   if (module === 'policy.ts' || module === 'runtime.ts') return 0;
   if (module.startsWith('net/')) return 1;
-  if (module.startsWith('kling/') || module.startsWith('s3/')) return 2;
+  if (['kling/', 's3/', 'media/'].some((floor) => module.startsWith(floor))) return 2;
   if (module.startsWith('task/') || module.startsWith('preflight/')) return 3;
   return 4; // the step: main.ts, action.ts, inputs.ts, advice.ts, constants.ts, report/, deliver/
 }
 
-const NAMES = ['foundation (policy, runtime)', 'net/', 'the APIs (kling/, s3/)', 'task/', 'the step'];
+const NAMES = [
+  'foundation (policy, runtime)',
+  'net/',
+  'the APIs (kling/, s3/, media/)',
+  'task/ and preflight/',
+  'the step',
+];
 
 describe('layers', () => {
   const graph = importGraph();
@@ -48,6 +54,7 @@ describe('layers', () => {
       'kling/client.ts',
       's3/client.ts',
       'task/run-task.ts',
+      'media/mux.ts',
     ])
       expect(modules).toContain(expected);
   });
@@ -61,9 +68,11 @@ describe('layers', () => {
     expect(upward).toEqual([]);
   });
 
-  it('kling/, s3/ and task/ never name an action input (they never import constants.ts or inputs.ts)', () => {
+  it('kling/, s3/, media/, task/ and preflight/ never name an action input (they never import constants.ts or inputs.ts)', () => {
     const named = [...graph]
-      .filter(([from]) => ['kling/', 's3/', 'task/', 'preflight/'].some((layer) => from.startsWith(layer)))
+      .filter(([from]) =>
+        ['kling/', 's3/', 'media/', 'task/', 'preflight/'].some((floor) => from.startsWith(floor)),
+      )
       .filter(([, targets]) => targets.some((t) => t === 'constants.ts' || t === 'inputs.ts'));
     expect(named).toEqual([]);
   });

@@ -4,7 +4,9 @@
  * (ffprobe and ffmpeg's volumedetect agree; see fixtures/make.sh for how the loops were made.)
  */
 import { describe, expect, it } from 'vitest';
-import { buildMp3, buildMp4, buildWav, mp3DurationSeconds } from './media.ts';
+import { childBox as child, readBoxes as boxes, readMovieRecord, type Box } from '../support/iso-box.ts';
+import { QUARTER_TURN } from '../support/mp4.ts';
+import { buildMp3, buildMp4, buildVideo, buildWav, mp3DurationSeconds } from './media.ts';
 
 const TASK = '860000000000000001';
 
@@ -63,43 +65,6 @@ describe('MP3', () => {
   });
 });
 
-interface Box {
-  type: string;
-  start: number;
-  end: number;
-  body: Buffer;
-}
-
-function boxes(data: Buffer, from = 0, to = data.length, base = 0): Box[] {
-  const found: Box[] = [];
-  for (let offset = from; offset < to;) {
-    const size = data.readUInt32BE(offset);
-    expect(size).toBeGreaterThanOrEqual(8);
-    expect(offset + size).toBeLessThanOrEqual(to);
-    found.push({
-      type: data.subarray(offset + 4, offset + 8).toString('latin1'),
-      start: base + offset,
-      end: base + offset + size,
-      body: data.subarray(offset + 8, offset + size),
-    });
-    offset += size;
-  }
-  return found;
-}
-
-function child(parent: Box | Buffer, path: string): Box {
-  let body = Buffer.isBuffer(parent) ? parent : parent.body;
-  let found: Box | undefined;
-  for (const type of path.split('/')) {
-    // Sample entry containers: stsd is a full box with a count; avc1 and mp4a have fixed fields first.
-    const skip = { stsd: 8, avc1: 78, mp4a: 28 }[found?.type ?? ''] ?? 0;
-    found = boxes(body, skip).find((b) => b.type === type);
-    if (!found) throw new Error(`no ${type} box on the way to ${path}`);
-    body = found.body;
-  }
-  return found!;
-}
-
 const uint32s = (box: Box, skip: number) =>
   Array.from({ length: (box.body.length - skip) / 4 }, (_, i) => box.body.readUInt32BE(skip + i * 4));
 
@@ -109,7 +74,7 @@ describe('MP4', () => {
   const top = boxes(mp4);
   const moov = top.find((b) => b.type === 'moov')!;
   const mdat = top.find((b) => b.type === 'mdat')!;
-  const traks = boxes(moov.body).filter((b) => b.type === 'trak');
+  const traks = boxes(moov.body, moov.start + 8).filter((b) => b.type === 'trak');
   const trak = (handler: string) =>
     traks.find((t) => child(t, 'mdia/hdlr').body.subarray(8, 12).toString('latin1') === handler)!;
 
@@ -125,11 +90,11 @@ describe('MP4', () => {
     const video = trak('vide');
     const avc1 = child(video, 'mdia/minf/stbl/stsd/avc1');
     expect([avc1.body.readUInt16BE(24), avc1.body.readUInt16BE(26)]).toEqual([192, 108]);
-    expect(child(avc1.body.subarray(78), 'avcC').body[1]).toBe(66); // profile: Baseline
+    expect(child(avc1, 'avcC').body[1]).toBe(66); // profile: Baseline
     const audio = trak('soun');
     const mp4a = child(audio, 'mdia/minf/stbl/stsd/mp4a');
     expect([mp4a.body.readUInt16BE(16), mp4a.body.readUInt32BE(24) >>> 16]).toEqual([1, 48_000]);
-    const esds = child(mp4a.body.subarray(28), 'esds').body;
+    const esds = child(mp4a, 'esds').body;
     expect(esds.includes(Buffer.from([0x05, 0x02, 0x11, 0x88]))).toBe(true); // AAC-LC, 48 kHz, mono
     for (const track of [video, audio]) {
       const mdhd = child(track, 'mdia/mdhd').body;
@@ -171,5 +136,33 @@ describe('MP4', () => {
       }
     }
     expect(covered).toBe(mdat.end - mdat.start - 8);
+  });
+});
+
+describe('source videos (buildVideo)', () => {
+  it('grows frames to about frameBytes with a filler-data NAL unit after the slice, which decoders skip', () => {
+    const small = readMovieRecord(buildVideo({ seconds: 1 }));
+    const file = buildVideo({ seconds: 1, frameBytes: 10_000 });
+    const large = readMovieRecord(file);
+    const [before, after] = [small.tracks[0]!, large.tracks[0]!];
+    expect(after.samples.map((s) => s.size)).toEqual(before.samples.map(() => 10_000));
+    for (const [i, sample] of after.samples.entries()) {
+      const slice = before.samples[i]!.size;
+      const filler = file.subarray(sample.offset + slice, sample.offset + sample.size);
+      expect(filler.readUInt32BE(0)).toBe(filler.length - 4); // its length prefix
+      expect(filler[4]).toBe(0x0c); // nal_unit_type 12: filler data
+      expect(filler.subarray(5, -1).every((byte) => byte === 0xff)).toBe(true);
+      expect(filler.at(-1)).toBe(0x80); // rbsp stop bit
+    }
+  });
+
+  it('gives a source its own sound (silence) or none, and keeps layout, brand and matrix as asked', () => {
+    const mov = readMovieRecord(
+      buildVideo({ seconds: 2, audio: 'silence', brand: 'qt  ', layout: 'moov-last', matrix: QUARTER_TURN }),
+    );
+    expect(mov).toMatchObject({ brand: 'qt  ', top: ['ftyp', 'mdat', 'moov'] });
+    expect(mov.tracks.map((t) => t.handler)).toEqual(['vide', 'soun']);
+    expect(mov.tracks[0]!.matrix.equals(QUARTER_TURN)).toBe(true);
+    expect(readMovieRecord(buildVideo({ seconds: 2 })).tracks.map((t) => t.handler)).toEqual(['vide']);
   });
 });

@@ -10,7 +10,15 @@
  *   a title naming the task), mdat.
  */
 import { readFileSync } from 'node:fs';
-import { ascii, box, fullBox, IDENTITY_MATRIX, uint16, uint32 } from '../support/iso-box.ts';
+import { ascii, uint32 } from '../support/iso-box.ts';
+import {
+  avc1Entry,
+  mp4aEntry,
+  type AacConfig,
+  writeMovie,
+  type MovieSpec,
+  type TrackSpec,
+} from '../support/mp4.ts';
 
 export interface TaskMedia {
   mp3: Buffer;
@@ -38,7 +46,6 @@ const LOOP_VIDEO_FRAMES = 24;
 const VIDEO_TIMESCALE = 12_800; // 512 ticks a frame, as ffmpeg writes 25 fps
 const VIDEO_WIDTH = 192;
 const VIDEO_HEIGHT = 108;
-const MOVIE_TIMESCALE = 1000;
 
 export function buildTaskMedia(taskId: string, seconds: number): TaskMedia {
   return { mp3: buildMp3(taskId, seconds), wav: buildWav(taskId, seconds), mp4: buildMp4(taskId, seconds) };
@@ -119,248 +126,84 @@ function syncsafe(value: number): Buffer {
  * `©nam` title naming the task.
  */
 export function buildMp4(taskId: string, seconds: number): Buffer {
-  const { aacFrames, videoFrames } = fixtures();
-  const video = Array.from(
-    { length: Math.max(1, Math.ceil(seconds * VIDEO_FPS)) },
-    (_, i) => videoFrames[i % videoFrames.length]!,
-  );
-  const audio = Array.from(
-    { length: Math.max(1, Math.ceil((seconds * 48_000) / AAC_SAMPLES_PER_FRAME)) },
-    (_, i) => aacFrames.frames[i % aacFrames.frames.length]!,
-  );
-  const videoChunks = chunk(video, LOOP_VIDEO_FRAMES);
-  const audioChunks = chunk(audio, LOOP_AAC_FRAMES);
+  return buildVideo({ seconds, audio: 'music', title: `Kling emulator video for task ${taskId}` });
+}
 
-  // mdat: video chunk k, then audio chunk k, for each k; offsets are relative to the payload.
-  const payload: Buffer[] = [];
-  const videoOffsets: number[] = [];
-  const audioOffsets: number[] = [];
-  let position = 0;
-  for (let k = 0; k < Math.max(videoChunks.length, audioChunks.length); k++) {
-    for (const [chunks, offsets] of [
-      [videoChunks, videoOffsets],
-      [audioChunks, audioOffsets],
-    ] as const) {
-      const samples = chunks[k];
-      if (!samples) continue;
-      offsets.push(position);
-      for (const sample of samples) {
-        payload.push(sample);
-        position += sample.length;
-      }
-    }
-  }
+export interface VideoSpec {
+  /** At least this long: whole frames of 40 ms. */
+  seconds: number;
+  /** Its sound: the arpeggio (as Kling's result video), digital silence, or no audio track. Default none. */
+  audio?: 'music' | 'silence' | 'none';
+  /** `qt  ` makes a MOV. Default `isom`. */
+  brand?: string;
+  layout?: 'moov-first' | 'moov-last';
+  /** tkhd's matrix of the video track (QUARTER_TURN for portrait). */
+  matrix?: Buffer;
+  title?: string;
+  /**
+   * Each video frame grows to about this many bytes with an H.264 filler-data NAL unit, which
+   * decoders skip: a large file that still plays.
+   */
+  frameBytes?: number;
+}
 
-  const ftyp = box('ftyp', ascii('isom'), uint32(0x200), ascii('isomiso2avc1mp41'));
-  const moovFor = (mdatStart: number) => {
-    const videoTrack = track({
-      id: 1,
-      handler: 'vide',
-      timescale: VIDEO_TIMESCALE,
-      sampleDelta: VIDEO_TIMESCALE / VIDEO_FPS,
-      sampleEntry: avc1SampleEntry(),
-      sizes: video.map((sample) => sample.length),
-      chunkSizes: videoChunks.map((samples) => samples.length),
-      chunkOffsets: videoOffsets.map((offset) => mdatStart + offset),
-      syncSamples: video.flatMap((_, i) => (i % LOOP_VIDEO_FRAMES === 0 ? [i + 1] : [])),
-    });
-    const audioTrack = track({
-      id: 2,
+/** A playable video made of the fixture loops: the emulator's result video, and the muxer's sources. */
+export function buildVideo(spec: VideoSpec): Buffer {
+  return writeMovie(videoMovie(spec)).bytes;
+}
+
+export function videoMovie(spec: VideoSpec): MovieSpec {
+  const { aacFrames, videoFrames, parameterSets } = fixtures();
+  const frameCount = Math.max(1, Math.ceil(spec.seconds * VIDEO_FPS));
+  const video = Array.from({ length: frameCount }, (_, i) =>
+    withFiller(videoFrames[i % videoFrames.length]!, spec.frameBytes),
+  );
+  const videoTrack: TrackSpec = {
+    handler: 'vide',
+    timescale: VIDEO_TIMESCALE,
+    durations: VIDEO_TIMESCALE / VIDEO_FPS,
+    sampleEntry: avc1Entry(VIDEO_WIDTH, VIDEO_HEIGHT, parameterSets),
+    samples: video,
+    chunkSamples: LOOP_VIDEO_FRAMES,
+    syncSamples: video.flatMap((_, i) => (i % LOOP_VIDEO_FRAMES === 0 ? [i + 1] : [])),
+    width: VIDEO_WIDTH,
+    height: VIDEO_HEIGHT,
+    matrix: spec.matrix,
+  };
+  const tracks = [videoTrack];
+  if (spec.audio === 'music' || spec.audio === 'silence') {
+    const count = Math.max(1, Math.ceil((spec.seconds * aacFrames.sampleRate) / AAC_SAMPLES_PER_FRAME));
+    tracks.push({
       handler: 'soun',
       timescale: aacFrames.sampleRate,
-      sampleDelta: AAC_SAMPLES_PER_FRAME,
-      sampleEntry: mp4aSampleEntry(aacFrames),
-      sizes: audio.map((sample) => sample.length),
-      chunkSizes: audioChunks.map((samples) => samples.length),
-      chunkOffsets: audioOffsets.map((offset) => mdatStart + offset),
+      durations: AAC_SAMPLES_PER_FRAME,
+      sampleEntry: mp4aEntry(aacFrames),
+      samples: Array.from({ length: count }, (_, i) =>
+        spec.audio === 'music' ? aacFrames.frames[i % aacFrames.frames.length]! : SILENT_AAC_MONO,
+      ),
+      chunkSamples: LOOP_AAC_FRAMES,
     });
-    const durationMs = Math.max(
-      Math.ceil((video.length * MOVIE_TIMESCALE) / VIDEO_FPS),
-      Math.ceil((audio.length * AAC_SAMPLES_PER_FRAME * MOVIE_TIMESCALE) / aacFrames.sampleRate),
-    );
-    const title = Buffer.from(`Kling emulator video for task ${taskId}`, 'utf8');
-    // QuickTime-style user data: ffprobe shows it as the `title` tag.
-    const udta = box('udta', box('\u00a9nam', uint16(title.length), uint16(LANGUAGE_UND), title));
-    return box('moov', movieHeader(durationMs), videoTrack, audioTrack, udta);
-  };
-  // stco offsets are fixed-width, so moov's size does not depend on them.
-  const moovSize = moovFor(0).length;
-  const moov = moovFor(ftyp.length + moovSize + 8);
-  return Buffer.concat([ftyp, moov, box('mdat', ...payload)]);
+  }
+  return { tracks, brand: spec.brand, layout: spec.layout, title: spec.title };
 }
 
-const LANGUAGE_UND = 0x55c4; // ISO 639-2 "und", packed as three 5-bit letters
+/**
+ * One AAC-LC frame of digital silence, mono: a single channel element with max_sfb 1 coded by the
+ * zero codebook (global_gain 100), then END, byte-aligned.
+ */
+export const SILENT_AAC_MONO = Buffer.from([0x00, 0xc8, 0x00, 0x80, 0x23, 0x80]);
 
-interface TrackSpec {
-  id: number;
-  handler: 'vide' | 'soun';
-  timescale: number;
-  sampleDelta: number;
-  sampleEntry: Buffer;
-  sizes: number[];
-  /** Samples in each chunk, in order. */
-  chunkSizes: number[];
-  /** Absolute file offsets of the chunks. */
-  chunkOffsets: number[];
-  /** 1-based numbers of the key frames; every sample is one when left out. */
-  syncSamples?: number[];
-}
-
-function track(spec: TrackSpec): Buffer {
-  const mediaDuration = spec.sizes.length * spec.sampleDelta;
-  const movieDuration = Math.ceil((mediaDuration * MOVIE_TIMESCALE) / spec.timescale);
-  const video = spec.handler === 'vide';
-  const tkhd = fullBox(
-    'tkhd',
-    0,
-    3, // enabled, in movie
-    uint32(0), // creation time
-    uint32(0), // modification time
-    uint32(spec.id),
-    uint32(0), // reserved
-    uint32(movieDuration),
-    Buffer.alloc(8), // reserved
-    uint16(0), // layer
-    uint16(0), // alternate group
-    uint16(video ? 0 : 0x0100), // volume
-    uint16(0), // reserved
-    IDENTITY_MATRIX,
-    uint32(video ? VIDEO_WIDTH << 16 : 0),
-    uint32(video ? VIDEO_HEIGHT << 16 : 0),
-  );
-  const mdhd = fullBox(
-    'mdhd',
-    0,
-    0,
-    uint32(0),
-    uint32(0),
-    uint32(spec.timescale),
-    uint32(mediaDuration),
-    uint16(LANGUAGE_UND),
-    uint16(0),
-  );
-  const hdlr = fullBox(
-    'hdlr',
-    0,
-    0,
-    uint32(0),
-    ascii(spec.handler),
-    Buffer.alloc(12),
-    ascii(video ? 'VideoHandler\0' : 'SoundHandler\0'),
-  );
-  const mediaHeader = video
-    ? fullBox('vmhd', 0, 1, Buffer.alloc(8)) // graphics mode copy, opcolor 0
-    : fullBox('smhd', 0, 0, Buffer.alloc(4)); // balance 0
-  const dinf = box('dinf', fullBox('dref', 0, 0, uint32(1), fullBox('url ', 0, 1))); // 1: in this file
-  const { chunkSizes } = spec;
-  // stsc: a run of chunks with the same sample count is one entry.
-  const stscEntries = chunkSizes.flatMap((count, i) =>
-    i === 0 || chunkSizes[i - 1] !== count ? [[i + 1, count, 1]] : [],
-  );
-  const stbl = box(
-    'stbl',
-    fullBox('stsd', 0, 0, uint32(1), spec.sampleEntry),
-    fullBox('stts', 0, 0, uint32(1), uint32(spec.sizes.length), uint32(spec.sampleDelta)),
-    ...(spec.syncSamples
-      ? [fullBox('stss', 0, 0, uint32(spec.syncSamples.length), ...spec.syncSamples.map(uint32))]
-      : []),
-    fullBox('stsc', 0, 0, uint32(stscEntries.length), ...stscEntries.flat().map(uint32)),
-    fullBox('stsz', 0, 0, uint32(0), uint32(spec.sizes.length), ...spec.sizes.map(uint32)),
-    fullBox('stco', 0, 0, uint32(spec.chunkOffsets.length), ...spec.chunkOffsets.map(uint32)),
-  );
-  const minf = box('minf', mediaHeader, dinf, stbl);
-  return box('trak', tkhd, box('mdia', mdhd, hdlr, minf));
-}
-
-function movieHeader(durationMs: number): Buffer {
-  return fullBox(
-    'mvhd',
-    0,
-    0,
-    uint32(0), // creation time
-    uint32(0), // modification time
-    uint32(MOVIE_TIMESCALE),
-    uint32(durationMs),
-    uint32(0x10000), // rate 1.0
-    uint16(0x0100), // volume 1.0
-    Buffer.alloc(10), // reserved
-    IDENTITY_MATRIX,
-    Buffer.alloc(24), // pre_defined
-    uint32(3), // next track id
-  );
-}
-
-function avc1SampleEntry(): Buffer {
-  const { sps, pps } = fixtures().parameterSets;
-  const avcC = box(
-    'avcC',
-    Buffer.from([1, sps[1]!, sps[2]!, sps[3]!, 0xff, 0xe1]), // version, profile, compat, level, 4-byte lengths, 1 SPS
-    uint16(sps.length),
-    sps,
-    Buffer.from([1]), // 1 PPS
-    uint16(pps.length),
-    pps,
-  );
-  return box(
-    'avc1',
-    Buffer.alloc(6), // reserved
-    uint16(1), // data reference index
-    Buffer.alloc(16), // pre_defined, reserved
-    uint16(VIDEO_WIDTH),
-    uint16(VIDEO_HEIGHT),
-    uint32(0x00480000), // 72 dpi
-    uint32(0x00480000),
-    uint32(0), // reserved
-    uint16(1), // frames per sample
-    Buffer.alloc(32), // compressor name (none)
-    uint16(0x18), // depth: colour
-    uint16(0xffff), // pre_defined -1
-    avcC,
-  );
-}
-
-function mp4aSampleEntry(aac: AacFrames): Buffer {
-  const descriptor = (tag: number, ...parts: Buffer[]) => {
-    const body = Buffer.concat(parts);
-    return Buffer.concat([Buffer.from([tag, body.length]), body]); // every body here is < 128 bytes
-  };
-  const decoderConfig = descriptor(
-    0x04,
-    Buffer.from([0x40, 0x15]), // MPEG-4 audio; audio stream
-    Buffer.from([0, 0x18, 0]), // buffer size 6144
-    uint32(aac.maxBitrate),
-    uint32(aac.averageBitrate),
-    descriptor(0x05, aac.audioSpecificConfig),
-  );
-  const esDescriptor = descriptor(
-    0x03,
-    uint16(0),
-    Buffer.from([0]),
-    decoderConfig,
-    descriptor(0x06, Buffer.from([2])),
-  );
-  return box(
-    'mp4a',
-    Buffer.alloc(6), // reserved
-    uint16(1), // data reference index
-    Buffer.alloc(8), // reserved
-    uint16(aac.channels),
-    uint16(16), // sample size
-    uint32(0), // pre_defined, reserved
-    uint32(aac.sampleRate * 0x10000),
-    fullBox('esds', 0, 0, esDescriptor),
-  );
-}
-
-function chunk<T>(items: T[], size: number): T[][] {
-  const chunks: T[][] = [];
-  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
-  return chunks;
+/** The frame, then a filler-data NAL unit (type 12: 0xFF bytes and the stop bit) up to `bytes`. */
+function withFiller(frame: Buffer, bytes: number | undefined): Buffer {
+  const fill = (bytes ?? 0) - frame.length - 6; // its length prefix, header and stop byte
+  if (fill <= 0) return frame;
+  const nal = Buffer.concat([Buffer.from([0x0c]), Buffer.alloc(fill, 0xff), Buffer.from([0x80])]);
+  return Buffer.concat([frame, uint32(nal.length), nal]);
 }
 
 // ---- The fixture loops ----
 
-interface AacFrames {
+interface AacFrames extends AacConfig {
   /** Raw AAC frames, ADTS headers removed. */
   frames: Buffer[];
   sampleRate: number;

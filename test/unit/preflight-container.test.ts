@@ -1,4 +1,4 @@
-// The container checks on their own: signatures, the top-level box walk, and the movie read by MP4Box.js.
+// The container checks on their own: signatures, the top-level box walk, and the movie read by Mediabunny.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { findMoov, readBoxHeader, sniffSignature, type ReadAt } from '../../src/preflight/container.ts';
 import { readMovie } from '../../src/preflight/movie.ts';
@@ -190,7 +190,7 @@ describe('findMoov', () => {
   });
 });
 
-describe('readMovie (MP4Box.js) on the generated files', () => {
+describe('readMovie (Mediabunny) on the generated files', () => {
   afterEach(() => vi.restoreAllMocks());
 
   const moovOf = (spec: Mp4Spec) => {
