@@ -5,6 +5,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Inputs, Outputs } from '../../src/constants.ts';
+import type { InputError } from '../../src/inputs.ts';
+import { readInputs } from '../../src/inputs.ts';
 import { docFiles } from '../support/docs.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
@@ -20,6 +22,11 @@ const action = parse(read('action.yml')) as ActionYml;
 
 /** First-column names and second-column defaults of the Markdown table between two markers. */
 function readmeTable(section: 'inputs' | 'outputs'): Map<string, string> {
+  return readmeRows(section, 2);
+}
+
+/** First-column names and the given column of the Markdown tables between two markers. */
+function readmeRows(section: 'inputs' | 'outputs', column: number): Map<string, string> {
   const text = read('README.md');
   const block = text.slice(
     text.indexOf(`<!-- ${section}:start -->`),
@@ -29,7 +36,7 @@ function readmeTable(section: 'inputs' | 'outputs'): Map<string, string> {
   for (const line of block.split('\n')) {
     const cells = line.split('|').map((c) => c.trim());
     const name = cells[1]?.match(/^`([a-z_]+)`$/)?.[1];
-    if (name) rows.set(name, cells[2] ?? '');
+    if (name) rows.set(name, cells[column] ?? '');
   }
   return rows;
 }
@@ -90,6 +97,30 @@ describe('README', () => {
       else expect(cell, `${name} has no default in action.yml`).not.toMatch(/^`[^<`]*`$/);
     }
   });
+
+  it.each([Inputs.TimeoutSeconds, Inputs.PollIntervalSeconds, Inputs.MaxConcurrency, Inputs.RetentionDays])(
+    'gives the range of %s that the action enforces',
+    (name) => {
+      // The action's own message for a value out of range names the range.
+      let message = '';
+      try {
+        readInputs(
+          (input) => ({ video_url: 'https://example.com/a.mp4', api_key: 'k', [name]: '-1' })[input] ?? '',
+          '/w',
+        );
+      } catch (error) {
+        message = (error as InputError).problems.join(' ');
+      }
+      const [, min, max] = /from ([\d.]+) to ([\d.]+)/.exec(message) ?? [];
+      expect(min, message).toBeDefined();
+      const description = readmeRows('inputs', 3).get(name)!;
+      // "1–50", or for retention_days "… up to 400 … 0 or empty …".
+      for (const bound of [min!, max!])
+        expect(description, name).toMatch(
+          new RegExp(`(?<![\\d.])${bound.replace('.', '\\.')}(?!\\d|\\.\\d)`),
+        );
+    },
+  );
 
   it('documents every output', () => {
     expect([...readmeTable('outputs').keys()].sort()).toEqual(Object.keys(action.outputs).sort());
