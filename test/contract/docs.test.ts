@@ -5,8 +5,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Inputs, Outputs } from '../../src/constants.ts';
-import type { InputError } from '../../src/inputs.ts';
-import { readInputs } from '../../src/inputs.ts';
+import { readInputs, type InputError } from '../../src/inputs.ts';
 import { docFiles } from '../support/docs.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
