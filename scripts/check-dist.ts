@@ -1,28 +1,14 @@
-// Fails when the committed dist/ is not the build of src/: rebuilds into a temp dir and compares byte for byte.
-import { execFileSync } from 'node:child_process';
+// Fails when the committed dist/ is not the build of src/: rebuilds into a temp dir (scripts/build.ts,
+// as `npm run build` does) and compares every file byte for byte, dist/licenses.txt included.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { build } from './build.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const fresh = mkdtempSync(path.join(tmpdir(), 'check-dist-'));
 try {
-  execFileSync(
-    process.execPath,
-    [
-      path.join(root, 'node_modules/@vercel/ncc/dist/ncc/cli.js'),
-      'build',
-      'src/index.ts',
-      '-o',
-      fresh,
-      '--license',
-      'licenses.txt',
-      '--target',
-      'es2022',
-      '--quiet',
-    ],
-    { cwd: root, stdio: 'inherit' },
-  );
+  build(fresh);
   const list = (dir: string) => readdirSync(dir).sort();
   const committed = path.join(root, 'dist');
   const names = new Set([...list(fresh), ...list(committed)]);
@@ -40,6 +26,9 @@ try {
     process.exit(1);
   }
   console.log('dist/ matches a fresh build of src/.');
+} catch (error) {
+  console.error(error instanceof Error ? error.message : String(error));
+  process.exit(1);
 } finally {
   rmSync(fresh, { recursive: true, force: true });
 }

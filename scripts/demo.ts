@@ -7,13 +7,11 @@
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { KlingEmulator } from '../test/emulator/kling-emulator.ts';
-import { buildTaskMedia } from '../test/emulator/media.ts';
 import { readZip, ResultsService } from '../test/emulator/results-service.ts';
+import { VideoHost } from '../test/emulator/video-host.ts';
 import { runAction } from '../test/support/run-action.ts';
+import { runnerLog } from '../test/support/runner-log.ts';
 
 const provider = process.argv.includes('--provider')
   ? process.argv[process.argv.indexOf('--provider') + 1]
@@ -26,7 +24,7 @@ const kling = await KlingEmulator.start({
   timeline: { submittedMs: 800, processingMs: 2500, outcome: 'succeed' },
 });
 const results = await ResultsService.start();
-const source = await serveSourceVideo();
+const source = await VideoHost.start();
 
 const credentials: Record<string, string> =
   provider === 'kling'
@@ -36,7 +34,7 @@ const inputs: Record<string, string> = {
   ...credentials,
   base_url: kling.url,
   // A real 6 s MP4 on loopback, so the preflight check has something to read.
-  video_url: `${source.url}/trailer.mp4`,
+  video_url: source.video('trailer', 6),
   sound_effect_prompt: 'waves breaking on rocks, gulls',
   bgm_prompt: 'calm ambient piano',
   audio_format: 'both',
@@ -90,29 +88,7 @@ try {
   }
   process.exitCode = run.code ?? 1;
 } finally {
-  source.close();
-  await Promise.all([kling.close(), results.close()]);
-}
-
-/**
- * The log as a runner shows it: no ::debug:: (shown only with debug logging) or ::add-mask:: lines,
- * groups and annotations as the runner renders them.
- */
-function runnerLog(stdout: string): string {
-  const lines: string[] = [];
-  for (const line of stdout.split('\n')) {
-    if (line.startsWith('::debug::') || line.startsWith('::add-mask::') || line === '::endgroup::') continue;
-    const command = /^::(group|warning|error|notice)( [^:]*)?::(.*)$/.exec(line);
-    if (!command) lines.push(line);
-    else if (command[1] === 'group') lines.push(`▸ ${command[3]}`);
-    else lines.push(`${command[1]![0]!.toUpperCase()}${command[1]!.slice(1)}: ${unescapeData(command[3]!)}`);
-  }
-  return lines.join('\n').trimEnd();
-}
-
-/** Workflow-command data escapes %, CR and LF. */
-function unescapeData(data: string): string {
-  return data.replace(/%0D/g, '\r').replace(/%0A/g, '\n').replace(/%25/g, '%');
+  await Promise.all([kling.close(), results.close(), source.close()]);
 }
 
 function prettyJson(value: string): string {
@@ -131,33 +107,4 @@ function listFiles(dir: string): string[] {
       const full = path.join(dir, name);
       return statSync(full).isDirectory() ? listFiles(full) : [full];
     });
-}
-
-/** The source video, served as a CDN would: HEAD, and byte ranges for the preflight's reads. */
-async function serveSourceVideo(): Promise<{ url: string; close: () => void }> {
-  const video = buildTaskMedia('demo-source', 6).mp4;
-  const server = createServer((request, response) => {
-    const range = /^bytes=(\d+)-(\d*)$/.exec(request.headers.range ?? '');
-    const from = range ? Math.min(Number(range[1]), video.length - 1) : 0;
-    const to = range?.[2] ? Math.min(Number(range[2]), video.length - 1) : video.length - 1;
-    const headers = {
-      'Content-Type': 'video/mp4',
-      'Accept-Ranges': 'bytes',
-      ETag: '"demo-source-1"',
-      'Content-Length': to - from + 1,
-    };
-    if (range)
-      response.writeHead(206, { ...headers, 'Content-Range': `bytes ${from}-${to}/${video.length}` });
-    else response.writeHead(200, headers);
-    response.end(request.method === 'HEAD' ? undefined : video.subarray(from, to + 1));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    close: () => {
-      server.closeAllConnections();
-      server.close();
-    },
-  };
 }

@@ -6,10 +6,13 @@
 // 2. Sets the version in package.json and package-lock.json, turns the Unreleased section of
 //    CHANGELOG.md into `## [X.Y.Z] - <today>`, and rebuilds dist/ (the bundle carries the version in
 //    its User-Agent); then commits them ("Release vX.Y.Z").
-// 3. Tags vX.Y.Z (annotated) and moves the major tag (v1) to it, as workflows pin `@v1`. A
-//    pre-release (X.Y.Z-rc.1) gets its own tag only, and leaves CHANGELOG.md as it is.
+// 3. Tags vX.Y.Z (annotated). A pre-release (X.Y.Z-rc.1) leaves CHANGELOG.md as it is.
 // 4. Prints the git push commands, and runs them only with --push. --dry-run checks and says what it
 //    would do, changing nothing.
+//
+// Pushing the tag starts .github/workflows/release.yml: it checks dist/ and runs the tests on the
+// tagged commit, creates the GitHub release with the notes printed by `--notes X.Y.Z` (the version's
+// CHANGELOG section), and only then moves the major tag (v1) that workflows pin.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -163,15 +166,40 @@ export function releaseChangelog(text: string, version: Version, date: string): 
   return `${text.slice(0, start)}\n\n## [${formatVersion(version)}] - ${date}${text.slice(start)}`;
 }
 
-/** The git commands that publish a release made locally, each as its arguments. */
+/**
+ * The git commands that publish a release made locally, each as its arguments. The major tag is not
+ * among them: the release workflow moves it once the tagged commit has passed its checks.
+ */
 export function pushCommands(version: Version, remote = 'origin'): string[][] {
-  const commands = [
+  return [
     ['git', 'push', remote, 'main'],
     ['git', 'push', remote, `refs/tags/${tagName(version)}`],
   ];
-  if (!isPrerelease(version))
-    commands.push(['git', 'push', '--force', remote, `refs/tags/${majorTagName(version)}`]);
-  return commands;
+}
+
+/**
+ * The release notes of a tagged version: its CHANGELOG.md section (a pre-release, whose changes stay
+ * under Unreleased, gets that section). Throws when the tagged commit does not carry the version in
+ * package.json or the CHANGELOG has nothing for it, so a tag pushed by hand cannot be released bare.
+ */
+export function releaseNotes(version: Version, packageVersion: string, changelog: string): string {
+  if (packageVersion !== formatVersion(version))
+    throw new Error(
+      `${tagName(version)} tags a commit whose package.json says ${packageVersion}: tag with npm run release -- ${formatVersion(version)}`,
+    );
+  const heading = isPrerelease(version)
+    ? UNRELEASED
+    : new RegExp(`^## \\[${formatVersion(version).replace(/[.]/g, '\\.')}\\][^\\n]*$`, 'm');
+  const found = heading.exec(changelog);
+  const start = found ? found.index + found[0].length : -1;
+  const rest = start < 0 ? '' : changelog.slice(start);
+  const next = rest.search(/^## /m);
+  const notes = (next === -1 ? rest : rest.slice(0, next)).trim();
+  if (notes === '')
+    throw new Error(
+      `CHANGELOG.md has no notes for ${formatVersion(version)}${isPrerelease(version) ? ' under Unreleased' : ''}`,
+    );
+  return `${notes}\n`;
 }
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -188,11 +216,17 @@ function npmCommand(...args: string[]): string[] {
 
 function main(): void {
   const { values, positionals } = parseArgs({
-    options: { push: { type: 'boolean', default: false }, 'dry-run': { type: 'boolean', default: false } },
+    options: {
+      push: { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
+      notes: { type: 'boolean', default: false },
+    },
     allowPositionals: true,
   });
   if (positionals.length !== 1) {
-    console.error('Usage: npm run release -- X.Y.Z [--push] [--dry-run]');
+    console.error(
+      'Usage: npm run release -- X.Y.Z [--push] [--dry-run]\n       npm run release -- --notes X.Y.Z',
+    );
     process.exit(2);
   }
   let version: Version;
@@ -205,6 +239,16 @@ function main(): void {
   const dryRun = values['dry-run'];
   const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
   const packageJson = read('package.json');
+  if (values.notes) {
+    try {
+      const packageVersion = (JSON.parse(packageJson) as { version: string }).version;
+      process.stdout.write(releaseNotes(version, packageVersion, read('CHANGELOG.md')));
+    } catch (error) {
+      console.error((error as Error).message);
+      process.exit(1);
+    }
+    return;
+  }
   const state: RepositoryState = {
     branch: git('rev-parse', '--abbrev-ref', 'HEAD'),
     changes: git('status', '--porcelain').split('\n').filter(Boolean),
@@ -229,7 +273,6 @@ function main(): void {
   }
 
   const tag = tagName(version);
-  const major = majorTagName(version);
   const date = new Date().toISOString().slice(0, 10);
   const files: Record<string, string> = {
     'package.json': setPackageVersion(packageJson, version),
@@ -243,8 +286,6 @@ function main(): void {
     ['git', 'commit', '-m', `Release ${tag}`, '--', ...Object.keys(files), 'dist'],
     ['git', 'tag', '--annotate', tag, '--message', `${tag}`],
   ];
-  if (!isPrerelease(version))
-    steps.push(['git', 'tag', '--force', '--annotate', major, '--message', `${major}: ${tag}`]);
   const show = (command: string[]) =>
     command.map((arg) => (/^[\w./:=@-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`)).join(' ');
 
@@ -258,13 +299,15 @@ function main(): void {
   }
   for (const [file, text] of Object.entries(files)) writeFileSync(path.join(root, file), text);
   for (const [command, ...args] of steps) execFileSync(command!, args, { cwd: root, stdio: 'inherit' });
-  console.log(
-    `\nReleased ${tag} locally${isPrerelease(version) ? ' (a pre-release: ' + major + ' stays where it was)' : `; ${major} now points at it`}.`,
-  );
+  const major = isPrerelease(version) ? undefined : majorTagName(version);
+  console.log(`\nTagged ${tag} locally.`);
   if (values.push) {
     for (const [command, ...args] of pushCommands(version))
       execFileSync(command!, args, { cwd: root, stdio: 'inherit' });
-    console.log(`Pushed. Publish the release for ${tag} on GitHub (Releases → Draft a new release).`);
+    console.log(
+      `Pushed. The release workflow now checks ${tag}, creates its GitHub release` +
+        `${major ? ` and moves ${major} to it` : ' (a pre-release: the major tag stays where it was)'}.`,
+    );
   } else {
     console.log('Nothing was pushed. To publish it:');
     for (const command of pushCommands(version)) console.log(`  ${show(command)}`);

@@ -349,7 +349,7 @@ export class KlingApiError extends Error {
   ) {
     const classification = classifyFailure(facts);
     const summary = describe(facts, classification);
-    super(`${summary} ${classification.advice}${requestIdNote(facts.requestId)}`, options);
+    super(`${summary} ${classification.advice}${requestIdNote(facts.requestId, summary)}`, options);
     this.name = 'KlingApiError';
     this.summary = summary;
     this.status = facts.status;
@@ -365,7 +365,7 @@ export class KlingApiError extends Error {
 
   /** The message with other advice in place of the classification's. */
   withAdvice(advice: string): string {
-    return `${this.summary} ${advice}${requestIdNote(this.requestId)}`;
+    return `${this.summary} ${advice}${requestIdNote(this.requestId, this.summary)}`;
   }
 }
 
@@ -385,6 +385,10 @@ function describe(facts: FailureFacts & { operation: string }, c: Classification
   return `${facts.operation} failed${where ? ` [${where}]` : ''}: ${c.meaning}.${server}`;
 }
 
-function requestIdNote(requestId: string | undefined): string {
-  return requestId ? ` (request id ${quoteExternal(requestId, 80)})` : '';
+/** The request id, unless the server's message already shows it (CometAPI's ends "(request id: …)"). */
+function requestIdNote(requestId: string | undefined, shown: string): string {
+  if (!requestId) return '';
+  const id = quoteExternal(requestId, 80);
+  const already = [...shown.matchAll(/request id:\s*([\w-]+)/gi)].some((match) => match[1] === id);
+  return already ? '' : ` (request id ${id})`;
 }

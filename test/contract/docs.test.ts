@@ -1,10 +1,13 @@
-// The promises to users in three places must agree: the interface contract, action.yml and the README.
-import { readFileSync } from 'node:fs';
+// The promises to users in three places must agree: the interface contract, action.yml and the README;
+// and the docs hold together: their examples parse, their links lead somewhere.
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Inputs, Outputs } from '../../src/constants.ts';
 import { classifyFailure, type FailureFacts } from '../../src/kling/errors.ts';
+import { readInputs, type InputError } from '../../src/inputs.ts';
+import { docFiles } from '../support/docs.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const read = (file: string) => readFileSync(path.join(root, file), 'utf8');
@@ -19,6 +22,11 @@ const action = parse(read('action.yml')) as ActionYml;
 
 /** First-column names and second-column defaults of the Markdown table between two markers. */
 function readmeTable(section: 'inputs' | 'outputs'): Map<string, string> {
+  return readmeRows(section, 2);
+}
+
+/** First-column names and the given column of the Markdown tables between two markers. */
+function readmeRows(section: 'inputs' | 'outputs', column: number): Map<string, string> {
   const text = read('README.md');
   const block = text.slice(
     text.indexOf(`<!-- ${section}:start -->`),
@@ -28,7 +36,7 @@ function readmeTable(section: 'inputs' | 'outputs'): Map<string, string> {
   for (const line of block.split('\n')) {
     const cells = line.split('|').map((c) => c.trim());
     const name = cells[1]?.match(/^`([a-z_]+)`$/)?.[1];
-    if (name) rows.set(name, cells[2] ?? '');
+    if (name) rows.set(name, cells[column] ?? '');
   }
   return rows;
 }
@@ -90,6 +98,30 @@ describe('README', () => {
     }
   });
 
+  it.each([Inputs.TimeoutSeconds, Inputs.PollIntervalSeconds, Inputs.MaxConcurrency, Inputs.RetentionDays])(
+    'gives the range of %s that the action enforces',
+    (name) => {
+      // The action's own message for a value out of range names the range.
+      let message = '';
+      try {
+        readInputs(
+          (input) => ({ video_url: 'https://example.com/a.mp4', api_key: 'k', [name]: '-1' })[input] ?? '',
+          '/w',
+        );
+      } catch (error) {
+        message = (error as InputError).problems.join(' ');
+      }
+      const [, min, max] = /from ([\d.]+) to ([\d.]+)/.exec(message) ?? [];
+      expect(min, message).toBeDefined();
+      const description = readmeRows('inputs', 3).get(name)!;
+      // "1–50", or for retention_days "… up to 400 … 0 or empty …".
+      for (const bound of [min!, max!])
+        expect(description, name).toMatch(
+          new RegExp(`(?<![\\d.])${bound.replace('.', '\\.')}(?!\\d|\\.\\d)`),
+        );
+    },
+  );
+
   it('documents every output', () => {
     expect([...readmeTable('outputs').keys()].sort()).toEqual(Object.keys(action.outputs).sort());
   });
@@ -144,11 +176,12 @@ describe("README's troubleshooting table", () => {
   });
 });
 
-describe('README examples', () => {
-  const blocks = [...read('README.md').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+describe('examples in the README and the docs', () => {
+  const yamlBlocks = (file: string) => [...read(file).matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  const blocks = docFiles().flatMap(yamlBlocks);
 
   it('has workflow examples to check', () => {
-    expect(blocks.length).toBeGreaterThanOrEqual(5);
+    expect(yamlBlocks('README.md').length).toBeGreaterThanOrEqual(5);
   });
 
   it.each(blocks.map((block, i) => [i + 1, block] as const))('yaml block %i parses', (_n, block) => {
@@ -170,5 +203,48 @@ describe('README examples', () => {
     for (const block of blocks) collect(parse(block) as unknown);
     expect(runs.length).toBeGreaterThan(0);
     for (const run of runs) expect(run).not.toContain('${{');
+  });
+});
+
+describe('links in the README and the docs', () => {
+  /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces as hyphens. */
+  const anchor = (heading: string) =>
+    heading
+      .trim()
+      .toLowerCase()
+      .replace(/[^\p{L}\p{N} _-]/gu, '')
+      .replace(/ /g, '-');
+  const anchors = (file: string) =>
+    new Set(
+      read(file)
+        .replace(/```[\s\S]*?```/g, '')
+        .split('\n')
+        .filter((line) => /^#{1,6} /.test(line))
+        .map((line) => anchor(line.replace(/^#+ /, ''))),
+    );
+
+  /** Relative link targets: inline and reference-style, outside code blocks. */
+  const links = (file: string) => {
+    const text = read(file).replace(/```[\s\S]*?```/g, '');
+    return [
+      ...[...text.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!),
+      ...[...text.matchAll(/^\[[^\]]+\]: (\S+)$/gm)].map((m) => m[1]!),
+    ].filter((target) => !/^[a-z]+:/.test(target));
+  };
+
+  it('finds the links of the README', () => {
+    expect(links('README.md').length).toBeGreaterThan(10);
+  });
+
+  it.each(docFiles())('%s links only to files and headings that exist', (file) => {
+    const targets = links(file);
+    const broken = targets.filter((target) => {
+      const [relative, hash] = target.split('#') as [string, string | undefined];
+      const linked =
+        relative === '' ? file : path.posix.normalize(path.posix.join(path.posix.dirname(file), relative));
+      if (!existsSync(path.join(root, linked))) return true;
+      return hash !== undefined && !anchors(linked).has(hash);
+    });
+    expect(broken, `${file}: links to nothing`).toEqual([]);
   });
 });

@@ -222,6 +222,26 @@ describe('KlingApiError', () => {
     expect(error.classification.kind).toBe('balance');
   });
 
+  it('prints the request id once when the server message already carries it (CometAPI)', () => {
+    const error = new KlingApiError({
+      operation: 'Create task',
+      status: 401,
+      cometCode: '',
+      message: 'Invalid token (request id: 20260101000000123456789abcdef)',
+      requestId: '20260101000000123456789abcdef',
+    });
+    for (const text of [error.message, error.withAdvice('Check the api_key secret.')])
+      expect(text.split('20260101000000123456789abcdef')).toHaveLength(2);
+    // Another id in the message does not stand in for this one.
+    const other = new KlingApiError({
+      operation: 'Query task',
+      status: 500,
+      message: 'upstream failed (request id: abc)',
+      requestId: 'req-9',
+    });
+    expect(other.message).toMatch(/\(request id req-9\)$/);
+  });
+
   it('names a CometAPI code when the body carried one', () => {
     const error = new KlingApiError({ operation: 'Query task', status: 500, cometCode: 'invalid_request' });
     expect(error.message).toContain('CometAPI code invalid_request');

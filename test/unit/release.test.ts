@@ -9,6 +9,7 @@ import {
   parseVersion,
   pushCommands,
   releaseChangelog,
+  releaseNotes,
   releaseProblems,
   setLockVersion,
   setPackageVersion,
@@ -100,11 +101,10 @@ describe('tag names', () => {
     expect(latest && tagName(latest)).toBe('v1.10.1-rc.1');
   });
 
-  it('pushes main, the new tag, and the moved major tag by force (not for a pre-release)', () => {
+  it('pushes main and the new tag, never the major tag (the release workflow moves it once checked)', () => {
     expect(pushCommands(v('1.2.3'))).toEqual([
       ['git', 'push', 'origin', 'main'],
       ['git', 'push', 'origin', 'refs/tags/v1.2.3'],
-      ['git', 'push', '--force', 'origin', 'refs/tags/v1'],
     ]);
     expect(pushCommands(v('2.0.0-rc.1'), 'upstream')).toEqual([
       ['git', 'push', 'upstream', 'main'],
@@ -167,6 +167,36 @@ Intro.
   it("finds the Unreleased section in the project's CHANGELOG.md", () => {
     const text = readFileSync(path.join(root, 'CHANGELOG.md'), 'utf8');
     expect(text).toMatch(/^## \[Unreleased\]$/m);
+  });
+});
+
+describe('releaseNotes', () => {
+  const released = releaseChangelog(CHANGELOG, v('0.2.0'), '2026-12-01');
+
+  it("are the version's CHANGELOG section, without its heading", () => {
+    expect(releaseNotes(v('0.2.0'), '0.2.0', released)).toBe('### Added\n\n- Something new.\n');
+    expect(releaseNotes(v('0.1.0'), '0.1.0', released)).toBe('### Added\n\n- The first version.\n');
+  });
+
+  it('are the Unreleased section for a pre-release', () => {
+    expect(releaseNotes(v('0.2.0-rc.1'), '0.2.0-rc.1', CHANGELOG)).toBe('### Added\n\n- Something new.\n');
+  });
+
+  it('refuse a tag whose commit does not carry the version, or a version the CHANGELOG does not describe', () => {
+    expect(() => releaseNotes(v('0.2.0'), '0.1.0', released)).toThrow(
+      /v0\.2\.0 tags a commit whose package\.json says 0\.1\.0/,
+    );
+    expect(() => releaseNotes(v('0.3.0'), '0.3.0', released)).toThrow(
+      /CHANGELOG\.md has no notes for 0\.3\.0/,
+    );
+  });
+
+  it("find this project's own notes", () => {
+    const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    const changelog = readFileSync(path.join(root, 'CHANGELOG.md'), 'utf8');
+    expect(releaseNotes(v(version), version, changelog)).toMatch(/^### Added\n/);
   });
 });
 
