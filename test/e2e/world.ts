@@ -2,7 +2,7 @@
  * One end-to-end world: the Kling emulator and the results-service fake on 127.0.0.1, and the built
  * action run as a child process the way the runner runs it. Every run is scanned for secrets.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { appendFileSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { KlingEmulator, type KlingEmulatorOptions } from '../emulator/kling-emulator.ts';
@@ -46,6 +46,7 @@ export async function startWorld(options: KlingEmulatorOptions = {}): Promise<Wo
         env: { ...results.env(), ...extra.env },
       });
       await expectNoSecrets(run, kling, results);
+      recordSnapshot(run);
       return run;
     },
     async close() {
@@ -121,4 +122,19 @@ export function errorMessage(run: ActionRun): string {
 
 export function routeRequests(kling: KlingEmulator, route: 'create' | 'query' | 'download') {
   return kling.requests.filter((r) => r.route === route);
+}
+
+/**
+ * With E2E_SNAPSHOT_FILE set, every run's outputs, summary and annotations are appended to it (one JSON
+ * line each), so a refactor can show they are unchanged: `scripts/compare-e2e-snapshots.ts`.
+ */
+function recordSnapshot(run: ActionRun): void {
+  const file = process.env.E2E_SNAPSHOT_FILE;
+  if (!file) return;
+  const annotations = run.stdout.split('\n').filter((line) => /^::(error|warning|notice)\b/.test(line));
+  const test = expect.getState().currentTestName ?? '';
+  appendFileSync(
+    `${file}.${process.pid}`,
+    `${JSON.stringify({ test, outputs: run.outputs, summary: run.summary, annotations })}\n`,
+  );
 }
