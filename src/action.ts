@@ -4,7 +4,7 @@
  */
 import * as core from '@actions/core';
 import { Agent, EnvHttpProxyAgent, fetch as undiciFetch, setGlobalDispatcher } from 'undici';
-import type { CacheStore } from './cache.ts';
+import type { CacheStore } from './step/cache.ts';
 import type { ArtifactStore } from './deliver/artifact.ts';
 import type { FetchLike } from './net/http.ts';
 import { githubRun } from './deliver/github.ts';

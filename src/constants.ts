@@ -1,4 +1,4 @@
-/** Input names, exactly as in action.yml and ../shared/interface.md; no other file spells them. */
+/** Input and output names, exactly as in action.yml; no other file of src/ spells them. */
 export const Inputs = {
   VideoUrl: 'video_url',
   VideoId: 'video_id',
@@ -64,5 +64,3 @@ export const DEFAULT_BASE_URLS = {
   cometapi: 'https://api.cometapi.com',
   kling: 'https://api-singapore.klingai.com',
 } as const;
-
-export const PROMPT_MAX_CHARACTERS = 200;

@@ -1,8 +1,8 @@
 /** Everything the step touches in the outside world, injected so it runs in tests without a runner. */
-import type { CacheStore } from './cache.ts';
+import type { CacheStore } from './step/cache.ts';
 import type { ArtifactStore } from './deliver/artifact.ts';
 import type { GithubRun } from './deliver/github.ts';
-import type { GetInput } from './inputs.ts';
+import type { GetInput } from './inputs/read.ts';
 import type { FetchLike } from './net/http.ts';
 import type { OutputSink } from './report/task-report.ts';
 import type { Clock, Log, Sleep } from './runtime.ts';
@@ -17,7 +17,7 @@ export interface RunContext extends RunIdentity {
 
 export interface StepDependencies {
   getInput: GetInput;
-  /** core.setSecret: masks a value in every later log line (the step also redacts it: secrets.ts). */
+  /** core.setSecret: masks a value in every later log line (the step also redacts it: step/secrets.ts). */
   mask: (secret: string) => void;
   outputs: OutputSink;
   writeSummary: (markdown: string) => Promise<void>;

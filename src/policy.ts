@@ -3,6 +3,22 @@
  * hard-codes one; the step passes them down, so tests can pass smaller ones.
  */
 export const policy = {
+  /** What the inputs may ask for; the error messages quote these. */
+  inputs: {
+    /** Six hours: the longest a job may run on GitHub-hosted runners. */
+    maxTimeoutSeconds: 6 * 60 * 60,
+    maxPollIntervalSeconds: 300,
+    /** Kling plans allow a handful of tasks at once; more in flight would only meet 1303. */
+    maxConcurrency: 50,
+    /** Each task is paid for: a list longer than this is more likely a mistake than a plan. */
+    maxVideos: 200,
+    /** A `videos` entry's name: one line of at most this many characters. */
+    maxNameCharacters: 100,
+    /** Kling's limit on sound_effect_prompt and bgm_prompt. */
+    maxPromptCharacters: 200,
+    /** GitHub's longest retention (private repositories); public ones stop at 90. */
+    maxRetentionDays: 400,
+  },
   request: {
     /** One API request, headers and body together (also capped by the step's deadline). */
     timeoutMs: 30_000,

@@ -68,8 +68,6 @@ export async function abandonOnAbort<T>(work: Promise<T>, signal: AbortSignal | 
   }
 }
 
-export const silentLog: Log = { info: () => {}, warning: () => {}, debug: () => {} };
-
 /** Thrown (as the abort reason) when the runner cancels the step. */
 export class CancelledError extends Error {
   readonly signalName: string;
@@ -86,6 +84,13 @@ export function signalName(signal: AbortSignal): string {
   return reason instanceof CancelledError ? reason.signalName : 'cancellation';
 }
 
+/** "812 B", "78.1 KiB", "3.3 MiB": sizes in logs, messages and the summary. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+
 /** "1m05s", "42s": durations in logs and the summary. */
 export function formatDuration(ms: number): string {
   // Under a second (short test limits, sub-second stalls): tenths, so it never reads "0s".
@@ -94,4 +99,79 @@ export function formatDuration(ms: number): string {
   const minutes = Math.floor(total / 60);
   const seconds = total % 60;
   return minutes > 0 ? `${minutes}m${String(seconds).padStart(2, '0')}s` : `${seconds}s`;
+}
+
+/** A counting gate with waiters served in order; `front` lets a refused entry go before new ones. */
+export class Gate {
+  #limit: number;
+  readonly #max: number;
+  #inUse = 0;
+  readonly #waiters: { front: boolean; wake: () => void }[] = [];
+
+  constructor(limit: number) {
+    this.#limit = limit;
+    this.#max = limit;
+  }
+
+  get limit(): number {
+    return this.#limit;
+  }
+
+  get inUse(): number {
+    return this.#inUse;
+  }
+
+  /** Resolves with a release function (safe to call more than once) when a place is free. */
+  async acquire(signal?: AbortSignal, front = false): Promise<() => void> {
+    signal?.throwIfAborted();
+    if (this.#inUse < this.#limit && this.#waiters.length === 0) this.#inUse++;
+    else await this.#wait(signal, front);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#inUse--;
+      this.#handOver();
+    };
+  }
+
+  /** Queues until a place is handed over (counted in #inUse by the one who hands it). */
+  #wait(signal: AbortSignal | undefined, front: boolean): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        const index = this.#waiters.indexOf(waiter);
+        if (index !== -1) this.#waiters.splice(index, 1);
+        reject(signal!.reason as Error);
+      };
+      const waiter = {
+        front,
+        wake: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+      };
+      const at = front ? this.#waiters.findIndex((w) => !w.front) : -1;
+      this.#waiters.splice(at === -1 ? this.#waiters.length : at, 0, waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** One more place, up to the limit it started with: the account may have room again. */
+  raise(): void {
+    if (this.#limit >= this.#max) return;
+    this.#limit++;
+    this.#handOver();
+  }
+
+  /** Fewer places from now on (never below one); those in use are not taken back. */
+  lower(limit: number): void {
+    this.#limit = Math.max(1, Math.min(this.#limit, limit));
+  }
+
+  #handOver(): void {
+    while (this.#inUse < this.#limit && this.#waiters.length > 0) {
+      this.#inUse++;
+      this.#waiters.shift()!.wake();
+    }
+  }
 }

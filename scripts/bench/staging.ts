@@ -95,7 +95,8 @@ async function s3Upload(args: ChildArgs): Promise<() => Promise<unknown>> {
   const { fetch } = await import('undici');
   const { S3Client } = await import('../../src/s3/client.ts');
   const { policy } = await import('../../src/policy.ts');
-  const { abortableSleep, silentLog, systemClock } = await import('../../src/runtime.ts');
+  const { abortableSleep, systemClock } = await import('../../src/runtime.ts');
+  const { silentLog } = await import('../../test/support/silent-log.ts');
   const { TEST_KEY } = await import('../../test/emulator/object-store.ts');
   const client = new S3Client({
     fetch: fetch as unknown as FetchLike,

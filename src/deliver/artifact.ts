@@ -2,9 +2,15 @@
  * Upload the downloaded files as an artifact (or one per file, unzipped); a re-run that resumes the
  * same task replaces its earlier artifact.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { Inputs } from '../constants.ts';
-import type { Log } from '../runtime.ts';
+import { policy } from '../policy.ts';
+import type { UploadedArtifact } from '../report/task-report.ts';
+import { abandonOnAbort, signalName, type Log } from '../runtime.ts';
+import { safeFileStem, type DownloadedFile } from '../task/files.ts';
+import type { TaskOutcome } from '../task/task.ts';
+import type { Delivery, DeliveryContext } from './delivery.ts';
 
 /** The slice of @actions/artifact this action uses, so tests can stand in for it. */
 export interface ArtifactStore {
@@ -15,15 +21,6 @@ export interface ArtifactStore {
     options?: { retentionDays?: number; compressionLevel?: number; skipArchive?: boolean },
   ): Promise<{ id?: number; size?: number; digest?: string }>;
   deleteArtifact(name: string): Promise<{ id: number }>;
-}
-
-export interface UploadedArtifact {
-  name: string;
-  id: number;
-  size?: number;
-  digest?: string;
-  url: string;
-  replaced: boolean;
 }
 
 export interface UploadRequest {
@@ -128,4 +125,100 @@ async function deleteIfThere(store: ArtifactStore, name: string): Promise<boolea
 function isNameConflict(error: unknown): boolean {
   const message = error instanceof Error ? error.message : String(error);
   return /\(409\)|already exists/i.test(message);
+}
+
+/** The inputs the artifact delivery reads. */
+export interface ArtifactSettings {
+  uploadArtifact: boolean;
+  artifactName?: string;
+  batch: boolean;
+  archive: boolean;
+  overwrite: boolean;
+  retentionDays?: number;
+  timeoutSeconds: number;
+  outputDir: string;
+}
+
+export interface ArtifactWorld {
+  store: ArtifactStore;
+  /** Where the run's page is: the artifact's link is built from it. */
+  run: { serverUrl: string; repository: string; runId: string };
+}
+
+/** One zip of every file, or (archive: false) each file as its own artifact, so it plays in the browser. */
+export function artifactDelivery(settings: ArtifactSettings, world: ArtifactWorld): Delivery {
+  return {
+    tells: false,
+    async deliver(context) {
+      const { files, report } = context;
+      if (files.length === 0) return undefined;
+      if (!settings.uploadArtifact) {
+        report.artifactSkipped(`not uploaded (${Inputs.UploadArtifact}: false)`);
+        return undefined;
+      }
+      return uploadAll(artifactName(context.outcomes, settings), settings, world, context);
+    },
+  };
+}
+
+/** A re-run that resumes the same tasks must find (and replace) the same artifact. */
+function artifactName(outcomes: readonly TaskOutcome[], settings: ArtifactSettings): string {
+  if (settings.artifactName) return settings.artifactName;
+  if (!settings.batch) return `kling-audio-${safeFileStem(outcomes[0]?.task?.taskId ?? 'task')}`;
+  const ids = outcomes.map((o) => o.externalTaskId ?? '').join('\n');
+  return `kling-audio-${createHash('sha256').update(ids).digest('hex').slice(0, 16)}`;
+}
+
+async function uploadAll(
+  name: string,
+  settings: ArtifactSettings,
+  world: ArtifactWorld,
+  context: DeliveryContext,
+) {
+  const { files, report, log, signal } = context;
+  const { serverUrl, repository, runId } = world.run;
+  // The client takes no signal: on cancellation or at the deadline the upload is abandoned.
+  const deadline = AbortSignal.timeout(Math.max(0, context.deadlineMs - context.clock.now()));
+  const batches = settings.archive ? [files] : files.map((file) => [file]);
+  const uploaded: UploadedArtifact[] = [];
+  try {
+    for (const batch of batches) {
+      const upload = uploadResults({
+        store: world.store,
+        name,
+        files: batch.map((f) => f.path),
+        rootDirectory: settings.outputDir,
+        retentionDays: settings.retentionDays,
+        compressionLevel: policy.artifact.compressionLevel,
+        skipArchive: !settings.archive,
+        overwrite: settings.overwrite,
+        replaceOnConflict: settings.artifactName === undefined || !settings.archive,
+        log,
+        urlFor: (id) => `${serverUrl}/${repository}/actions/runs/${runId}/artifacts/${id}`,
+      });
+      const artifact = await abandonOnAbort(upload, AbortSignal.any([signal, deadline]));
+      log.info(`Uploaded artifact "${artifact.name}" (id ${artifact.id}): ${artifact.url}`);
+      uploaded.push(artifact);
+    }
+    report.artifactUploaded(uploaded);
+    return undefined;
+  } catch (error) {
+    if (uploaded.length > 0) report.artifactUploaded(uploaded);
+    if (signal.aborted || deadline.aborted) context.onAbandoned();
+    if (signal.aborted) return { kind: 'cancelled', signal: signalName(signal) } as const;
+    if (deadline.aborted) return { kind: 'timeout', message: uploadTimedOut(files, settings) } as const;
+    // An ending, not a throw: the release and the PR comment still say how the step went.
+    if (!(error instanceof ArtifactsUnsupportedError))
+      return { kind: 'failed', message: error instanceof Error ? error.message : String(error) } as const;
+    log.warning(error.message);
+    report.artifactSkipped(error.message);
+    return undefined;
+  }
+}
+
+function uploadTimedOut(files: readonly DownloadedFile[], settings: ArtifactSettings): string {
+  return (
+    `The artifact upload did not finish before the step's deadline (${Inputs.TimeoutSeconds}: ${settings.timeoutSeconds}). ` +
+    `The files are on the runner: ${files.map((f) => f.path).join(', ')}; raise ${Inputs.TimeoutSeconds} to leave the upload more time.`
+  );
 }

@@ -3,7 +3,10 @@
  * only when one of them is asked for, and how a failed GitHub call is retried.
  */
 import { readFileSync } from 'node:fs';
+import { isLoopbackHost } from '../net/address.ts';
 import type { Budget, Classify } from '../net/retry.ts';
+import { policy } from '../policy.ts';
+import type { Clock, Log, Sleep } from '../runtime.ts';
 
 /** The run, as the runner's GITHUB_* variables and event payload describe it. */
 export interface GithubRun {
@@ -50,8 +53,7 @@ export function plainUrl(url: unknown): string | undefined {
   if (typeof url !== 'string' || url.length > 2048 || /[\s\p{Cc}<>"`]/u.test(url)) return undefined;
   try {
     const parsed = new URL(url);
-    return parsed.protocol === 'https:' ||
-      (parsed.protocol === 'http:' && /^(127\.|localhost$|\[::1\]$)/.test(parsed.hostname))
+    return parsed.protocol === 'https:' || (parsed.protocol === 'http:' && isLoopbackHost(parsed.hostname))
       ? url
       : undefined;
   } catch {
@@ -81,7 +83,7 @@ export async function findInPages<T>(
 export type Octokit = Awaited<ReturnType<typeof loadOctokit>>;
 
 /** Loads @actions/github on first use: a step without PR comment or release never pays for it. */
-export async function loadOctokit(token: string, apiUrl: string, signal: AbortSignal) {
+async function loadOctokit(token: string, apiUrl: string, signal: AbortSignal) {
   const { getOctokit } = await import('@actions/github');
   return getOctokit(token, { baseUrl: apiUrl, request: { signal } });
 }
@@ -132,5 +134,41 @@ export function classifyGithub(now: () => number, limits: GithubLimits): Classif
     if (error.status >= 500)
       return { retry: true, reason: `GitHub answered HTTP ${error.status}`, budget: network };
     return { retry: false };
+  };
+}
+
+/** What a GitHub delivery needs of the step: time, its deadline, and where to log. */
+export interface GithubCallContext {
+  clock: Clock;
+  sleep: Sleep;
+  random: () => number;
+  log: Log;
+  signal: AbortSignal;
+  deadlineMs: number;
+}
+
+/** An Octokit for the token, its requests ended by the step's cancellation or deadline. */
+export async function octokitFor(
+  token: string,
+  apiUrl: string,
+  context: GithubCallContext,
+): Promise<Octokit> {
+  const deadline = AbortSignal.timeout(Math.max(0, context.deadlineMs - context.clock.now()));
+  return loadOctokit(token, apiUrl, AbortSignal.any([context.signal, deadline]));
+}
+
+/** What a GitHub call needs: time, the retry schedule, GitHub's limits and the step's deadline. */
+export function githubCalls(context: GithubCallContext, apiUrl: string) {
+  const { clock, sleep, random, log, signal, deadlineMs } = context;
+  return {
+    clock,
+    sleep,
+    random,
+    log,
+    signal,
+    schedule: policy.retry.schedule,
+    limits: policy.github,
+    deadlineMs,
+    apiUrl,
   };
 }

@@ -2,15 +2,79 @@
  * One comment per workflow step on a pull request, found again by a hidden marker and updated in
  * place: a re-run or a later run never adds a second one, and never takes over someone else's.
  */
+import { Inputs } from '../constants.ts';
 import { withRetries, type RetryContext } from '../net/retry.ts';
+import { policy } from '../policy.ts';
+import type { Delivery } from './delivery.ts';
 import {
   classifyGithub,
+  githubCalls,
   isGithubError,
+  octokitFor,
   plainUrl,
   type GithubLimits,
   type GithubRun,
   type Octokit,
 } from './github.ts';
+
+export interface CommentSettings {
+  prComment: boolean;
+  githubToken: string;
+}
+
+/** The run's page, which the comment links for what it leaves out. */
+export interface RunPage {
+  serverUrl: string;
+  repository: string;
+  runId: string;
+}
+
+/** The pull request's comment (`pr_comment`); it never fails the step, but says what would fix it. */
+export function commentDelivery(settings: CommentSettings, github: GithubRun, run: RunPage): Delivery {
+  return {
+    tells: true,
+    async deliver(context, ending) {
+      if (!settings.prComment) return undefined;
+      const { log, report } = context;
+      if (github.pullRequest === undefined) {
+        log.info(
+          `${Inputs.PrComment}: this run is not for a pull request (event ${github.eventName || 'unknown'}); no comment written.`,
+        );
+        return undefined;
+      }
+      const marker = commentMarker(github);
+      const body = report.comment(context.endings, ending, {
+        // The marker and its line break go first.
+        maxChars: policy.report.commentMaxChars - marker.length - 1,
+        summaryUrl: plainUrl(`${run.serverUrl}/${run.repository}/actions/runs/${run.runId}`),
+      });
+      try {
+        const posted = await upsertComment(
+          await octokitFor(settings.githubToken, github.apiUrl, context),
+          { owner: github.owner, repo: github.repo, pullRequest: github.pullRequest },
+          marker,
+          body,
+          githubCalls(context, github.apiUrl),
+        );
+        if (posted.url) report.commented(posted.url);
+        log.info(
+          `${posted.created ? 'Wrote' : 'Updated'} the pull request comment${posted.url ? `: ${posted.url}` : '.'}`,
+        );
+      } catch (error) {
+        if (error instanceof CommentNotAllowedError)
+          log.warning(
+            `${Inputs.PrComment}: GitHub refused the comment (HTTP ${error.status}). ${Inputs.GithubToken} needs \`pull-requests: write\`; ` +
+              `a pull request from a fork gets a read-only GITHUB_TOKEN, so skip ${Inputs.PrComment} there.`,
+          );
+        else
+          log.warning(
+            `${Inputs.PrComment}: the comment could not be written: ${error instanceof Error ? error.message : String(error)}`,
+          );
+      }
+      return undefined;
+    },
+  };
+}
 
 export interface CommentTarget {
   owner: string;
@@ -25,7 +89,7 @@ export interface PostedComment {
 }
 
 /** A token that may not write to the pull request (a fork's read-only GITHUB_TOKEN, say). */
-export class CommentNotAllowedError extends Error {
+class CommentNotAllowedError extends Error {
   readonly status: number;
   constructor(status: number, message: string) {
     super(message);
@@ -48,7 +112,7 @@ interface Comment {
   user?: { login?: string; type?: string } | null;
 }
 
-export async function upsertComment(
+async function upsertComment(
   octokit: Octokit,
   target: CommentTarget,
   marker: string,

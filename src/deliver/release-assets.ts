@@ -52,7 +52,7 @@ export class ReleaseAssetNotOursError extends Error {
 }
 
 /** A replacement that did not go through: the message says what the release holds now. */
-export class ReleaseAssetReplaceError extends Error {
+class ReleaseAssetReplaceError extends Error {
   override name = 'ReleaseAssetReplaceError';
 }
 

@@ -1,5 +1,9 @@
 import type { Clock } from '../runtime.ts';
 
+/** A bearer key (CometAPI, or a Kling console API key), or a Kling access key + secret key pair. */
+export type Credentials =
+  { kind: 'api_key'; apiKey: string } | { kind: 'access_key'; accessKey: string; secretKey: string };
+
 /** Supplies the Authorization header for each request. */
 export interface Authorizer {
   header(): Promise<string>;
@@ -25,7 +29,7 @@ export interface JwtOptions {
   notBeforeSkewSeconds: number;
 }
 
-/** Kling access key + secret key: HS256 JWT `{iss, exp, nbf}` (reference §6), cached and re-signed before expiry. */
+/** Kling access key + secret key: HS256 JWT `{iss, exp, nbf}` as Kling documents it, cached and re-signed before expiry. */
 export function jwtAuthorizer(options: JwtOptions): Authorizer {
   const ttl = options.ttlSeconds;
   const margin = options.refreshMarginSeconds;

@@ -7,7 +7,7 @@ import { KlingApiError, NOT_SENT } from './errors.ts';
 import { parseEnvelope, parseTask, parseTaskList, whyNotATask, type Task } from './responses.ts';
 import type { Routes } from './routes.ts';
 
-/** The create body (reference §2.1); optional fields are omitted when unset. */
+/** The create body as Kling documents it; optional fields are omitted when unset. */
 export interface CreateTaskRequest {
   video_url?: string;
   video_id?: string;
@@ -127,7 +127,7 @@ export class KlingClient {
 
   /**
    * Look a task up by its external id: undefined only when some form of the look-up answered that it
-   * does not exist. The wire form is undocumented (reference §1.1), so three are tried in turn: the
+   * does not exist. The wire form is undocumented, so three are tried in turn: the
    * single-task path, the `?external_task_id=` query, and (Kling) the list of recent tasks. Absence is
    * the path form's "not found", or a fallback's answer without the task; a form that is refused or
    * fails cannot tell. Auth and balance errors end the search. A task `claim` says is someone

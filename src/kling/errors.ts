@@ -3,9 +3,9 @@ import { PROXY_ADVICE, type TransportFailure } from '../net/network-error.ts';
 
 /**
  * Every way an API call can fail, classified in one place: from the HTTP status and the body's code
- * (Kling's numeric `code`, or CometAPI's `error.code`), or from the transport.
- * See ../../../shared/reference/kling-api.md §4. Advice here names no action input: the step adds
- * that (advice.ts), since only it knows which input the user should change.
+ * (Kling's numeric `code`, or CometAPI's `error.code`, as their error tables list them), or from the
+ * transport. Advice here names no action input: the step adds that (step/advice.ts), since only it
+ * knows which input the user should change.
  */
 
 export type FailureKind =

@@ -183,7 +183,7 @@ function durationText(value: unknown): string | undefined {
  * Task ids become file names, artifact names and log text: one that could not be an id (line breaks,
  * slashes, `..`, control characters, absurd length) is an answer not to trust, not a task.
  */
-export function isPlausibleTaskId(id: string): boolean {
+function isPlausibleTaskId(id: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9._:=+-]{0,127}$/.test(id) && !id.includes('..');
 }
 

@@ -1,10 +1,10 @@
-/** Where each provider serves video-to-audio (reference §1): Kling at /v1/..., CometAPI under /kling/v1/.... */
+/** Where each provider serves video-to-audio: Kling at /v1/..., CometAPI under /kling/v1/.... */
 export type ProviderName = 'cometapi' | 'kling';
 
 export interface Routes {
   create: string;
   task(idOrExternalId: string): string;
-  /** The query-string form of an external-id look-up that some clients use (reference §1.1). */
+  /** The query-string form of an external-id look-up that some clients use. */
   taskByExternalIdQuery(externalTaskId: string): string;
   /** Newest tasks first; only Kling documents it (CometAPI does not). */
   recentTasks?: string;

@@ -21,6 +21,13 @@ export function isForbiddenAddress(address: string): boolean {
   return FORBIDDEN.check(address, family === 4 ? 'ipv4' : 'ipv6');
 }
 
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/** A host on this machine (tests, the demo, a local store): plain http is accepted only there. */
+export function isLoopbackHost(hostname: string): boolean {
+  return LOOPBACK.test(hostname);
+}
+
 /** Why a result URL must not be fetched, or undefined when it may be. */
 export function resultUrlProblem(raw: string, allowHttp: boolean): string | undefined {
   let url: URL;

@@ -1,4 +1,5 @@
 /** One HTTP exchange with an API: bounded in time (request timeout and the step's deadline) and in size. */
+import { formatBytes } from '../runtime.ts';
 import { readNetworkError, type TransportFailure } from './network-error.ts';
 
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -23,7 +24,7 @@ export class TransportError extends Error {
 export class AnswerTooLargeError extends Error {
   readonly maxBytes: number;
   constructor(maxBytes: number) {
-    super(`the answer is larger than ${Math.round(maxBytes / 1024 / 1024)} MiB`);
+    super(`the answer is larger than ${formatBytes(maxBytes)}`);
     this.name = 'AnswerTooLargeError';
     this.maxBytes = maxBytes;
   }

@@ -1,6 +1,6 @@
 /** Proxy settings from the runner's environment (self-hosted runners behind a company proxy). */
 
-export const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'] as const;
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'] as const;
 
 export function proxyConfigured(env: NodeJS.ProcessEnv): boolean {
   return PROXY_VARIABLES.some((name) => Boolean(env[name]));

@@ -3,6 +3,7 @@
  * (walked by their headers alone, so `moov` is found wherever it sits without reading `mdat`), and the
  * movie inside `moov` (movie.ts).
  */
+import { formatBytes } from '../runtime.ts';
 
 export type Container = 'mp4' | 'mov';
 
@@ -184,7 +185,7 @@ async function takeMoov(
 ): Promise<MoovSearch> {
   if (size !== undefined && size > limits.maxMoovBytes)
     return unknown(
-      `its moov box is ${mebibytes(size)}, more than the ${mebibytes(limits.maxMoovBytes)} the check reads`,
+      `its moov box is ${formatBytes(size)}, more than the ${formatBytes(limits.maxMoovBytes)} the check reads`,
     );
   const wanted = size ?? limits.maxMoovBytes;
   let moov = slice(window, header.start, wanted);
@@ -218,9 +219,4 @@ function damaged(reason: string): MoovSearch {
 
 function unknown(reason: string): MoovSearch {
   return { found: false, definite: false, reason };
-}
-
-export function mebibytes(bytes: number): string {
-  if (bytes < 1024 * 1024) return `${Math.round(bytes / 1024)} KiB`;
-  return `${Math.round((bytes / 1024 / 1024) * 10) / 10} MiB`;
 }

@@ -8,8 +8,7 @@ import { resultUrlProblem } from '../net/address.ts';
 import { quoteExternal } from '../net/external-text.ts';
 import type { FetchLike } from '../net/http.ts';
 import { readNetworkError } from '../net/network-error.ts';
-import { formatDuration, type Clock } from '../runtime.ts';
-import { mebibytes } from './container.ts';
+import { formatBytes, formatDuration, type Clock } from '../runtime.ts';
 
 export interface RemoteLimits {
   /** One request, headers and body together. */
@@ -150,7 +149,7 @@ export class RemoteFile {
     if (offset + length > cap) {
       this.#finish(linear.exchange);
       throw new SourceProblem(
-        `the host ignores Range requests, and the part needed lies past the first ${mebibytes(cap)}, all the check reads`,
+        `the host ignores Range requests, and the part needed lies past the first ${formatBytes(cap)}, all the check reads`,
         false,
       );
     }
@@ -301,7 +300,7 @@ function streamReader(response: Response): StreamReader {
 }
 
 /** `Content-Range: bytes <first>-<last>/<total or *>`. */
-export function contentRange(headers: Headers): { start: number; total: number | undefined } | undefined {
+function contentRange(headers: Headers): { start: number; total: number | undefined } | undefined {
   const match = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i.exec(headers.get('content-range')?.trim() ?? '');
   if (!match) return undefined;
   return { start: Number(match[1]), total: match[3] === '*' ? undefined : Number(match[3]) };

@@ -4,20 +4,31 @@
  * per entry in input order (so a single-video step keeps plain values), `files` as every file, and
  * `results` as JSON at the end.
  */
-import { Outputs, type OutputName } from '../constants.ts';
-import type { UploadedArtifact } from '../deliver/artifact.ts';
+import { Inputs, Outputs, type OutputName } from '../constants.ts';
 import { markdownCode } from '../net/external-text.ts';
 import { policy } from '../policy.ts';
-import { formatDuration, type Clock } from '../runtime.ts';
+import { formatBytes, formatDuration, type Clock } from '../runtime.ts';
 import { characters, fitLines, joinWithin, linesSize, utf8Bytes } from './fit.ts';
 import {
   escape,
-  formatBytes,
   TaskReport,
   type Ending,
   type OutputSink,
   type ReportContext,
+  type UploadedArtifact,
 } from './task-report.ts';
+
+/** The per-entry outputs each `results` row carries, in the interface's order. */
+const RESULT_FIELDS: readonly OutputName[] = [
+  Outputs.TaskId,
+  Outputs.ExternalTaskId,
+  Outputs.TaskStatus,
+  Outputs.AudioUrl,
+  Outputs.AudioPath,
+  Outputs.VideoUrl,
+  Outputs.VideoPath,
+  Outputs.Duration,
+];
 
 /** Outputs that hold one value for the whole step, not one per entry. */
 const STEP_WIDE: readonly string[] = [Outputs.ArtifactId, Outputs.ArtifactUrl, Outputs.ArtifactDigest];
@@ -206,19 +217,13 @@ export class StepReport {
           : ending?.kind === 'cancelled'
             ? `cancelled (${ending.signal})`
             : undefined;
+      // A row's fields are the per-entry outputs of the same names, in the interface's order.
       return {
         name: this.#labels[i]!.name,
         source: this.#labels[i]!.source,
-        task_id: value(Outputs.TaskId),
-        external_task_id: value(Outputs.ExternalTaskId),
-        task_status: value(Outputs.TaskStatus),
-        audio_url: value(Outputs.AudioUrl),
-        audio_path: value(Outputs.AudioPath),
-        video_url: value(Outputs.VideoUrl),
-        video_path: value(Outputs.VideoPath),
-        duration: value(Outputs.Duration),
+        ...Object.fromEntries(RESULT_FIELDS.map((name) => [name, value(name)])),
         ...(sink.outputs.has(Outputs.CacheHit)
-          ? { cache_hit: sink.outputs.get(Outputs.CacheHit) === 'true' }
+          ? { [Outputs.CacheHit]: sink.outputs.get(Outputs.CacheHit) === 'true' }
           : {}),
         ...(error !== undefined ? { error } : {}),
       };
@@ -248,7 +253,7 @@ export class StepReport {
     if (ending.kind === 'cancelled')
       return (
         `Cancelled (${ending.signal}). Tasks already created keep running on Kling's side: re-run this job to ` +
-        "resume them all (each entry's external id finds its task), or collect one with `task_id: <id>`.\n"
+        `resume them all (each entry's external id finds its task), or collect one with \`${Inputs.TaskId}: <id>\`.\n`
       );
     return 'message' in ending ? `${ending.message}\n` : '';
   }

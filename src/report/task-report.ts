@@ -3,15 +3,24 @@
  * the step ends (success, failure, timeout, cancellation).
  */
 import path from 'node:path';
-import { Outputs, State, type OutputName } from '../constants.ts';
-import type { UploadedArtifact } from '../deliver/artifact.ts';
+import { Inputs, Outputs, State, type OutputName } from '../constants.ts';
 import type { Task, TaskBilling } from '../kling/responses.ts';
 import { resultUrlProblem } from '../net/address.ts';
 import { markdownCode } from '../net/external-text.ts';
-import { formatDuration, type Clock } from '../runtime.ts';
+import { formatBytes, formatDuration, type Clock } from '../runtime.ts';
 import { characters, joinWithin } from './fit.ts';
 import type { AudioFormat, DownloadedFile } from '../task/files.ts';
 import type { TaskObserver } from '../task/task.ts';
+
+/** An artifact the step uploaded, as the outputs and the summary show it. */
+export interface UploadedArtifact {
+  name: string;
+  id: number;
+  size?: number;
+  digest?: string;
+  url: string;
+  replaced: boolean;
+}
 
 export interface OutputSink {
   setOutput(name: OutputName, value: string): void;
@@ -192,7 +201,9 @@ export class TaskReport implements TaskObserver {
   failureMessage(ending: Ending): string {
     const task = this.task;
     const running = task && task.status !== 'succeed' && task.status !== 'failed';
-    const resume = running ? ` Resume it with \`task_id: ${task.taskId}\` in a later step or run.` : '';
+    const resume = running
+      ? ` Resume it with \`${Inputs.TaskId}: ${task.taskId}\` in a later step or run.`
+      : '';
     switch (ending.kind) {
       case 'cancelled':
         if (running)
@@ -214,7 +225,7 @@ export class TaskReport implements TaskObserver {
   private afterSuccessNote(task: Task): string {
     const done = `after task ${task.taskId} succeeded`;
     if (this.files.length === 0)
-      return `${done}, before its files were downloaded. Collect them with \`task_id: ${task.taskId}\` in a later step or run (Kling keeps them for 30 days).`;
+      return `${done}, before its files were downloaded. Collect them with \`${Inputs.TaskId}: ${task.taskId}\` in a later step or run (Kling keeps them for 30 days).`;
     const paths = this.files.map((f) => this.displayPath(f.path)).join(', ');
     return `${done}, before the artifact upload finished. The files are on the runner: ${paths}.`;
   }
@@ -308,12 +319,12 @@ function headline(ending: Ending, task: Task | undefined): string {
 
 function nextStep(ending: Ending, task: Task | undefined): string | undefined {
   const running = task && task.status !== 'succeed' && task.status !== 'failed';
-  const resume = task ? `Resume it with \`task_id: ${task.taskId}\` in a later step or run.` : '';
+  const resume = task ? `Resume it with \`${Inputs.TaskId}: ${task.taskId}\` in a later step or run.` : '';
   switch (ending.kind) {
     case 'succeeded':
       return undefined;
     case 'submitted':
-      return task ? `Not waited for (\`wait: false\`). ${resume}` : undefined;
+      return task ? `Not waited for (\`${Inputs.Wait}: false\`). ${resume}` : undefined;
     case 'timeout':
       return `> [!WARNING]\n> ${escape(ending.message)}`;
     case 'cancelled':
@@ -361,10 +372,4 @@ export function escape(text: string): string {
     .replace(/([\\[\]!|])/g, '\\$1')
     .replace(/:\/\//g, ':&#8203;//')
     .replace(/\bwww\./gi, 'www&#8203;.');
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }

@@ -14,7 +14,7 @@ export type StoreOperation = 'upload' | 'look-up' | 'delete';
  * The IAM action each operation needs (GCS and R2 keys: write or read access to the bucket); `read`
  * is what the API's fetch of a presigned URL needs.
  */
-export const PERMISSION: Record<StoreOperation | 'read', string> = {
+const PERMISSION: Record<StoreOperation | 'read', string> = {
   upload: 's3:PutObject',
   'look-up': 's3:GetObject',
   delete: 's3:DeleteObject',

@@ -3,7 +3,7 @@
  * Pure functions, so values are checked before any request. Problems are phrases about the value
  * ("it has no bucket"); the caller names the input they came from.
  */
-import { isForbiddenAddress } from '../net/address.ts';
+import { isForbiddenAddress, isLoopbackHost } from '../net/address.ts';
 
 export interface BucketLocation {
   bucket: string;
@@ -23,7 +23,6 @@ export type Checked<T> = { ok: true; value: T } | { ok: false; problem: string; 
 const AMAZON_HOST = /^(?:(.+)\.)?s3(?:[.-](?:dualstack\.)?([a-z0-9-]+))?\.amazonaws\.com(?:\.cn)?$/;
 /** Keys end in a 64-hex digest and an extension; S3 allows 1024 bytes in all. */
 const MAX_PREFIX_BYTES = 512;
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])$/i;
 
 /** Parses `s3://bucket/prefix` (trailing slashes ignored). */
 export function parseS3Url(raw: string): Checked<BucketLocation> {
@@ -143,7 +142,7 @@ export function parseEndpoint(raw: string): Checked<string> {
   } catch {
     return fail('it must be an absolute https URL, e.g. https://<account>.r2.cloudflarestorage.com');
   }
-  if (url.protocol === 'http:' && !LOOPBACK.test(url.hostname))
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname))
     return fail('it must use https (http only on loopback, for a local store)');
   if (url.protocol !== 'https:' && url.protocol !== 'http:')
     return fail(`it uses the ${url.protocol} scheme; it must be an https URL`);

@@ -87,8 +87,8 @@ async function download(planned: PlannedFile, context: TaskContext): Promise<Dow
 
 /** Attach to an existing task, or submit (resuming whatever an earlier attempt already paid for). */
 async function obtainTask(spec: TaskSpec, context: TaskContext, observer: TaskObserver): Promise<Task> {
-  if (spec.source.kind === 'task_id') {
-    const task = await context.client.getTask(spec.source.taskId, context.deadlineMs);
+  if (spec.attachTo !== undefined) {
+    const task = await context.client.getTask(spec.attachTo, context.deadlineMs);
     observer.taskKnown(task, undefined, true);
     context.log.info(`Attached to task ${task.taskId} (${task.status}).`);
     return task;

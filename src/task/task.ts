@@ -10,14 +10,10 @@ import type { DownloadLimits } from './download.ts';
 import type { AudioFormat, DownloadedFile } from './files.ts';
 import type { PollLimits } from './wait.ts';
 
-export type TaskSource =
-  | { kind: 'video_url'; videoUrl: string }
-  | { kind: 'video_id'; videoId: string }
-  | { kind: 'task_id'; taskId: string };
-
 export interface TaskSpec {
-  source: TaskSource;
-  /** The create body without its external id: prompts, asmr_mode, callback_url. */
+  /** An existing task to attach to, instead of submitting `request`. */
+  attachTo?: string;
+  /** The create body without its external id: the video, prompts, asmr_mode, callback_url. */
   request: Omit<CreateTaskRequest, 'external_task_id'>;
   externalTaskId: string;
   /** The external id was derived by the action, so a failed earlier task may be superseded. */

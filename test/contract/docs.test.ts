@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { Inputs, Outputs } from '../../src/constants.ts';
 import { classifyFailure, type FailureFacts } from '../../src/kling/errors.ts';
-import { readInputs, type InputError } from '../../src/inputs.ts';
+import { readInputs, type InputError } from '../../src/inputs/read.ts';
 import { docFiles } from '../support/docs.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');

@@ -46,7 +46,7 @@ export async function startWorld(options: KlingEmulatorOptions = {}): Promise<Wo
         env: { ...results.env(), ...extra.env },
       });
       await expectNoSecrets(run, kling, results);
-      recordSnapshot(run);
+      recordSnapshot(run, inputs);
       return run;
     },
     async close() {
@@ -128,13 +128,15 @@ export function routeRequests(kling: KlingEmulator, route: 'create' | 'query' | 
  * With E2E_SNAPSHOT_FILE set, every run's outputs, summary and annotations are appended to it (one JSON
  * line each), so a refactor can show they are unchanged: `scripts/compare-e2e-snapshots.ts`.
  */
-function recordSnapshot(run: ActionRun): void {
-  const file = process.env.E2E_SNAPSHOT_FILE;
-  if (!file) return;
+function recordSnapshot(run: ActionRun, inputs: Record<string, string>): void {
+  const record = process.env.E2E_SNAPSHOT_FILE;
+  if (!record) return;
   const annotations = run.stdout.split('\n').filter((line) => /^::(error|warning|notice)\b/.test(line));
-  const test = expect.getState().currentTestName ?? '';
+  // Concurrent tests share expect's state: the inputs tell runs apart, the file name helps reading.
+  const file = expect.getState().testPath?.replace(/.*\//, '') ?? '';
+  const test = `${file} ${JSON.stringify(Object.entries(inputs).sort())}`;
   appendFileSync(
-    `${file}.${process.pid}`,
+    `${record}.${process.pid}`,
     `${JSON.stringify({ test, outputs: run.outputs, summary: run.summary, annotations })}\n`,
   );
 }

@@ -2,7 +2,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CacheStore } from '../../src/cache.ts';
+import type { CacheStore } from '../../src/step/cache.ts';
 import type { ArtifactStore } from '../../src/deliver/artifact.ts';
 import { runStep, type StepDependencies } from '../../src/main.ts';
 import { abortableSleep, CancelledError, systemClock } from '../../src/runtime.ts';

@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import { assetFiles } from '../../../src/deliver/release.ts';
+import type { Entry } from '../../../src/sources/source.ts';
+import type { TaskOutcome } from '../../../src/task/task.ts';
+
+const entry = (source: Entry['source'], name = 'x'): Entry => ({ source, name, asmrMode: false });
+const outcome = (taskId: string, kinds: ('mp3' | 'wav' | 'mp4')[]): TaskOutcome => ({
+  ending: 'succeeded',
+  resumed: false,
+  files: kinds.map((kind) => ({
+    role: kind === 'mp4' ? 'video' : 'audio',
+    kind,
+    url: `https://cdn.example.com/${taskId}.${kind}`,
+    path: `/ws/kling-audio/${taskId}.${kind}`,
+    bytes: 1,
+  })),
+});
+
+describe('assetFiles: release asset names that stay the same from run to run', () => {
+  it('names files after the entry, never the task id, with the right content types', () => {
+    const files = assetFiles(
+      [outcome('861', ['mp3', 'wav', 'mp4'])],
+      [
+        entry({
+          kind: 'video_url',
+          videoUrl: 'https://cdn.example.com/videos/Launch Trailer (v2).mp4?sig=1',
+        }),
+      ],
+    );
+    expect(files.map((f) => [f.name, f.contentType])).toEqual([
+      ['Launch-Trailer-v2.mp3', 'audio/mpeg'],
+      ['Launch-Trailer-v2.wav', 'audio/wav'],
+      ['Launch-Trailer-v2-with-sound.mp4', 'video/mp4'],
+    ]);
+    // A later run (another task) gets the same names, so it replaces the assets.
+    const later = assetFiles(
+      [outcome('999', ['mp3'])],
+      [
+        entry({
+          kind: 'video_url',
+          videoUrl: 'https://cdn.example.com/videos/Launch Trailer (v2).mp4?sig=2',
+        }),
+      ],
+    );
+    expect(later[0]!.name).toBe('Launch-Trailer-v2.mp3');
+  });
+
+  it('keeps two entries with the same stem apart, and names video ids and attached tasks', () => {
+    const files = assetFiles(
+      [outcome('1', ['mp3']), outcome('2', ['mp3']), outcome('3', ['mp3']), outcome('4', ['mp3'])],
+      [
+        entry({ kind: 'video_url', videoUrl: 'https://a.example.com/clip.mp4' }),
+        entry({ kind: 'video_url', videoUrl: 'https://b.example.com/clip.mov' }),
+        entry({ kind: 'video_id', videoId: '8612' }),
+        entry({ kind: 'task_id', taskId: '777' }),
+      ],
+    );
+    expect(files.map((f) => f.name)).toEqual(['clip.mp3', 'clip-2.mp3', 'video-8612.mp3', 'task-777.mp3']);
+  });
+});
