@@ -7,7 +7,20 @@ import path from 'node:path';
 export type Source =
   | { kind: 'video_url'; videoUrl: string }
   | { kind: 'video_id'; videoId: string }
-  | { kind: 'task_id'; taskId: string };
+  | { kind: 'task_id'; taskId: string }
+  | LocalFile;
+
+/** A video on the runner: staged where the API can fetch it. */
+export interface LocalFile {
+  kind: 'video_path';
+  /** As written (or as a pattern matched it), relative to the workspace: how results name it. */
+  path: string;
+  /** Where it is on disk. */
+  absolute: string;
+  /** Hex sha256 of its bytes: what tells it apart, for the staged object's key, the cache and sharing. */
+  sha256: string;
+  bytes: number;
+}
 
 /** One task the step runs: its source and the request options that may differ per entry. */
 export interface Entry {
@@ -37,6 +50,8 @@ export interface SourceFacts {
   remoteUrl?: string;
   /** The same for every spelling of one video (host case, default port): entries with it may share a task. */
   identity?: string;
+  /** The file on the runner: it is checked on disk, staged for the API, and muxed from there. */
+  file?: LocalFile;
 }
 
 export function describeSource(source: Source): SourceFacts {
@@ -57,6 +72,14 @@ export function describeSource(source: Source): SourceFacts {
         assetStem: assetStem(`video-${source.videoId}`),
         video: { video_id: source.videoId },
         identity: `id ${source.videoId}`,
+      };
+    case 'video_path':
+      return {
+        text: source.path,
+        description: source.path,
+        assetStem: assetStem(path.basename(source.path).replace(/\.[^.]*$/, '')),
+        identity: `file ${source.sha256}`,
+        file: source,
       };
     case 'task_id':
       return {

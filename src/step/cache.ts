@@ -107,7 +107,9 @@ export function cacheKey(
 
 /** What tells this video apart from any other, or undefined when nothing does. */
 function sourceIdentity(entry: Entry, info: SourceInfo | undefined): string[] | undefined {
-  const { video } = describeSource(entry.source);
+  const { video, file } = describeSource(entry.source);
+  // A file on the runner is its bytes, wherever it lies and whatever it is called.
+  if (file) return ['video_path', file.sha256];
   if (video && 'video_id' in video) return ['video_id', video.video_id];
   if (video && info?.etag && info.bytes !== undefined)
     return ['video_url', video.video_url, info.etag, String(info.bytes)];
