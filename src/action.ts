@@ -8,7 +8,9 @@ import type { CacheStore } from './step/cache.ts';
 import type { ArtifactStore } from './deliver/artifact.ts';
 import type { FetchLike } from './net/http.ts';
 import { githubRun } from './deliver/github.ts';
+import { State } from './constants.ts';
 import { runStep } from './main.ts';
+import { removeLeftovers } from './sources/stage.ts';
 import { policy } from './policy.ts';
 import { proxyConfigured, proxySecrets } from './net/proxy.ts';
 import { guardedLookup } from './net/address.ts';
@@ -17,6 +19,9 @@ import { abortableSleep, CancelledError, limitTransientWarnings, systemClock } f
 import packageJson from '../package.json' with { type: 'json' };
 
 export async function run(): Promise<void> {
+  // The runner runs the same entry again as the post step, with the state the main step saved.
+  if (core.getState(State.IsPost) === 'true') return runPost();
+  core.saveState(State.IsPost, 'true');
   const controller = new AbortController();
   for (const signalName of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signalName, () => {
@@ -27,19 +32,8 @@ export async function run(): Promise<void> {
     });
   }
 
-  // Before anything can log: an error quoting the proxy URL must not print its password.
-  for (const secret of proxySecrets(process.env)) core.setSecret(secret);
-  // Node's fetch ignores HTTPS_PROXY by itself; self-hosted runners behind a proxy need it. The
-  // guarded lookup keeps every connection away from link-local and cloud metadata addresses.
-  const connect = { lookup: guardedLookup };
-  setGlobalDispatcher(
-    proxyConfigured(process.env)
-      ? withoutWarning('UNDICI-EHPA', () => new EnvHttpProxyAgent({ connect }))
-      : new Agent({ connect }),
-  );
-
+  setUpNetwork();
   const env = process.env;
-  const write = (message: string) => core.info(neutralizeCommands(message));
   const result = await runStep({
     getInput: (name) => core.getInput(name),
     mask: (secret) => core.setSecret(secret),
@@ -52,10 +46,7 @@ export async function run(): Promise<void> {
       await core.summary.addRaw(markdown, true).write();
     },
     fail: (message) => core.setFailed(message),
-    log: limitTransientWarnings(
-      { info: write, warning: (m) => core.warning(m), debug: (m) => core.debug(m) },
-      policy.retry.transientWarningAnnotations,
-    ),
+    log: runnerLog(),
     run: runIdentity(env),
     github: githubRun(env),
     // undici's own fetch, not Node's: @actions/core already loads this undici (through
@@ -69,12 +60,57 @@ export async function run(): Promise<void> {
     random: Math.random,
     signal: controller.signal,
     userAgent: `kling-video-to-audio-action/${packageJson.version}`,
+    env,
   }).catch((error: unknown) => {
     core.setFailed(error instanceof Error ? error.message : String(error));
     return { abandonedWork: false };
   });
   // After a cancellation or an abandoned upload, do not wait for work, sockets or timers left behind.
   if (controller.signal.aborted || result.abandonedWork) process.exit(process.exitCode ?? 1);
+}
+
+/** Before anything can log or connect: the proxy's password masked, every connection guarded. */
+function setUpNetwork(): void {
+  // An error quoting the proxy URL must not print its password.
+  for (const secret of proxySecrets(process.env)) core.setSecret(secret);
+  // Node's fetch ignores HTTPS_PROXY by itself; self-hosted runners behind a proxy need it. The
+  // guarded lookup keeps every connection away from link-local and cloud metadata addresses.
+  const connect = { lookup: guardedLookup };
+  setGlobalDispatcher(
+    proxyConfigured(process.env)
+      ? withoutWarning('UNDICI-EHPA', () => new EnvHttpProxyAgent({ connect }))
+      : new Agent({ connect }),
+  );
+}
+
+function runnerLog() {
+  const write = (message: string) => core.info(neutralizeCommands(message));
+  return limitTransientWarnings(
+    { info: write, warning: (m) => core.warning(m), debug: (m) => core.debug(m) },
+    policy.retry.transientWarningAnnotations,
+  );
+}
+
+/**
+ * The post step: deletes what the main step staged and could not delete itself (the job was
+ * cancelled, or the step died). It never fails the job: what it cannot delete is a warning.
+ */
+async function runPost(): Promise<void> {
+  const staged = core.getState(State.Staged);
+  if (!staged || staged === '[]') return;
+  setUpNetwork();
+  await removeLeftovers(staged, {
+    fetch: undiciFetch as unknown as FetchLike,
+    env: process.env,
+    mask: (secret) => core.setSecret(secret),
+    userAgent: `kling-video-to-audio-action/${packageJson.version}`,
+    clock: systemClock,
+    sleep: abortableSleep,
+    random: Math.random,
+    log: runnerLog(),
+    signal: AbortSignal.timeout(policy.staging.postStepTimeoutMs),
+    schedule: policy.retry.schedule,
+  }).catch((error: unknown) => core.warning(`Could not clean up the staged videos: ${String(error)}`));
 }
 
 /**

@@ -2,6 +2,7 @@
 export const Inputs = {
   VideoUrl: 'video_url',
   VideoId: 'video_id',
+  VideoPath: 'video_path',
   TaskId: 'task_id',
   Provider: 'provider',
   ApiKey: 'api_key',
@@ -31,6 +32,9 @@ export const Inputs = {
   Overwrite: 'overwrite',
   Preflight: 'preflight',
   Cache: 'cache',
+  StagingUrl: 'staging_url',
+  StagingEndpoint: 'staging_endpoint',
+  StagingRegion: 'staging_region',
 } as const;
 
 export const Outputs = {
@@ -58,6 +62,10 @@ export type OutputName = (typeof Outputs)[keyof typeof Outputs];
 export const State = {
   TaskId: 'task_id',
   ExternalTaskId: 'external_task_id',
+  /** Set by the main step: the runner then runs the same entry as the post step. */
+  IsPost: 'is_post',
+  /** Objects staged and not yet deleted (JSON), for the post step to delete. */
+  Staged: 'staged_objects',
 } as const;
 
 export const DEFAULT_BASE_URLS = {

@@ -36,4 +36,6 @@ export interface StepDependencies {
   /** Aborted by SIGINT/SIGTERM with a CancelledError reason. */
   signal: AbortSignal;
   userAgent: string;
+  /** The step's environment: AWS_* credentials and AWS_REGION for staging, RUNNER_TEMP. */
+  env: Readonly<Record<string, string | undefined>>;
 }

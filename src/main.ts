@@ -9,12 +9,14 @@ import { artifactDelivery } from './deliver/artifact.ts';
 import { deliverAll } from './deliver/delivery.ts';
 import { commentDelivery } from './deliver/pr-comment.ts';
 import { releaseDelivery } from './deliver/release.ts';
+import { findFiles } from './inputs/files.ts';
 import { inputWarnings, InputError, readInputs, secretInputs, type ActionInputs } from './inputs/read.ts';
 import { isLoopbackHost } from './net/address.ts';
 import { policy } from './policy.ts';
 import { StepReport } from './report/step-report.ts';
 import type { Ending } from './report/task-report.ts';
 import { checkSources } from './sources/check.ts';
+import { Staging } from './sources/stage.ts';
 import { describeSource } from './sources/source.ts';
 import { endingOf } from './step/advice.ts';
 import { ResultCache } from './step/cache.ts';
@@ -36,7 +38,10 @@ export async function runStep(world: StepDependencies): Promise<StepResult> {
   for (const secret of secretInputs(deps.getInput)) deps.mask(secret);
   let inputs: ActionInputs;
   try {
-    inputs = readInputs(deps.getInput, deps.run.workspace);
+    const { workspace } = deps.run;
+    const read = readInputs(deps.getInput, workspace, deps.env);
+    // Files on the runner are found (and hashed) before any request, like every other input.
+    inputs = await findFiles(read, { workspace, runnerTemp: deps.env['RUNNER_TEMP'] });
   } catch (error) {
     if (!(error instanceof InputError)) throw error;
     deps.fail(error.message);
@@ -90,10 +95,21 @@ export async function runStep(world: StepDependencies): Promise<StepResult> {
       deadlineMs,
       onAbandoned,
     });
-    const api = { ...retry, fetch, userAgent: deps.userAgent, mask: deps.mask, redact };
+    const { userAgent, mask } = deps;
+    const staging = new Staging(inputs.staging, {
+      ...retry,
+      fetch,
+      env: deps.env,
+      mask,
+      userAgent,
+      deadlineMs,
+      saveState: (name, value) => deps.outputs.saveState(name, value),
+    });
+    const api = { ...retry, fetch, userAgent, mask, redact };
     const outcomes = await runTasks(inputs, {
       ...retry,
       client: connectKling(inputs, api),
+      staging,
       fetch,
       run,
       startedMs,
@@ -103,6 +119,8 @@ export async function runStep(world: StepDependencies): Promise<StepResult> {
       cache,
       refused: checks.map((c) => c.refusal),
     });
+    // Tasks not waited for may still fetch what was staged for them.
+    await staging.finish(!inputs.wait);
     // The cache keeps a manifest of the task as the API described it: a file like any other.
     await cache.save(outcomes.map((outcome) => redactOutcome(redactor, outcome)));
     endings = outcomes.map((outcome, i) => endingOf(outcome, inputs.entries[i]!, inputs, signal));

@@ -98,6 +98,8 @@ export const policy = {
   cache: {
     /** A cache restore or save given up after this long: a warning, never a held step. */
     timeoutMs: 60_000,
+    /** Restores at once: every entry is looked up before the tasks start. */
+    concurrency: 4,
   },
   staging: {
     /** One HEAD or DELETE to the store (also capped by the step's deadline). */
@@ -114,6 +116,12 @@ export const policy = {
     maxPresignSeconds: 7 * 24 * 3600,
     /** The presigned URL outlives the step's deadline by this much: the API may fetch late in a queue. */
     presignMarginMs: 30 * 60_000,
+    /** Files hashed at once while the inputs are read (each is read whole). */
+    hashConcurrency: 4,
+    /** Files uploaded at once: staging runs ahead of the tasks, so the next file is there when a place frees. */
+    uploadConcurrency: 2,
+    /** The post step's deletes, all together, are given up after this long. */
+    postStepTimeoutMs: 60_000,
     /** Read from the file at a time while uploading (bench: 64 KiB beat 256 KiB and 1 MiB in speed and RSS). */
     readChunkBytes: 64 * 1024,
   },

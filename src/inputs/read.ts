@@ -12,13 +12,29 @@ import type { AudioFormat } from '../task/files.ts';
 import { readBaseUrl, readCredentials, type Credentials } from './api.ts';
 import { InputError, InputReader, HEADER_SAFE, type GetInput } from './reader.ts';
 import { videoUrlProblem } from './urls.ts';
-import { parseVideos } from './videos.ts';
+import { readStaging, type StagingSettings } from './staging.ts';
+import { parseVideos, type FileWanted } from './videos.ts';
 
 export { InputError, type GetInput };
 
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** A path or pattern of `video_path` or `videos`, and the place its files take among the entries. */
+export interface FileRequest {
+  at: number;
+  file: FileWanted;
+  /** A JSON entry's own name; files a pattern finds are named after themselves. */
+  name?: string;
+  options: Pick<Entry, 'soundEffectPrompt' | 'bgmPrompt' | 'asmrMode'>;
+}
+
 export interface ActionInputs {
-  /** In input order; one unless `videos` was given. */
+  /** In input order; one unless `videos` was given. Files on the runner join them once found (files.ts). */
   entries: readonly Entry[];
+  /** Paths and patterns still to find on the runner, each with the place its files take in `entries`. */
+  files: readonly FileRequest[];
+  /** Where local files are staged; undefined when `staging_url` is empty. */
+  staging?: StagingSettings;
   /** Check each video_url source before any create (reachable, MP4/MOV, size, duration). */
   preflight: boolean;
   /** Reuse an earlier run's result for the same source and request from the Actions cache. */
@@ -59,12 +75,12 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 const ARTIFACT_NAME_FORBIDDEN = /["<>|*?\r\n\\/:]/;
 const { inputs: limits } = policy;
 
-export function readInputs(getInput: GetInput, workspace: string): ActionInputs {
+export function readInputs(getInput: GetInput, workspace: string, env: Environment = {}): ActionInputs {
   const reader = new InputReader(getInput);
   const soundEffectPrompt = reader.prompt(Inputs.SoundEffectPrompt);
   const bgmPrompt = reader.prompt(Inputs.BgmPrompt);
   const asmrMode = reader.bool(Inputs.AsmrMode, false);
-  const entries = readEntries(reader, { soundEffectPrompt, bgmPrompt, asmrMode });
+  const { entries, files } = readEntries(reader, { soundEffectPrompt, bgmPrompt, asmrMode });
   const provider = reader.oneOf<ProviderName>(Inputs.Provider, ['cometapi', 'kling'], 'cometapi');
   const credentials = readCredentials(provider, reader);
   const baseUrl = readBaseUrl(reader.get(Inputs.BaseUrl) || DEFAULT_BASE_URLS[provider], reader);
@@ -72,6 +88,8 @@ export function readInputs(getInput: GetInput, workspace: string): ActionInputs 
 
   const inputs: ActionInputs = {
     entries,
+    files,
+    staging: readStaging(reader, env, files.length > 0),
     batch: reader.get(Inputs.Videos) !== '',
     preflight: reader.bool(Inputs.Preflight, true),
     cache: reader.bool(Inputs.Cache, false),
@@ -94,45 +112,64 @@ export function readInputs(getInput: GetInput, workspace: string): ActionInputs 
   if (reader.problems.length > 0) throw new InputError(reader.problems);
   for (const entry of entries) Object.freeze(Object.freeze(entry).source);
   Object.freeze(inputs.entries);
+  Object.freeze(inputs.files);
   Object.freeze(inputs.credentials);
   return Object.freeze(inputs);
 }
 
 type StepDefaults = Pick<Entry, 'soundEffectPrompt' | 'bgmPrompt' | 'asmrMode'>;
 
-/** `videos`, or exactly one of video_url, video_id, task_id: the entries, with the step's defaults applied. */
-function readEntries(reader: InputReader, defaults: StepDefaults): Entry[] {
+/** What the step's entries are made of: entries ready now, and files to find on the runner. */
+interface Wanted {
+  entries: Entry[];
+  files: FileRequest[];
+}
+
+/**
+ * `videos`, or exactly one of video_url, video_id, video_path, task_id: the entries with the step's
+ * defaults applied. Paths and patterns are looked up on disk later (files.ts), each at its place.
+ */
+function readEntries(reader: InputReader, defaults: StepDefaults): Wanted {
+  const wanted: Wanted = { entries: [], files: [] };
   const videos = reader.get(Inputs.Videos);
   if (videos) {
-    const single = [Inputs.VideoUrl, Inputs.VideoId, Inputs.TaskId].filter((name) => reader.get(name));
+    const single = SINGLE_SOURCES.filter((name) => reader.get(name));
     if (single.length > 0)
       reader.problem(
         `Give either ${Inputs.Videos} or ${single.join(' and ')}, not both: ${Inputs.Videos} lists every video of the step.`,
       );
-    return parseVideos(videos, videoUrlProblem, reader.problems).map((entry) => ({
-      ...defaults,
-      ...entry,
-      asmrMode: entry.asmrMode ?? defaults.asmrMode,
-    }));
+    for (const entry of parseVideos(videos, videoUrlProblem, reader.problems)) {
+      const { source, name, ...options } = entry;
+      const withDefaults = { ...defaults, ...options, asmrMode: options.asmrMode ?? defaults.asmrMode };
+      if (source.kind === 'file')
+        wanted.files.push({
+          at: wanted.entries.length + wanted.files.length,
+          file: source,
+          // A line's pattern names each file it finds; a JSON entry keeps its own name.
+          ...(name !== source.pattern ? { name } : {}),
+          options: withDefaults,
+        });
+      else wanted.entries.push({ ...withDefaults, source, name });
+    }
+    return wanted;
   }
   const source = readSource(reader);
-  if (!source) return [];
-  return [{ ...defaults, source, name: describeSource(source).text }];
+  if (source?.kind === 'file') wanted.files.push({ at: 0, file: source, options: defaults });
+  else if (source) wanted.entries.push({ ...defaults, source, name: describeSource(source).text });
+  return wanted;
 }
 
-/** Exactly one of video_url, video_id, task_id. */
-function readSource(reader: InputReader): Source | undefined {
-  const videoUrl = reader.get(Inputs.VideoUrl);
-  const videoId = reader.get(Inputs.VideoId);
-  const taskId = reader.get(Inputs.TaskId);
-  const given = [videoUrl && Inputs.VideoUrl, videoId && Inputs.VideoId, taskId && Inputs.TaskId].filter(
-    Boolean,
-  );
+const SINGLE_SOURCES = [Inputs.VideoUrl, Inputs.VideoId, Inputs.VideoPath, Inputs.TaskId];
+
+/** Exactly one of video_url, video_id, video_path, task_id. */
+function readSource(reader: InputReader): Source | FileWanted | undefined {
+  const [videoUrl, videoId, videoPath, taskId] = SINGLE_SOURCES.map((name) => reader.get(name));
+  const given = SINGLE_SOURCES.filter((name) => reader.get(name));
   if (given.length !== 1)
     return reader.problem(
       given.length === 0
-        ? `Give one of ${Inputs.VideoUrl} (a video to add sound to), ${Inputs.VideoId} (a Kling video), ${Inputs.TaskId} (an existing task to resume) or ${Inputs.Videos} (several videos).`
-        : `Give exactly one of ${Inputs.VideoUrl}, ${Inputs.VideoId}, ${Inputs.TaskId}; got ${given.join(' and ')}.`,
+        ? `Give one of ${Inputs.VideoUrl} (a video to add sound to), ${Inputs.VideoId} (a Kling video), ${Inputs.VideoPath} (a video file on the runner), ${Inputs.TaskId} (an existing task to resume) or ${Inputs.Videos} (several videos).`
+        : `Give exactly one of ${SINGLE_SOURCES.join(', ')}; got ${given.join(' and ')}.`,
     );
   if (videoUrl) {
     const problem = videoUrlProblem(videoUrl);
@@ -143,11 +180,12 @@ function readSource(reader: InputReader): Source | undefined {
       return reader.problem(`${Inputs.VideoId} must not contain spaces, got "${videoId}".`);
     return { kind: 'video_id', videoId };
   }
-  if (!ID_PATTERN.test(taskId))
+  if (videoPath) return { kind: 'file', pattern: videoPath, literal: true, where: Inputs.VideoPath };
+  if (!ID_PATTERN.test(taskId!))
     return reader.problem(
       `${Inputs.TaskId} must be the task id the API returned (letters, digits, . _ : -), got "${taskId}".`,
     );
-  return { kind: 'task_id', taskId };
+  return { kind: 'task_id', taskId: taskId! };
 }
 
 function readExternalTaskId(reader: InputReader): string | undefined {

@@ -6,9 +6,22 @@ import { Inputs } from '../constants.ts';
 import { policy } from '../policy.ts';
 import type { Source } from '../sources/source.ts';
 
+/**
+ * A file on the runner as written: a path, or (in a line) a glob pattern that expands into one entry
+ * per file; a pattern starting with `!` excludes files from every other pattern's expansion.
+ */
+export interface FileWanted {
+  kind: 'file';
+  pattern: string;
+  /** From a JSON entry or `video_path`: one file, its name taken as written (no glob). */
+  literal: boolean;
+  /** `videos line 3`, `videos[1]`: where a problem with it is reported. */
+  where: string;
+}
+
 /** What one entry of `videos` asks for; unset fields take the step's input of the same name. */
 export interface VideoEntry {
-  source: Extract<Source, { kind: 'video_url' | 'video_id' }>;
+  source: Extract<Source, { kind: 'video_url' | 'video_id' }> | FileWanted;
   /** The JSON entry's name, else the source as written. */
   name: string;
   soundEffectPrompt?: string;
@@ -24,6 +37,7 @@ const { maxVideos, maxNameCharacters, maxPromptCharacters } = policy.inputs;
 const FIELDS = [
   Inputs.VideoUrl,
   Inputs.VideoId,
+  Inputs.VideoPath,
   Inputs.SoundEffectPrompt,
   Inputs.BgmPrompt,
   Inputs.AsmrMode,
@@ -36,7 +50,9 @@ export function parseVideos(raw: string, checkUrl: UrlCheck, problems: string[])
     ? fromJson(text, checkUrl, problems)
     : fromLines(raw, checkUrl, problems);
   if (entries.length === 0 && problems.length === 0)
-    problems.push(`${Inputs.Videos} lists no video: give one URL or Kling video id per line.`);
+    problems.push(
+      `${Inputs.Videos} lists no video: give one URL, Kling video id or path (a glob pattern too) per line.`,
+    );
   if (entries.length > maxVideos)
     problems.push(
       `${Inputs.Videos} lists ${entries.length} videos; one step takes at most ${maxVideos}. Split the list across matrix legs.`,
@@ -45,8 +61,9 @@ export function parseVideos(raw: string, checkUrl: UrlCheck, problems: string[])
 }
 
 /**
- * One source per line: digits only is a Kling video id, anything else must be an http(s) URL. `#`
- * starts a comment at the start of a line or after white space; within a URL it is its fragment.
+ * One source per line: digits only is a Kling video id, `scheme://…` a URL (http or https), anything
+ * else a path or glob pattern relative to the workspace. `#` starts a comment at the start of a line
+ * or after white space; within a URL it is its fragment.
  */
 function fromLines(raw: string, checkUrl: UrlCheck, problems: string[]): VideoEntry[] {
   const entries: VideoEntry[] = [];
@@ -60,11 +77,29 @@ function fromLines(raw: string, checkUrl: UrlCheck, problems: string[]): VideoEn
   return entries;
 }
 
-function sourceOf(value: string, where: string, checkUrl: UrlCheck, problems: string[]) {
-  if (/^\d+$/.test(value)) return { kind: 'video_id', videoId: value } as const;
+function sourceOf(
+  value: string,
+  where: string,
+  checkUrl: UrlCheck,
+  problems: string[],
+): VideoEntry['source'] | undefined {
+  if (/^\d+$/.test(value)) return { kind: 'video_id', videoId: value };
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return { kind: 'file', pattern: value, literal: false, where };
   const problem = checkUrl(value);
   if (problem) {
-    problems.push(`${where}: ${problem} (a line is a video URL, or a Kling video id of digits only).`);
+    problems.push(
+      `${where}: ${problem} (a line is a video URL, a Kling video id of digits only, or a path).`,
+    );
+    return undefined;
+  }
+  return { kind: 'video_url', videoUrl: value };
+}
+
+/** A JSON entry's video_url: a URL whatever it looks like. */
+function urlSource(value: string, where: string, checkUrl: UrlCheck, problems: string[]) {
+  const problem = checkUrl(value);
+  if (problem) {
+    problems.push(`${where}.${Inputs.VideoUrl} ${problem}`);
     return undefined;
   }
   return { kind: 'video_url', videoUrl: value } as const;
@@ -107,16 +142,22 @@ function fromObject(
     );
   const url = text(fields, Inputs.VideoUrl, where, problems);
   const id = text(fields, Inputs.VideoId, where, problems);
-  if ((url === undefined) === (id === undefined))
-    problems.push(`${where} needs exactly one of ${Inputs.VideoUrl} and ${Inputs.VideoId}.`);
+  const file = text(fields, Inputs.VideoPath, where, problems);
+  const given = [url, id, file].filter((value) => value !== undefined).length;
+  if (given !== 1)
+    problems.push(
+      `${where} needs exactly one of ${Inputs.VideoUrl}, ${Inputs.VideoId} and ${Inputs.VideoPath}.`,
+    );
   else if (id !== undefined && /\s/.test(id))
     problems.push(`${where}.${Inputs.VideoId} must not contain spaces.`);
-  const source =
+  const source: VideoEntry['source'] | undefined =
     url !== undefined
-      ? sourceOf(url, where, checkUrl, problems)
+      ? urlSource(url, where, checkUrl, problems)
       : id !== undefined
-        ? ({ kind: 'video_id', videoId: id } as const)
-        : undefined;
+        ? { kind: 'video_id', videoId: id }
+        : file !== undefined
+          ? { kind: 'file', pattern: file, literal: true, where: `${where}.${Inputs.VideoPath}` }
+          : undefined;
   const soundEffectPrompt = prompt(fields, Inputs.SoundEffectPrompt, where, problems);
   const bgmPrompt = prompt(fields, Inputs.BgmPrompt, where, problems);
   const asmrMode = flag(fields, Inputs.AsmrMode, where, problems);
@@ -126,7 +167,7 @@ function fromObject(
   if (problems.length > before || !source) return undefined;
   return {
     source,
-    name: name ?? url ?? id!,
+    name: name ?? url ?? id ?? file!,
     ...(soundEffectPrompt !== undefined ? { soundEffectPrompt } : {}),
     ...(bgmPrompt !== undefined ? { bgmPrompt } : {}),
     ...(asmrMode !== undefined ? { asmrMode } : {}),

@@ -8,6 +8,7 @@ import { quoteExternal } from '../net/external-text.ts';
 import type { FetchLike } from '../net/http.ts';
 import { policy } from '../policy.ts';
 import { checkSource, type SourceInfo, type SourceVerdict } from '../preflight/check-source.ts';
+import { checkLocalFile } from '../preflight/local.ts';
 import { Gate, type Clock, type Log } from '../runtime.ts';
 import { describeSource, type Entry } from './source.ts';
 
@@ -46,13 +47,19 @@ export async function checkSources(entries: readonly Entry[], context: CheckCont
   const places = new Gate(policy.preflight.concurrency);
   return Promise.all(
     entries.map(async (entry) => {
-      const url = describeSource(entry.source).remoteUrl;
-      if (url === undefined) return {};
+      const { remoteUrl, file } = describeSource(entry.source);
+      if (remoteUrl === undefined && file === undefined) return {};
       // Cancelled while waiting: the pool then ends the entry as not started.
       const release = await places.acquire(context.signal).catch(() => undefined);
       if (!release) return {};
       try {
-        return judge(url, await check(url, context), context.log);
+        if (file)
+          return judge(
+            file.path,
+            await checkLocalFile(file.absolute, policy.preflight, context.signal),
+            context.log,
+          );
+        return judge(remoteUrl!, await check(remoteUrl!, context), context.log);
       } catch (error) {
         if (context.signal.aborted) return {};
         throw error;
@@ -68,6 +75,7 @@ function check(url: string, context: CheckContext): Promise<SourceVerdict> {
   return checkSource(url, { ...context, deadlineMs, limits: policy.preflight });
 }
 
+/** `where` is the URL or the path as written. */
 function judge(url: string, verdict: SourceVerdict, log: Log): SourceCheck {
   if (verdict.kind === 'unworkable') return { refusal: new SourceRefusedError(url, verdict.reason) };
   if (verdict.kind === 'unknown') {

@@ -13,7 +13,7 @@ import type { Task } from '../kling/responses.ts';
 import { quoteExternal } from '../net/external-text.ts';
 import { policy } from '../policy.ts';
 import type { SourceInfo } from '../preflight/check-source.ts';
-import { abandonOnAbort, formatDuration, type Clock, type Log } from '../runtime.ts';
+import { abandonOnAbort, formatDuration, Gate, type Clock, type Log } from '../runtime.ts';
 import { describeSource, type Entry } from '../sources/source.ts';
 import type { AudioFormat, DownloadedFile } from '../task/files.ts';
 import { safeFileStem } from '../task/files.ts';
@@ -283,6 +283,7 @@ export class ResultCache {
   readonly #restores = new Map<string, Promise<TaskOutcome | undefined>>();
   /** Keys restored or saved (or unusable) in this step: nothing to save under them. */
   readonly #done = new Set<string>();
+  readonly #places = new Gate(policy.cache.concurrency);
   #broken = false;
 
   constructor(
@@ -311,7 +312,11 @@ export class ResultCache {
     // Entries with one key share one restore: the same files, the same task.
     let restore = this.#restores.get(key);
     if (!restore) {
-      restore = restoreResult(key, this.#settings.outputDir, this.#callContext());
+      // Restores run a few at a time, however many entries the step has.
+      restore = this.#places.acquire(this.#context.signal).then(
+        (release) => restoreResult(key, this.#settings.outputDir, this.#callContext()).finally(release),
+        () => undefined,
+      );
       this.#restores.set(key, restore);
     }
     const outcome = await restore;

@@ -18,6 +18,7 @@ import { deriveExternalTaskId, type RunIdentity } from '../task/external-id.ts';
 import type { AudioFormat } from '../task/files.ts';
 import { runTask } from '../task/run-task.ts';
 import type { TaskContext, TaskHolders, TaskObserver, TaskOutcome, TaskSpec } from '../task/task.ts';
+import type { Staging } from '../sources/stage.ts';
 import type { ResultCache } from './cache.ts';
 import { runPool, type Place } from './pool.ts';
 
@@ -47,6 +48,8 @@ export interface TasksContext extends RetryContext {
   allowHttpResults: boolean;
   report: StepReport;
   cache: ResultCache;
+  /** Files on the runner, staged for the API to fetch. */
+  staging: Staging;
   /** Per entry: why its check refused it (no task then). */
   refused: readonly (Error | undefined)[];
 }
@@ -70,6 +73,21 @@ export async function runTasks(settings: TaskSettings, context: TasksContext): P
   const specs = settings.entries.map((entry, i) => taskSpec(entry, i, settings, context.run));
   const leads = sharing.flatMap((lead, i) => (lead === i ? [i] : []));
   const group = (lead: number) => sharing.flatMap((l, i) => (l === lead ? [i] : []));
+  // Earlier results first: a hit needs no task, and no file staged for one.
+  const restored = await Promise.all(
+    settings.entries.map((_, i) =>
+      context.refused[i] || sharing[i] !== i ? Promise.resolve(undefined) : context.cache.restore(i),
+    ),
+  );
+  // Files are staged ahead, so the next one is there when a place frees; a create waits for its own.
+  const videos = settings.entries.map((entry, i) => {
+    const { file } = describeSource(entry.source);
+    if (!file || context.refused[i] || restored[i]?.task || sharing[i] !== i) return undefined;
+    context.staging.use(file);
+    const video = context.staging.videoUrl(file);
+    video.catch(() => {});
+    return video;
+  });
   const outcomes = await runPool<TaskOutcome>(
     {
       count: leads.length,
@@ -84,14 +102,20 @@ export async function runTasks(settings: TaskSettings, context: TasksContext): P
             result: { ending: 'failed', resumed: false, files: [], error: refusal },
           };
         const observer = everyOf(group(i).map((j) => report.entries[j]!));
-        const cached = await context.cache.restore(i);
+        const cached = restored[i];
         if (cached?.task) {
           // Its files are in output_dir now: no other entry's answer may name that task.
           holders.claim(cached.task.taskId, specs[i]!);
           reportRestored(cached, group(i), context, settings.entries[i]!);
           return { accountFull: false, result: cached };
         }
-        const outcome = await runTask(specs[i]!, taskContext, holdingPlace(observer, place));
+        const staged = videos[i] && (await stagedSpec(specs[i]!, videos[i]));
+        if (staged && 'ending' in staged) return { accountFull: false, result: staged };
+        // The staged object goes once the task has no more use for it: at its final status.
+        const { file } = describeSource(settings.entries[i]!.source);
+        const ended = file ? once(() => context.staging.release(file)) : () => {};
+        const outcome = await runTask(staged ?? specs[i]!, taskContext, holdingPlace(observer, place, ended));
+        if (!outcome.task && !isAccountFull(outcome)) ended();
         const accountFull = isAccountFull(outcome);
         const retryAfterMs = accountFull ? (outcome.error as KlingApiError).retryAfterMs : undefined;
         return { accountFull, retryAfterMs, result: outcome };
@@ -161,11 +185,16 @@ function everyOf(observers: readonly TaskObserver[]): TaskObserver {
   };
 }
 
-/** Tells the pool when the task exists and when it stops counting against the account (a final status). */
-function holdingPlace(observer: TaskObserver, place: Place): TaskObserver {
+/**
+ * Tells the pool when the task exists and when it stops counting against the account (a final
+ * status), and `ended` when it reaches that status.
+ */
+function holdingPlace(observer: TaskObserver, place: Place, ended: () => void = () => {}): TaskObserver {
   const check = (task: Task) => {
     place.taskStarted();
-    if (task.status === 'succeed' || task.status === 'failed') place.release();
+    if (task.status !== 'succeed' && task.status !== 'failed') return;
+    place.release();
+    ended();
   };
   return {
     creating: (id) => {
@@ -181,6 +210,26 @@ function holdingPlace(observer: TaskObserver, place: Place): TaskObserver {
       check(task);
     },
     downloaded: (file) => observer.downloaded(file),
+  };
+}
+
+/** The spec with the staged file's URL in its request; or the outcome of an entry whose file could not be staged. */
+async function stagedSpec(
+  spec: TaskSpec,
+  video: Promise<{ video_url: string }>,
+): Promise<TaskSpec | TaskOutcome> {
+  try {
+    return { ...spec, request: { ...spec.request, ...(await video) } };
+  } catch (error) {
+    return { ending: 'failed', resumed: false, files: [], error };
+  }
+}
+
+function once(action: () => void): () => void {
+  let done = false;
+  return () => {
+    if (!done) action();
+    done = true;
   };
 }
 
@@ -200,10 +249,12 @@ function taskSpec(entry: Entry, index: number, settings: TaskSettings, run: Task
   const chosen =
     settings.externalTaskId &&
     (settings.batch ? `${settings.externalTaskId}-${index + 1}` : settings.externalTaskId);
+  // A staged file's URL changes every run: its bytes are what a re-run must find the task by.
+  const stable = facts.file ? { ...request, video_url: facts.identity } : request;
   return {
     ...(facts.taskId !== undefined ? { attachTo: facts.taskId } : {}),
     request,
-    externalTaskId: chosen || deriveExternalTaskId(run, request, settings.batch ? index : undefined),
+    externalTaskId: chosen || deriveExternalTaskId(run, stable, settings.batch ? index : undefined),
     derivedExternalId: !chosen,
     // A derived id is new on a run's first attempt: a look-up could find nothing (an unknown attempt looks).
     lookUpFirst: Boolean(chosen) || run.attempt !== 1,

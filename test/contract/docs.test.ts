@@ -53,7 +53,13 @@ function interfaceNames(heading: string): string[] {
 
 describe('action.yml', () => {
   it('runs on node24 from the committed bundle and has branding', () => {
-    expect(action.runs).toEqual({ using: 'node24', main: 'dist/index.js' });
+    // The post step deletes what a cancelled or dead step left staged, whatever happened before.
+    expect(action.runs).toEqual({
+      using: 'node24',
+      main: 'dist/index.js',
+      post: 'dist/index.js',
+      'post-if': 'always()',
+    });
     expect(action.branding?.icon).toBeTruthy();
   });
 

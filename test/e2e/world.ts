@@ -45,7 +45,7 @@ export async function startWorld(options: KlingEmulatorOptions = {}): Promise<Wo
         },
         env: { ...results.env(), ...extra.env },
       });
-      await expectNoSecrets(run, kling, results);
+      await expectNoSecrets(run, kling, results, stagingSecrets(kling, extra.env));
       recordSnapshot(run, inputs);
       return run;
     },
@@ -61,13 +61,18 @@ export async function startWorld(options: KlingEmulatorOptions = {}): Promise<Wo
  * written or their names, or artifacts. Nor may 12 characters in a row of one appear in the texts
  * (a secret cut short by a length cap still leaks its start).
  */
-export async function expectNoSecrets(run: ActionRun, kling: KlingEmulator, results: ResultsService) {
+export async function expectNoSecrets(
+  run: ActionRun,
+  kling: KlingEmulator,
+  results: ResultsService,
+  staging: { raw: string[]; whole: string[] } = { raw: [], whole: [] },
+) {
   const tokens = kling.requests
     .map((r) => r.authorization?.replace(/^Bearer\s+/i, ''))
     .filter((t): t is string => Boolean(t));
-  const raw = [API_KEY, KLING_API_KEY, ACCESS_KEY, SECRET_KEY, JOB_TOKEN, ...tokens];
-  // As sent, and URL-encoded as a gateway may quote them.
-  const secrets = [...new Set([...raw, ...raw.map(encodeURIComponent)])];
+  const raw = [API_KEY, KLING_API_KEY, ACCESS_KEY, SECRET_KEY, JOB_TOKEN, ...tokens, ...staging.raw];
+  // As sent, and URL-encoded as a gateway may quote them; presigned URLs whole (their origin is not secret).
+  const secrets = [...new Set([...raw, ...raw.map(encodeURIComponent), ...staging.whole])];
   const log = `${run.stdout}\n${run.stderr}`
     .split('\n')
     .filter((line) => !line.startsWith('::add-mask::'))
@@ -101,6 +106,21 @@ export async function expectNoSecrets(run: ActionRun, kling: KlingEmulator, resu
       for (const [where, text] of texts)
         expect(text.includes(part), `part of a secret (${part}) leaked into ${where}`).toBe(false);
     }
+}
+
+/**
+ * What staging must keep secret: the AWS credentials the step was given, and every presigned URL the
+ * API received (with its signature alone, which a log could show cut from its URL).
+ */
+export function stagingSecrets(kling: KlingEmulator, env: Record<string, string> = {}) {
+  const credentials = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN']
+    .map((name) => env[name])
+    .filter((value): value is string => Boolean(value));
+  const presigned = kling.requests
+    .map((r) => (r.body as { video_url?: unknown } | undefined)?.video_url)
+    .filter((url): url is string => typeof url === 'string' && url.includes('X-Amz-Signature='));
+  const signatures = presigned.map((url) => new URL(url).searchParams.get('X-Amz-Signature')!);
+  return { raw: [...credentials, ...signatures], whole: presigned };
 }
 
 function workspaceFiles(dir: string): string[] {

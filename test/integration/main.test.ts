@@ -121,6 +121,7 @@ function harness(inputs: Record<string, string>, overrides: Partial<StepDependen
     random: () => 0.5,
     signal: new AbortController().signal,
     userAgent: 'test',
+    env: {},
     ...overrides,
   };
   return { deps, events, outputs, uploads, summary: () => summary, workspace };

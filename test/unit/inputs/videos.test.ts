@@ -51,12 +51,18 @@ describe('parseVideos: one source per line', () => {
         '  # https://x.example/off.mp4',
         '  https://x.example/a.mp4  ',
         'clip.mp4 # local?',
+        'ftp://x.example/b.mp4',
       ].join('\n'),
     );
-    expect(entries.map((e) => e.name)).toEqual(['https://x.example/a.mp4']);
-    expect(problems).toEqual([
-      expect.stringMatching(/^videos line 5: must be an http\(s\) URL, got "clip\.mp4"/),
-    ]);
+    // A line that is neither a video id nor a URL is a path on the runner, found later (inputs/files.ts).
+    expect(entries.map((e) => e.name)).toEqual(['https://x.example/a.mp4', 'clip.mp4']);
+    expect(entries[1]!.source).toEqual({
+      kind: 'file',
+      pattern: 'clip.mp4',
+      literal: false,
+      where: 'videos line 5',
+    });
+    expect(problems).toEqual([expect.stringMatching(/^videos line 6: must be an http\(s\) URL/)]);
   });
 
   it('a line that is only a comment after white space lists no video', () => {
