@@ -1,13 +1,17 @@
 // Offline demo: the built action (dist/index.js), run as the runner runs it, against the Kling emulator
-// and the results-service fake on 127.0.0.1. No key, no network. Usage: npm run demo [-- --provider kling]
+// and the results-service fake on 127.0.0.1. No key, no network.
+// Usage: npm run demo [-- --provider kling] [-- --file <video.mp4>]
+// With --file, the video is a file on the runner: copied into the workspace, staged in a local
+// S3-compatible store (which checks every signature), fetched by the emulator, and deleted after.
 //
 // It prints the inputs it gave (secrets masked), the action's log as the runner shows it (no
 // ::debug:: lines, which a runner hides unless debug logging is on), the outputs, the job summary,
 // and the files it downloaded: real media (test/emulator/media.ts), kept for you to play.
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { KlingEmulator } from '../test/emulator/kling-emulator.ts';
+import { ObjectStore } from '../test/emulator/object-store.ts';
 import { readZip, ResultsService } from '../test/emulator/results-service.ts';
 import { VideoHost } from '../test/emulator/video-host.ts';
 import { runAction } from '../test/support/run-action.ts';
@@ -25,6 +29,12 @@ const kling = await KlingEmulator.start({
 });
 const results = await ResultsService.start();
 const source = await VideoHost.start();
+const file = process.argv.includes('--file') ? process.argv[process.argv.indexOf('--file') + 1] : undefined;
+if (process.argv.includes('--file') && !file) {
+  console.error('--file needs the path of a video: npm run demo -- --file clip.mp4');
+  process.exit(2);
+}
+const store = file ? await ObjectStore.start() : undefined;
 
 const credentials: Record<string, string> =
   provider === 'kling'
@@ -33,8 +43,14 @@ const credentials: Record<string, string> =
 const inputs: Record<string, string> = {
   ...credentials,
   base_url: kling.url,
-  // A real 6 s MP4 on loopback, so the preflight check has something to read.
-  video_url: source.video('trailer', 6),
+  // A real 6 s MP4 on loopback, so the preflight check has something to read; or the file given.
+  ...(file
+    ? {
+        video_path: `renders/${path.basename(file)}`,
+        staging_url: 's3://staging/kling',
+        staging_endpoint: store!.url,
+      }
+    : { video_url: source.video('trailer', 6) }),
   sound_effect_prompt: 'waves breaking on rocks, gulls',
   bgm_prompt: 'calm ambient piano',
   audio_format: 'both',
@@ -43,6 +59,10 @@ const inputs: Record<string, string> = {
 };
 // Outside the harness's scratch directory, which goes when this process ends: the files stay.
 const workspace = mkdtempSync(path.join(tmpdir(), 'kling-demo-'));
+if (file) {
+  mkdirSync(path.join(workspace, 'renders'));
+  copyFileSync(file, path.join(workspace, 'renders', path.basename(file)));
+}
 
 const heading = (text: string) => console.log(`\n\x1b[1m== ${text}\x1b[0m`);
 const table = (rows: [string, string][]) => {
@@ -56,13 +76,19 @@ try {
   table(Object.entries(inputs).map(([name, value]) => [name, SECRET_INPUTS.has(name) ? '***' : value]));
 
   heading(`Running dist/index.js against the emulator at ${kling.url}`);
-  const run = await runAction({ inputs, env: results.env(), workspace });
+  const run = await runAction({ inputs, env: { ...results.env(), ...store?.env() }, workspace });
   const log = runnerLog(run.stdout);
   if (log) console.log(log);
   if (run.stderr.trim()) console.log(run.stderr.trimEnd());
 
   heading(`Exit code ${run.code} after ${(run.durationMs / 1000).toFixed(1)} s. Outputs`);
   table(Object.entries(run.outputs).map(([name, value]) => [name, prettyJson(value)]));
+
+  if (store) {
+    heading('What the local S3-compatible store saw');
+    for (const r of store.requests) console.log(`${r.method.padEnd(6)} ${r.bucket}/${r.key}  → ${r.status}`);
+    console.log(`Left in the bucket: ${store.keys('staging').length} objects.`);
+  }
 
   heading('Job summary (GITHUB_STEP_SUMMARY)');
   console.log(run.summary.trimEnd());
@@ -88,7 +114,7 @@ try {
   }
   process.exitCode = run.code ?? 1;
 } finally {
-  await Promise.all([kling.close(), results.close(), source.close()]);
+  await Promise.all([kling.close(), results.close(), source.close(), store?.close()]);
 }
 
 function prettyJson(value: string): string {
