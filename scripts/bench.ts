@@ -8,7 +8,9 @@
 //     against a 1 MiB one (bench/large-result.ts).
 //  6. Staging a 95 MB local file to an S3-compatible store: putObject against a plain streamed PUT
 //     of the same file to the same server, and the uploader's peak RSS (bench/staging.ts).
-//  6. mux: a 95 MB, 20 s source with the generated soundtrack, against fs.copyFile of the same file;
+//  7. A batch of 20 local files: makespan against ⌈N/C⌉·T + 3 s plus one file's staging time, and
+//     whether staging ran ahead of the tasks (bench/staging-batch.ts).
+//  8. mux: a 95 MB, 20 s source with the generated soundtrack, against fs.copyFile of the same file;
 //     peak RSS of a child muxing it (bench/mux.ts).
 import { createServer, type ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -29,6 +31,7 @@ import { REPO_ROOT, runAction, type ActionRun } from '../test/support/run-action
 import { benchColdStart } from './bench/cold-start.ts';
 import { benchLargeResult } from './bench/large-result.ts';
 import { benchStaging, printStaging } from './bench/staging.ts';
+import { benchStagingBatch, printStagingBatch } from './bench/staging-batch.ts';
 import { benchMux, describeMuxBench } from './bench/mux.ts';
 
 const MIB = 1024 * 1024;
@@ -501,6 +504,9 @@ await printColdStart(Number(process.env.BENCH_COLD_PAIRS ?? 15));
 console.log(`\n${describeMuxBench(await benchMux(Number(process.env.BENCH_MUX_PAIRS ?? 7)))}`);
 await printLargeResult([1, 200, 400], Number(process.env.BENCH_LARGE_RUNS ?? 2));
 printStaging(await benchStaging(95 * 1000 * 1000, Number(process.env.BENCH_STAGING_RUNS ?? 3)));
+printStagingBatch(
+  await benchStagingBatch(20, 4, 2000, 10, Number(process.env.BENCH_STAGING_BATCH_RUNS ?? 2)),
+);
 await benchAction(Number(process.env.BENCH_ACTION_RUNS ?? 7));
 await benchBatchMakespan(
   [
