@@ -85,6 +85,7 @@ export class KlingEmulator {
   readonly #store = new TaskStore();
   readonly #faults = new FaultQueue();
   readonly #requests: RecordedRequest[] = [];
+  readonly #awaited = new Set<{ route: Route | 'other'; arrived: (request: RecordedRequest) => void }>();
   readonly #media = new Map<string, TaskMedia>();
   // Aborted by close(), so delayed answers stop waiting.
   readonly #closing = new AbortController();
@@ -132,6 +133,15 @@ export class KlingEmulator {
   /** Every request received, in arrival order; `status` is filled in when the answer goes out. */
   get requests(): readonly RecordedRequest[] {
     return this.#requests;
+  }
+
+  /**
+   * Resolves with the next request on `route` to arrive, as soon as it is recorded (before it is
+   * answered): lets a test act at a moment of the client's, however long a loaded machine took to
+   * get there.
+   */
+  nextRequest(route: Route | 'other'): Promise<RecordedRequest> {
+    return new Promise((arrived) => this.#awaited.add({ route, arrived }));
   }
 
   inject(rule: FaultRule): void {
@@ -262,6 +272,11 @@ export class KlingEmulator {
       atMs,
     };
     this.#requests.push(record);
+    for (const waiter of this.#awaited)
+      if (waiter.route === record.route) {
+        this.#awaited.delete(waiter);
+        waiter.arrived(record);
+      }
     const exchange = new Exchange(request, response, record, this.#closing.signal);
 
     const subject =
