@@ -281,17 +281,8 @@ export const baseRunnerEnv = (workspace: string): Record<string, string> => {
   };
 };
 
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  startedAtMs: number;
-  durationMs: number;
-  firstOutputMs?: number;
-  stdout: string;
-  stderr: string;
-  signalSentAtMs?: number;
-  signalsSent: { name: NodeJS.Signals; atMs: number }[];
-}
+/** What the process itself tells; the files it wrote are read afterwards. */
+type ChildResult = Omit<ActionRun, 'outputs' | 'state' | 'summary' | 'exportedEnv' | 'workspace'>;
 
 function runChild(
   entry: string,
