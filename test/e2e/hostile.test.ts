@@ -107,6 +107,19 @@ function outsideCodeSpans(markdown: string): string {
   return rest + markdown.slice(i);
 }
 
+/**
+ * How long a step may take to end once its deadline has passed: giving up what it waits for,
+ * writing its summary and outputs, which a loaded machine stretches. Still far below what ends a
+ * step that ignores its deadline: the 30 s a request or a stalled download is given, the hours a
+ * trickle takes, the kill of a run that never ends.
+ */
+const WRAP_UP_MS = 10_000;
+
+/** ms from a request the emulator received to the action's exit (the same clock). */
+function sinceRequest(run: ActionRun, request: { atMs: number }): number {
+  return run.startedAtMs + run.durationMs - request.atMs;
+}
+
 /** A loopback port nothing listens on: bound, then released. */
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -274,7 +287,7 @@ describe.concurrent('hostile and broken servers', () => {
           expect(run.code).toBe(1);
           // The upload client cannot be cancelled: the action gives it up and exits anyway, instead of
           // waiting for an answer that never comes.
-          expect(stepMs(run)).toBeLessThan(4_000 + 4_000);
+          expect(stepMs(run)).toBeLessThan(4_000 + WRAP_UP_MS);
           expect(errorMessage(run)).toMatch(/did not finish before the step's deadline/);
           expect(errorMessage(run)).toContain(run.outputs.audio_path);
         } finally {
@@ -291,7 +304,7 @@ describe.concurrent('hostile and broken servers', () => {
         expect(run.code, run.stdout).toBe(1);
         // At the deadline: not before it, and long before the 30 s a request is otherwise given.
         expect(stepMs(run)).toBeGreaterThanOrEqual(2_500);
-        expect(stepMs(run)).toBeLessThan(3_000 + 4_000);
+        expect(stepMs(run)).toBeLessThan(3_000 + WRAP_UP_MS);
         const externalId = run.outputs.external_task_id!;
         expect(externalId).toMatch(/^gha-/);
         expect(errorMessage(run)).toMatch(/re-run/i);
@@ -306,7 +319,7 @@ describe.concurrent('hostile and broken servers', () => {
 
         expect(run.code, run.stdout).toBe(1);
         // Long before the 30 s a request is otherwise given.
-        expect(stepMs(run)).toBeLessThan(3_000 + 4_000);
+        expect(stepMs(run)).toBeLessThan(3_000 + WRAP_UP_MS);
         const taskId = run.outputs.task_id!;
         expect(world.kling.tasks.has(taskId)).toBe(true);
         expect(routeRequests(world.kling, 'query').some((r) => r.status === 0)).toBe(true);
@@ -321,7 +334,7 @@ describe.concurrent('hostile and broken servers', () => {
 
         expect(run.code, run.stdout).toBe(1);
         // The file would take hours at this rate.
-        expect(stepMs(run)).toBeLessThan(4_000 + 4_000);
+        expect(stepMs(run)).toBeLessThan(4_000 + WRAP_UP_MS);
         const taskId = run.outputs.task_id!;
         expect(run.outputs.task_status).toBe('succeed');
         const message = errorMessage(run);
@@ -337,7 +350,7 @@ describe.concurrent('hostile and broken servers', () => {
         const run = await world.run({ ...video('stall'), timeout_seconds: '4' });
 
         expect(run.code, run.stdout).toBe(1);
-        expect(stepMs(run)).toBeLessThan(4_000 + 4_000);
+        expect(stepMs(run)).toBeLessThan(4_000 + WRAP_UP_MS);
         const taskId = run.outputs.task_id!;
         const message = errorMessage(run);
         expect(message).toContain('succeeded');
@@ -360,6 +373,7 @@ describe.concurrent('hostile and broken servers', () => {
           const normal = await world.run(video(`normal-${route}`), rssEntry ? { entry: rssEntry } : {});
           expect(normal.code, normal.stdout).toBe(0);
           const tasksBefore = world.kling.tasks.size;
+          const requestsBefore = world.kling.requests.length;
           // On query, every read is huge: from the first poll on.
           world.kling.inject({
             ...faults.hugeBody(route, 200, { chunked }),
@@ -371,7 +385,8 @@ describe.concurrent('hostile and broken servers', () => {
           );
 
           // Reading 200 MiB, let alone parsing it, takes far longer than this.
-          expect(stepMs(run)).toBeLessThan(10_000);
+          const huge = world.kling.requests.slice(requestsBefore).find((r) => r.route === route)!;
+          expect(sinceRequest(run, huge)).toBeLessThan(10_000);
           const tooLarge = /larger than|too large/i;
           if (route === 'query') {
             expect(run.code, run.stdout).toBe(1);
@@ -387,6 +402,8 @@ describe.concurrent('hostile and broken servers', () => {
           // string) would add several hundred MiB.
           expect(peakRssMiB(run)).toBeLessThan(peakRssMiB(normal) + 40);
         }),
+      // Two runs of the action, side by side with the other tests of this file.
+      90_000,
     );
   });
 
@@ -407,10 +424,11 @@ describe.concurrent('hostile and broken servers', () => {
         expect(run.outputs.task_status).toBe('succeed');
         expect(errorMessage(run)).toMatch(reason);
         expect(errorMessage(run)).toMatch(/refused/i);
-        // No retry of a refusal: no retry notice, no backoff wait; and no connection tried, which
-        // would wait for a connect timeout (10 s) where nothing answers.
+        // No retry of a refusal: no retry notice, no backoff wait (3 retries, at least 1 s before
+        // each); and no connection tried, which waits 10 s for a connect timeout where nothing
+        // answers. Timed from the poll that showed the URLs.
         expect(run.stdout).not.toMatch(/retrying/i);
-        expect(stepMs(run)).toBeLessThan(5_000);
+        expect(sinceRequest(run, routeRequests(world.kling, 'query').at(-1)!)).toBeLessThan(5_000);
         expect(routeRequests(world.kling, 'download')).toHaveLength(0);
         expect(filesUnder(run.workspace)).toEqual([]);
       }),
@@ -500,12 +518,12 @@ describe.concurrent('hostile and broken servers', () => {
           const run = await world.run(
             { ...video('unreachable'), base_url: baseUrl, timeout_seconds: '600' },
             // Killed (and the test failed with its output) long before timeout_seconds.
-            { timeoutMs: 15_000 },
+            { timeoutMs: 30_000 },
           );
 
           expect(run.code, run.stdout).toBe(1);
-          // Within the 5 s an API that never answered is given, and a last attempt.
-          expect(stepMs(run)).toBeLessThan(10_000);
+          // The 5 s an API that never answered is given, not the 600 s of timeout_seconds.
+          expect(stepMs(run)).toBeLessThan(5_000 + WRAP_UP_MS);
           const message = errorMessage(run);
           expect(message).toContain('base_url');
           expect(message).toContain(baseUrl);
@@ -518,10 +536,10 @@ describe.concurrent('hostile and broken servers', () => {
     it('data: null on every query: names the task and null, and does not blame base_url', async () =>
       withWorld(async (world) => {
         world.kling.inject({ ...faults.nullData('query'), times: 1_000 });
-        const run = await world.run({ ...video('null-data'), timeout_seconds: '3' });
+        const run = await world.run({ ...video('null-data'), timeout_seconds: '6' });
 
         expect(run.code, run.stdout).toBe(1);
-        expect(stepMs(run)).toBeLessThan(3_000 + 4_000);
+        expect(stepMs(run)).toBeLessThan(6_000 + WRAP_UP_MS);
         const taskId = run.outputs.task_id!;
         expect(world.kling.tasks.has(taskId)).toBe(true);
         const message = errorMessage(run);
@@ -533,10 +551,10 @@ describe.concurrent('hostile and broken servers', () => {
     it('an undocumented task_status: names the task and the status, and does not blame base_url', async () =>
       withWorld(async (world) => {
         world.kling.inject({ ...faults.undocumentedStatus('query', 'queued_weird'), times: 1_000 });
-        const run = await world.run({ ...video('weird-status'), timeout_seconds: '3' });
+        const run = await world.run({ ...video('weird-status'), timeout_seconds: '6' });
 
         expect(run.code, run.stdout).toBe(1);
-        expect(stepMs(run)).toBeLessThan(3_000 + 4_000);
+        expect(stepMs(run)).toBeLessThan(6_000 + WRAP_UP_MS);
         const taskId = run.outputs.task_id!;
         const message = errorMessage(run);
         expect(message).toContain(taskId);
