@@ -117,7 +117,7 @@ const WRAP_UP_MS = 10_000;
 
 /** ms from a request the emulator received to the action's exit (the same clock). */
 function sinceRequest(run: ActionRun, request: { atMs: number }): number {
-  return run.startedAtMs + run.durationMs - request.atMs;
+  return Math.round(run.startedAtMs + run.durationMs - request.atMs);
 }
 
 /** A loopback port nothing listens on: bound, then released. */
