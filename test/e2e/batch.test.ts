@@ -3,7 +3,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   faults,
   type KlingEmulator,
@@ -12,8 +12,10 @@ import {
 } from '../emulator/kling-emulator.ts';
 import { readZip } from '../emulator/results-service.ts';
 import { GitHubApi, tokenPresets } from '../emulator/github-api.ts';
-import { JOB_TOKEN, type ActionRun } from '../support/run-action.ts';
+import { ACTION_TEST_TIMEOUT_MS, type ActionRun, JOB_TOKEN } from '../support/run-action.ts';
 import { errorMessage, routeRequests, startWorld, type World } from './world.ts';
+
+vi.setConfig({ testTimeout: ACTION_TEST_TIMEOUT_MS });
 
 let world: World | undefined;
 afterEach(async () => {

@@ -8,10 +8,16 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { cometErrorBody } from '../emulator/kling/faults.ts';
 import { faults } from '../emulator/kling-emulator.ts';
-import { JOB_TOKEN, REPO_ROOT, stepMs, type ActionRun } from '../support/run-action.ts';
+import {
+  ACTION_TEST_TIMEOUT_MS,
+  type ActionRun,
+  JOB_TOKEN,
+  REPO_ROOT,
+  stepMs,
+} from '../support/run-action.ts';
 import {
   ACCESS_KEY,
   API_KEY,
@@ -22,6 +28,8 @@ import {
   startWorld,
   type World,
 } from './world.ts';
+
+vi.setConfig({ testTimeout: ACTION_TEST_TIMEOUT_MS });
 
 /** A world of its own for each test, so the tests can run side by side. */
 async function withWorld<T>(body: (world: World) => Promise<T>): Promise<T> {
@@ -402,8 +410,6 @@ describe.concurrent('hostile and broken servers', () => {
           // string) would add several hundred MiB.
           expect(peakRssMiB(run)).toBeLessThan(peakRssMiB(normal) + 40);
         }),
-      // Two runs of the action, side by side with the other tests of this file.
-      90_000,
     );
   });
 

@@ -14,6 +14,13 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
+/**
+ * How long a test that runs the action may take: each run is a process, and a loaded machine can
+ * slow one down tenfold. Nothing such a test asserts is about speed (the benchmarks measure that),
+ * so the e2e files give their tests this instead of vitest's 30 s, with `vi.setConfig`.
+ */
+export const ACTION_TEST_TIMEOUT_MS = 120_000;
+
 export interface RunActionOptions {
   /** Input name (as in action.yml) → value; declared inputs left out get their action.yml default. */
   inputs: Record<string, string>;
