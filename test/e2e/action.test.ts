@@ -1,9 +1,12 @@
 // The built action, run as the runner runs it, against the emulator and the results-service fake.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { readZip } from '../emulator/results-service.ts';
 import { errorMessage, routeRequests, startWorld, type World } from './world.ts';
+import { ACTION_TEST_TIMEOUT_MS } from '../support/run-action.ts';
+
+vi.setConfig({ testTimeout: ACTION_TEST_TIMEOUT_MS });
 
 let world: World;
 beforeAll(async () => {

@@ -2,7 +2,8 @@
 // it, against the emulator's account concurrency limit and the results-service fake.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   faults,
   type KlingEmulator,
@@ -11,8 +12,10 @@ import {
 } from '../emulator/kling-emulator.ts';
 import { readZip } from '../emulator/results-service.ts';
 import { GitHubApi, tokenPresets } from '../emulator/github-api.ts';
-import { JOB_TOKEN, type ActionRun } from '../support/run-action.ts';
+import { ACTION_TEST_TIMEOUT_MS, type ActionRun, JOB_TOKEN } from '../support/run-action.ts';
 import { errorMessage, routeRequests, startWorld, type World } from './world.ts';
+
+vi.setConfig({ testTimeout: ACTION_TEST_TIMEOUT_MS });
 
 let world: World | undefined;
 afterEach(async () => {
@@ -382,8 +385,17 @@ describe('max_concurrency and the account limit (1303)', () => {
 
   it('slots held by another user of the account: entries wait for them, then all succeed', async () => {
     const w = await open({ accountConcurrency: 2, timeline: { submittedMs: 20, processingMs: 60 } });
-    w.kling.occupySlots(2, 700);
-    const run = await w.run({ videos: six.split('\n').slice(0, 3).join('\n'), max_concurrency: '2' });
+    // Held until 700 ms after the step's first create, however long the step takes to send it.
+    const release = w.kling.occupySlots(2, Infinity);
+    const firstCreate = w.kling.nextRequest('create');
+    const running = w.run({ videos: six.split('\n').slice(0, 3).join('\n'), max_concurrency: '2' });
+    try {
+      await Promise.race([firstCreate, running]);
+      await sleep(700);
+    } finally {
+      release();
+    }
+    const run = await running;
     expect(run.code, run.stdout).toBe(0);
     expect(w.kling.tasks.size).toBe(3);
     expect(resultsOf(run).every((r) => r.task_status === 'succeed')).toBe(true);

@@ -2,9 +2,12 @@
 // service (v2): save, then restore in a later run; a changed source or prompt misses; a service that
 // is down only warns.
 import { readFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { CacheService } from '../emulator/cache-service.ts';
 import { routeRequests, startWorld, type World } from './world.ts';
+import { ACTION_TEST_TIMEOUT_MS } from '../support/run-action.ts';
+
+vi.setConfig({ testTimeout: ACTION_TEST_TIMEOUT_MS });
 
 let world: World;
 let cache: CacheService;

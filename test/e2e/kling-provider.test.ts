@@ -1,8 +1,11 @@
 // provider: kling against the emulator's official routes, with both Kling credential kinds.
 import { readFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { decodeJwt } from 'jose';
 import { ACCESS_KEY, errorMessage, KLING_API_KEY, SECRET_KEY, startWorld, type World } from './world.ts';
+import { ACTION_TEST_TIMEOUT_MS } from '../support/run-action.ts';
+
+vi.setConfig({ testTimeout: ACTION_TEST_TIMEOUT_MS });
 
 let world: World;
 beforeEach(async () => {

@@ -3,9 +3,12 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { htmlPage, makeMp4, webmHead } from '../support/mp4.ts';
 import { errorMessage, routeRequests, startWorld, type World } from './world.ts';
+import { ACTION_TEST_TIMEOUT_MS } from '../support/run-action.ts';
+
+vi.setConfig({ testTimeout: ACTION_TEST_TIMEOUT_MS });
 
 let world: World;
 let host: Server;

@@ -1,9 +1,12 @@
 // Self-hosted runners behind a company proxy: the built action sends its API calls and downloads
 // through HTTP(S)_PROXY, honours NO_PROXY, and never goes around a proxy that refuses it.
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ForwardProxy } from '../emulator/forward-proxy.ts';
 import { errorMessage, routeRequests, startWorld, type World } from './world.ts';
+import { ACTION_TEST_TIMEOUT_MS } from '../support/run-action.ts';
+
+vi.setConfig({ testTimeout: ACTION_TEST_TIMEOUT_MS });
 
 let world: World;
 let proxy: ForwardProxy;

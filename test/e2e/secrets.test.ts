@@ -6,10 +6,10 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { GitHubApi, tokenPresets } from '../emulator/github-api.ts';
 import { faults, type FaultRule } from '../emulator/kling-emulator.ts';
-import { JOB_TOKEN } from '../support/run-action.ts';
+import { ACTION_TEST_TIMEOUT_MS, JOB_TOKEN } from '../support/run-action.ts';
 import {
   ACCESS_KEY,
   API_KEY,
@@ -19,6 +19,8 @@ import {
   startWorld,
   type World,
 } from './world.ts';
+
+vi.setConfig({ testTimeout: ACTION_TEST_TIMEOUT_MS });
 
 async function withWorld<T>(body: (world: World) => Promise<T>): Promise<T> {
   const world = await startWorld({ timeline: { submittedMs: 20, processingMs: 40 } });

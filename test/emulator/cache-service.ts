@@ -16,7 +16,7 @@
  * (GitHub's is signed by the token service), and it does not model eviction, the 10 GB quota,
  * per-entry expiry, or a pending reservation ever timing out.
  */
-import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import {
   constants as zlibConstants,
@@ -32,10 +32,7 @@ import {
   base64url,
   committedHeaders,
   jsonReply,
-  listen,
   parseBlockList,
-  parseJsonOrText,
-  readBody,
   requireInt64,
   requireString,
   safeEqual,
@@ -43,6 +40,9 @@ import {
   sendReply,
   storageErrorReply,
   StorageError,
+  unsupportedBlobRequest,
+  uploadAt,
+  checkBlockBody,
   storageHeaders,
   storageReply,
   twirpBody,
@@ -52,6 +52,7 @@ import {
   type Json,
   type Reply,
 } from './twirp-blob.ts';
+import { listen, parseJsonOrText, readBody } from './loopback-server.ts';
 
 export type CacheTwirpMethod = 'CreateCacheEntry' | 'FinalizeCacheEntryUpload' | 'GetCacheEntryDownloadURL';
 export type CacheBlobMethod = 'PutBlob' | 'PutBlock' | 'PutBlockList' | 'GetBlob' | 'GetBlobProperties';
@@ -149,7 +150,7 @@ export class CacheService {
 
   static async start(options: { defaultBranch?: string } = {}): Promise<CacheService> {
     const server = createServer();
-    await listen(server, 0);
+    await listen(server);
     const service = new CacheService(server, options.defaultBranch ?? 'refs/heads/main');
     server.on('connection', (socket: Socket) => {
       service.sockets.add(socket);
@@ -470,12 +471,7 @@ export class CacheService {
   ): Reply | undefined {
     let recordedBody: unknown = { length: body.length };
     try {
-      if (method === 'Unknown')
-        throw new StorageError(
-          400,
-          'UnsupportedHttpVerb',
-          `unsupported blob request ${request.method} ${url.search}`,
-        );
+      if (method === 'Unknown') throw unsupportedBlobRequest(request, url);
       const fault = this.takeFault(method);
       if (fault === 'hang') return undefined;
       if (fault !== undefined)
@@ -483,22 +479,8 @@ export class CacheService {
       const reading = method === 'GetBlob' || method === 'GetBlobProperties';
       this.sas.verify(url, reading ? 'r' : 'w');
       if (reading) return this.readBlob(method, request, url);
-      // Structured (CRC64-framed) bodies would not be the raw bytes; the cache client never sends them.
-      if (request.headers['x-ms-structured-body'])
-        throw new StorageError(
-          400,
-          'UnsupportedHeader',
-          'x-ms-structured-body is not supported by this fake',
-        );
-      const md5 = request.headers['content-md5'];
-      if (typeof md5 === 'string' && md5 !== createHash('md5').update(body).digest('base64'))
-        throw new StorageError(
-          400,
-          'Md5Mismatch',
-          'The MD5 value specified in the request did not match the body.',
-        );
-      const upload = this.pending.get(url.pathname);
-      if (!upload) throw new StorageError(403, 'AuthenticationFailed', 'This upload URL is no longer valid.');
+      checkBlockBody(request, body);
+      const upload = uploadAt(this.pending, url);
       switch (method) {
         case 'PutBlob':
           if (request.headers['x-ms-blob-type'] !== 'BlockBlob')

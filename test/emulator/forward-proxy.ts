@@ -5,7 +5,7 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { listen } from './loopback-server.ts';
 
 export interface ProxiedRequest {
   kind: 'connect' | 'forward';
@@ -30,9 +30,7 @@ export class ForwardProxy {
 
   static async start(): Promise<ForwardProxy> {
     const server = http.createServer();
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const { port } = server.address() as AddressInfo;
-    const proxy = new ForwardProxy(server, `http://127.0.0.1:${port}`);
+    const proxy = new ForwardProxy(server, await listen(server));
     server.on('connection', (socket) => {
       proxy.sockets.add(socket);
       socket.on('close', () => proxy.sockets.delete(socket));

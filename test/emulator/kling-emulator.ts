@@ -4,11 +4,20 @@
  * a timeline, results are downloadable, and faults can be injected per route.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  answerStopped,
+  closeServer,
+  decodeSegment,
+  drained,
+  handleRequests,
+  listen,
+  parseJsonOrText,
+  pause,
+  readBody,
+  untilAborted,
+} from './loopback-server.ts';
 import { checkCometAuth, checkKlingAuth } from './kling/auth.ts';
 import type { Credentials } from './kling/auth.ts';
 import { AccountConcurrency } from './kling/concurrency.ts';
@@ -85,6 +94,7 @@ export class KlingEmulator {
   readonly #store = new TaskStore();
   readonly #faults = new FaultQueue();
   readonly #requests: RecordedRequest[] = [];
+  readonly #awaited = new Set<{ route: Route | 'other'; arrived: (request: RecordedRequest) => void }>();
   readonly #media = new Map<string, TaskMedia>();
   // Aborted by close(), so delayed answers stop waiting.
   readonly #closing = new AbortController();
@@ -96,9 +106,9 @@ export class KlingEmulator {
   readonly #videoFetches: VideoFetch[] = [];
   readonly #fetching = new Map<string, Promise<void>>();
 
-  private constructor(server: Server, options: KlingEmulatorOptions) {
+  private constructor(server: Server, url: string, options: KlingEmulatorOptions) {
     this.#server = server;
-    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.url = url;
     const secrets = Object.entries(options.accessKeys ?? {}).map(([access, secret]) => {
       return [access, new TextEncoder().encode(secret)] as const;
     });
@@ -112,16 +122,12 @@ export class KlingEmulator {
     this.#resultUrls = options.resultUrls;
     this.#concurrency = new AccountConcurrency(options.accountConcurrency);
     this.#videoFetch = options.videoFetch ?? 'loopback';
-    server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-      this.#handle(request, response).catch((error: unknown) => answerInternalError(response, error));
-    });
+    handleRequests(server, 'kling emulator', (request, response) => this.#handle(request, response));
   }
 
   static async start(options: KlingEmulatorOptions = {}): Promise<KlingEmulator> {
     const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    return new KlingEmulator(server, options);
+    return new KlingEmulator(server, await listen(server), options);
   }
 
   /** Every task created, by task_id. */
@@ -132,6 +138,15 @@ export class KlingEmulator {
   /** Every request received, in arrival order; `status` is filled in when the answer goes out. */
   get requests(): readonly RecordedRequest[] {
     return this.#requests;
+  }
+
+  /**
+   * Resolves with the next request on `route` to arrive, as soon as it is recorded (before it is
+   * answered): lets a test act at a moment of the client's, however long a loaded machine took to
+   * get there.
+   */
+  nextRequest(route: Route | 'other'): Promise<RecordedRequest> {
+    return new Promise((arrived) => this.#awaited.add({ route, arrived }));
   }
 
   inject(rule: FaultRule): void {
@@ -231,10 +246,7 @@ export class KlingEmulator {
   async close(): Promise<void> {
     if (this.#closing.signal.aborted) return;
     this.#closing.abort();
-    const closed = once(this.#server, 'close');
-    this.#server.close();
-    this.#server.closeAllConnections();
-    await closed;
+    await closeServer(this.#server);
   }
 
   #now(): number {
@@ -245,7 +257,7 @@ export class KlingEmulator {
     const atMs = performance.now();
     const url = new URL(request.url ?? '/', this.url);
     const method = request.method ?? 'GET';
-    const body = parseBody(await readText(request));
+    const body = parseBody(await readBody(request));
     const endpoint = matchEndpoint(method, url.pathname);
     const record: RecordedRequest = {
       method,
@@ -262,6 +274,11 @@ export class KlingEmulator {
       atMs,
     };
     this.#requests.push(record);
+    for (const waiter of this.#awaited)
+      if (waiter.route === record.route) {
+        this.#awaited.delete(waiter);
+        waiter.arrived(record);
+      }
     const exchange = new Exchange(request, response, record, this.#closing.signal);
 
     const subject =
@@ -454,12 +471,7 @@ class Exchange {
 
   /** Aborted once the connection is gone (client went away, or the answer ended) or the emulator closes. */
   get stopped(): AbortSignal {
-    if (!this.#stopped) {
-      const gone = new AbortController();
-      if (this.#response.closed) gone.abort();
-      else this.#response.once('close', () => gone.abort());
-      this.#stopped = AbortSignal.any([this.#closing, gone.signal]);
-    }
+    this.#stopped ??= answerStopped(this.#response, this.#closing);
     return this.#stopped;
   }
 
@@ -529,13 +541,7 @@ class Exchange {
   /** Announces every byte, sends only `sent` of them, then ends the connection. */
   truncatedFile(contentType: string, bytes: Buffer, sent: number): void {
     if (this.request.method === 'HEAD') return this.file(contentType, bytes);
-    this.#record.status = 200;
-    this.#response.writeHead(200, {
-      'Content-Type': contentType,
-      'Content-Length': bytes.length,
-      ETag: etagOf(bytes),
-      'Accept-Ranges': 'bytes',
-    });
+    this.#fileHeaders(contentType, bytes);
     this.#response.write(bytes.subarray(0, Math.min(Math.max(0, sent), bytes.length - 1)));
     // end(), not destroy(): the partial body is still corked in the socket and must go out first.
     this.request.socket.end();
@@ -617,32 +623,6 @@ const MIB = 1024 * 1024;
 // The huge body's padding, written again and again (the writes share it, so it is never copied).
 const PADDING = Buffer.alloc(64 * 1024, 'x');
 
-/** Resolves once the signal aborts (at once if it has). */
-function untilAborted(signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.resolve();
-  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-}
-
-/** False when the signal aborted before `ms` passed. */
-async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  try {
-    await sleep(ms, undefined, { signal });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Waits for the response to take more; false when the signal aborted first. */
-async function drained(response: ServerResponse, signal: AbortSignal): Promise<boolean> {
-  try {
-    await once(response, 'drain', { signal });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function etagOf(bytes: Buffer): string {
   return `"${createHash('sha256').update(bytes).digest('hex').slice(0, 32)}"`;
 }
@@ -700,28 +680,20 @@ function answerAfterWork(fault: Fault | undefined): Fault | undefined {
 function matchEndpoint(method: string, pathname: string): Endpoint {
   const file = FILE_PATH.exec(pathname);
   if (file && (method === 'GET' || method === 'HEAD')) {
-    return { kind: 'download', taskId: decodePathSegment(file[1]!), file: file[2] as FileName };
+    return { kind: 'download', taskId: decodeSegment(file[1]!), file: file[2] as FileName };
   }
   const api = API_PATH.exec(pathname);
   if (!api) return { kind: 'other', status: 404, body: klingError(1203, `no such path: ${pathname}`) };
   const provider: Provider = api[1] ? 'cometapi' : 'kling';
   const id = api[2];
   if (id === undefined && method === 'POST') return { kind: 'create', provider };
-  if (id !== undefined && method === 'GET') return { kind: 'query', provider, id: decodePathSegment(id) };
+  if (id !== undefined && method === 'GET') return { kind: 'query', provider, id: decodeSegment(id) };
   if (id === undefined && method === 'GET' && provider === 'kling') return { kind: 'list' };
   return {
     kind: 'other',
     status: 404,
     body: klingError(1202, `Invalid request method: ${method} ${pathname}`),
   };
-}
-
-function decodePathSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
 }
 
 /** A page parameter as a number, or the message explaining why it is refused. */
@@ -740,31 +712,7 @@ function pageParameter(
   return value;
 }
 
-async function readText(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of request) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** JSON when it parses, else the raw text (so tests can see what was sent); undefined when empty. */
-function parseBody(text: string): unknown {
-  if (text === '') return undefined;
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
-
-/** A bug in the emulator must show up as a 500 in the test that hit it, not as a hang. */
-function answerInternalError(response: ServerResponse, error: unknown): void {
-  // The client went away (or close() ended the connection) while the request was read: no one to tell.
-  if (!response.socket || response.socket.destroyed) return;
-  console.error('kling emulator: request handler failed', error);
-  if (response.headersSent) {
-    response.destroy();
-    return;
-  }
-  response.writeHead(500, { 'Content-Type': 'text/plain' });
-  response.end(`emulator error: ${error instanceof Error ? error.message : String(error)}`);
+function parseBody(raw: Buffer): unknown {
+  return raw.length === 0 ? undefined : parseJsonOrText(raw);
 }

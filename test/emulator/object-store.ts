@@ -8,10 +8,9 @@
  * faults and logs every request.
  */
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, decodeSegment, handleRequests, listen } from './loopback-server.ts';
 import { Answer, type S3Error } from './object-store/answer.ts';
 import { Authenticator } from './object-store/auth.ts';
 import {
@@ -67,9 +66,9 @@ export class ObjectStore {
   readonly #closing = new AbortController();
   #offsetMs = 0;
 
-  private constructor(server: Server, options: ObjectStoreOptions) {
+  private constructor(server: Server, url: string, options: ObjectStoreOptions) {
     this.#server = server;
-    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.url = url;
     this.region = options.region ?? 'us-east-1';
     for (const spec of options.buckets ?? ['staging']) {
       const { name, region = this.region } = typeof spec === 'string' ? { name: spec } : spec;
@@ -78,16 +77,12 @@ export class ObjectStore {
     for (const key of options.keys ?? [TEST_KEY]) this.#keys.set(key.accessKeyId, key);
     this.#now = options.now ?? Date.now;
     this.#virtualHostSuffix = options.virtualHostSuffix;
-    server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-      this.#handle(request, response).catch((error: unknown) => internalError(response, error));
-    });
+    handleRequests(server, 'object store emulator', (request, response) => this.#handle(request, response));
   }
 
   static async start(options: ObjectStoreOptions = {}): Promise<ObjectStore> {
     const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    return new ObjectStore(server, options);
+    return new ObjectStore(server, await listen(server), options);
   }
 
   /** The store's "now": its clock plus the offset. */
@@ -180,10 +175,7 @@ export class ObjectStore {
   async close(): Promise<void> {
     if (this.#closing.signal.aborted) return;
     this.#closing.abort();
-    const closed = once(this.#server, 'close');
-    this.#server.close();
-    this.#server.closeAllConnections();
-    await closed;
+    await closeServer(this.#server);
   }
 
   async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -269,13 +261,13 @@ export class ObjectStore {
     const hostname = host.replace(/:\d+$/, '');
     const suffix = this.#virtualHostSuffix;
     if (suffix && hostname.endsWith(`.${suffix}`)) {
-      const key = decodePath(rawPath.slice(1));
+      const key = decodeSegment(rawPath.slice(1));
       return { bucket: hostname.slice(0, -suffix.length - 1), ...(key ? { key } : {}) };
     }
     const [, bucket, ...rest] = rawPath.split('/');
     if (!bucket) return {};
-    const key = decodePath(rest.join('/'));
-    return { bucket: decodePath(bucket), ...(key ? { key } : {}) };
+    const key = decodeSegment(rest.join('/'));
+    return { bucket: decodeSegment(bucket), ...(key ? { key } : {}) };
   }
 
   #takeFault(operation: Operation): StoreFault | undefined {
@@ -402,20 +394,4 @@ function parseRange(
   const to = m[2] === '' ? size - 1 : Math.min(Number(m[2]), size - 1);
   if (from >= size || to < from) return 'unsatisfiable';
   return [from, to];
-}
-
-function decodePath(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-function internalError(response: ServerResponse, error: unknown): void {
-  if (!response.socket || response.socket.destroyed) return;
-  console.error('object store emulator: request handler failed', error);
-  if (response.headersSent) return void response.destroy();
-  response.writeHead(500, { 'Content-Type': 'text/plain' });
-  response.end(`emulator error: ${error instanceof Error ? error.message : String(error)}`);
 }

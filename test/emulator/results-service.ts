@@ -9,7 +9,6 @@ import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
 import { extname } from 'node:path';
 import { crc32 } from 'node:zlib';
 import {
@@ -17,11 +16,8 @@ import {
   base64url,
   committedHeaders,
   jsonReply,
-  listen,
   optionalString,
   parseBlockList,
-  parseJsonOrText,
-  readBody,
   requireInt64,
   requireString,
   SasSigner,
@@ -33,10 +29,14 @@ import {
   twirpBody,
   twirpErrorReply,
   TwirpError,
+  unsupportedBlobRequest,
+  uploadAt,
+  checkBlockBody,
   type BlockListEntry,
   type Json,
   type Reply,
 } from './twirp-blob.ts';
+import { closeServer, listen, parseJsonOrText, readBody } from './loopback-server.ts';
 
 export interface StoredArtifact {
   id: number;
@@ -120,19 +120,24 @@ export class ResultsService {
   private readonly faults: Required<ResultsFault>[] = [];
   private nextArtifactId = 1;
 
-  private constructor(server: Server, runId: string, jobId: string) {
+  private constructor(server: Server, url: string, runId: string, jobId: string) {
     this.server = server;
     this.runId = runId;
     this.jobId = jobId;
-    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.url = url;
     this.sas = new SasSigner(this.url);
     this.runtimeToken = mintRuntimeToken(runId, jobId);
   }
 
   static async start(options: { runId?: string; jobId?: string } = {}): Promise<ResultsService> {
     const server = createServer();
-    await listen(server, 0);
-    const service = new ResultsService(server, options.runId ?? '8675309001', options.jobId ?? '8675309002');
+    const url = await listen(server);
+    const service = new ResultsService(
+      server,
+      url,
+      options.runId ?? '8675309001',
+      options.jobId ?? '8675309002',
+    );
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
       void service.handle(request, response);
     });
@@ -166,11 +171,7 @@ export class ResultsService {
   }
 
   async close(): Promise<void> {
-    // The client keeps connections alive; without this, close() waits for them to time out.
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve, reject) =>
-      this.server.close((error) => (error ? reject(error) : resolve())),
-    );
+    await closeServer(this.server);
   }
 
   private async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -401,12 +402,7 @@ export class ResultsService {
   private handleBlob(method: ResultsCall['method'], request: IncomingMessage, url: URL, body: Buffer): Reply {
     let recordedBody: unknown = { length: body.length };
     try {
-      if (method === 'Unknown')
-        throw new StorageError(
-          400,
-          'UnsupportedHttpVerb',
-          `unsupported blob request ${request.method} ${url.search}`,
-        );
+      if (method === 'Unknown') throw unsupportedBlobRequest(request, url);
       const fault = this.takeFault(method);
       if (fault) return faultBlobReply(recordedBody, fault);
       this.sas.verify(url, method === 'DownloadBlob' ? 'r' : 'w');
@@ -426,33 +422,17 @@ export class ResultsService {
     }
   }
 
-  /** The blob a (verified) signed upload URL points to; finalizing ends the URL's use. */
-  private uploadFor(url: URL): PendingUpload {
-    const upload = this.pending.get(url.pathname);
-    if (!upload) throw new StorageError(403, 'AuthenticationFailed', 'This upload URL is no longer valid.');
-    return upload;
-  }
-
   private uploadBlock(request: IncomingMessage, url: URL, body: Buffer, recordedBody: unknown): Reply {
-    const upload = this.uploadFor(url);
+    const upload = uploadAt(this.pending, url);
     const blockId = url.searchParams.get('blockid') ?? '';
     assertBlockId(blockId, [...upload.staged.keys(), ...upload.committedBlocks.keys()]);
-    // Structured (CRC64-framed) bodies would not be the raw bytes; the artifact client never sends them.
-    if (request.headers['x-ms-structured-body'])
-      throw new StorageError(400, 'UnsupportedHeader', 'x-ms-structured-body is not supported by this fake');
-    const md5 = request.headers['content-md5'];
-    if (typeof md5 === 'string' && md5 !== createHash('md5').update(body).digest('base64'))
-      throw new StorageError(
-        400,
-        'Md5Mismatch',
-        'The MD5 value specified in the request did not match the body.',
-      );
+    checkBlockBody(request, body);
     upload.staged.set(blockId, body);
     return storageReply(201, recordedBody, { 'x-ms-request-server-encrypted': 'true' });
   }
 
   private commitBlockList(request: IncomingMessage, url: URL, body: Buffer, recordedBody: unknown): Reply {
-    const upload = this.uploadFor(url);
+    const upload = uploadAt(this.pending, url);
     const contentType = request.headers['x-ms-blob-content-type'];
     if (contentType !== upload.mimeType)
       throw new StorageError(

@@ -3,8 +3,8 @@
  * proto3 JSON fields) and the Azure blob storage their signed URLs point to (SAS-like signatures,
  * block lists, XML errors). Each fake keeps only its own service's methods.
  */
-import { createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 
 export const STORAGE_VERSION = '2025-01-05';
 const SAS_LIFETIME_MS = 60 * 60 * 1000;
@@ -80,34 +80,6 @@ export class SasSigner {
 }
 
 // ---- Requests and replies ----
-
-export function listen(server: Server, port: number): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-}
-
-export function readBody(request: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks)));
-    request.on('error', reject);
-  });
-}
-
-export function parseJsonOrText(raw: Buffer): unknown {
-  const text = raw.toString('utf8');
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return text;
-  }
-}
 
 export function sendReply(request: IncomingMessage, response: ServerResponse, reply: Reply): void {
   response.writeHead(reply.status, {
@@ -198,6 +170,38 @@ export function twirpCodeOf(status: number): string {
 }
 
 // ---- Azure blob storage ----
+
+/** What Azure answers a request that no blob operation matches. */
+export function unsupportedBlobRequest(request: IncomingMessage, url: URL): StorageError {
+  return new StorageError(
+    400,
+    'UnsupportedHttpVerb',
+    `unsupported blob request ${request.method} ${url.search}`,
+  );
+}
+
+/** The upload a (verified) signed URL points to; finalizing ends the URL's use. */
+export function uploadAt<T>(pending: ReadonlyMap<string, T>, url: URL): T {
+  const upload = pending.get(url.pathname);
+  if (!upload) throw new StorageError(403, 'AuthenticationFailed', 'This upload URL is no longer valid.');
+  return upload;
+}
+
+/**
+ * Throws what Azure answers a block whose body does not match its Content-MD5; structured
+ * (CRC64-framed) bodies would not be the raw bytes, and neither client sends them.
+ */
+export function checkBlockBody(request: IncomingMessage, body: Buffer): void {
+  if (request.headers['x-ms-structured-body'])
+    throw new StorageError(400, 'UnsupportedHeader', 'x-ms-structured-body is not supported by this fake');
+  const md5 = request.headers['content-md5'];
+  if (typeof md5 === 'string' && md5 !== createHash('md5').update(body).digest('base64'))
+    throw new StorageError(
+      400,
+      'Md5Mismatch',
+      'The MD5 value specified in the request did not match the body.',
+    );
+}
 
 /** Azure: a block id is base64 of at most 64 bytes, and all ids of one blob have the same length. */
 export function assertBlockId(blockId: string, existing: readonly string[]): void {

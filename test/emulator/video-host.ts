@@ -3,10 +3,9 @@
  * preflight to read: `/<name>-<seconds>s.mp4` is a real MP4 of that many seconds (1-60), its picture
  * and sound seeded by the name. Anything else is 404.
  */
-import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listen } from './loopback-server.ts';
 import { buildMp4 } from './media.ts';
 
 const VIDEO_PATH = /^\/([\w-]+)-(\d{1,2})s\.mp4$/;
@@ -19,9 +18,9 @@ export class VideoHost {
   readonly #server: Server;
   readonly #videos = new Map<string, Buffer>();
 
-  private constructor(server: Server) {
+  private constructor(server: Server, url: string) {
     this.#server = server;
-    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    this.url = url;
     server.on('request', (request, response) => {
       const path = new URL(request.url ?? '/', this.url).pathname;
       const match = VIDEO_PATH.exec(path);
@@ -52,9 +51,7 @@ export class VideoHost {
 
   static async start(): Promise<VideoHost> {
     const server = createServer();
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    return new VideoHost(server);
+    return new VideoHost(server, await listen(server));
   }
 
   /** The URL of a real MP4 this host serves. */
@@ -72,9 +69,6 @@ export class VideoHost {
   }
 
   async close(): Promise<void> {
-    const closed = once(this.#server, 'close');
-    this.#server.close();
-    this.#server.closeAllConnections();
-    await closed;
+    await closeServer(this.#server);
   }
 }

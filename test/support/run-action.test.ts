@@ -14,6 +14,7 @@ import {
   parseActionInputs,
   parseFileCommands,
   runAction,
+  stepMs,
 } from './run-action.ts';
 
 let scripts: string;
@@ -54,8 +55,17 @@ console.log('started');
 setInterval(() => {}, 1000);
 `;
 
+// Silent for 300 ms, then a line, then 300 ms more: its step is the second part only.
+const LATE_SCRIPT = `
+await new Promise((resolve) => setTimeout(resolve, 300));
+console.log('started');
+await new Promise((resolve) => setTimeout(resolve, 300));
+`;
+
 beforeAll(async () => {
   scripts = await mkdtemp(join(tmpdir(), 'run-action-scripts-'));
+  await writeFile(join(scripts, 'late.mjs'), LATE_SCRIPT);
+  await writeFile(join(scripts, 'silent.mjs'), '');
   await writeFile(join(scripts, 'echo.mjs'), ECHO_SCRIPT);
   await writeFile(join(scripts, 'wait.mjs'), WAIT_SCRIPT);
   await writeFile(join(scripts, 'stubborn.mjs'), STUBBORN_SCRIPT);
@@ -94,6 +104,24 @@ describe('runAction', () => {
     } finally {
       await rm(run.workspace, { recursive: true, force: true });
     }
+  });
+
+  it('times the run on this process clock, and the step from the first output on', async () => {
+    const before = performance.now();
+    const run = await runAction({ entry: join(scripts, 'late.mjs'), inputs: {} });
+    await rm(run.workspace, { recursive: true, force: true });
+    expect(run.startedAtMs).toBeGreaterThanOrEqual(before);
+    expect(run.startedAtMs + run.durationMs).toBeLessThanOrEqual(performance.now());
+    expect(run.firstOutputMs).toBeGreaterThanOrEqual(300);
+    expect(stepMs(run)).toBeGreaterThanOrEqual(290);
+    expect(stepMs(run)).toBe(run.durationMs - run.firstOutputMs!);
+  });
+
+  it('cannot time the step of a run that printed nothing', async () => {
+    const run = await runAction({ entry: join(scripts, 'silent.mjs'), inputs: {} });
+    await rm(run.workspace, { recursive: true, force: true });
+    expect(run.firstOutputMs).toBeUndefined();
+    expect(() => stepMs(run)).toThrow(/printed nothing/);
   });
 
   it('applies the default timeout_seconds of 900 when the input is left out', async () => {

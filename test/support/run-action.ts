@@ -14,6 +14,13 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
+/**
+ * How long a test that runs the action may take: each run is a process, and a loaded machine can
+ * slow one down tenfold. Nothing such a test asserts is about speed (the benchmarks measure that),
+ * so the e2e files give their tests this instead of vitest's 30 s, with `vi.setConfig`.
+ */
+export const ACTION_TEST_TIMEOUT_MS = 120_000;
+
 export interface RunActionOptions {
   /** Input name (as in action.yml) → value; declared inputs left out get their action.yml default. */
   inputs: Record<string, string>;
@@ -46,7 +53,15 @@ export interface RunActionOptions {
 export interface ActionRun {
   code: number | null;
   signal: NodeJS.Signals | null;
+  /** When the process was spawned, as performance.now() here: the clock emulators stamp requests with. */
+  startedAtMs: number;
+  /** From spawn to exit, Node's start-up and the bundle's loading included. */
   durationMs: number;
+  /**
+   * When the first byte of output (stdout or stderr) arrived, in ms from spawn; undefined when there
+   * was none. The action's first line (an `::add-mask::` for the key) comes before its deadline starts.
+   */
+  firstOutputMs?: number;
   stdout: string;
   stderr: string;
   outputs: Record<string, string>;
@@ -104,6 +119,16 @@ export async function runAction(options: RunActionOptions): Promise<ActionRun> {
     await rm(commandDir, { recursive: true, force: true });
     await rm(dirname(base['RUNNER_TEMP']!), { recursive: true, force: true });
   }
+}
+
+/**
+ * How long the action's own code ran: from its first output to its exit. Node's start-up and the
+ * loading of the bundle, which a loaded machine stretches the most, are left out. The action masks
+ * its credentials first thing, before its deadline starts, so a run with a key always has output.
+ */
+export function stepMs(run: ActionRun): number {
+  if (run.firstOutputMs === undefined) throw new Error('the action printed nothing to time its step by');
+  return run.durationMs - run.firstOutputMs;
 }
 
 // ---- Scratch directories ----
@@ -263,15 +288,8 @@ export const baseRunnerEnv = (workspace: string): Record<string, string> => {
   };
 };
 
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  durationMs: number;
-  stdout: string;
-  stderr: string;
-  signalSentAtMs?: number;
-  signalsSent: { name: NodeJS.Signals; atMs: number }[];
-}
+/** What the process itself tells; the files it wrote are read afterwards. */
+type ChildResult = Omit<ActionRun, 'outputs' | 'state' | 'summary' | 'exportedEnv' | 'workspace'>;
 
 function runChild(
   entry: string,
@@ -289,6 +307,7 @@ function runChild(
     const timers: NodeJS.Timeout[] = [];
     const signalsSent: ChildResult['signalsSent'] = [];
     let signalSentAtMs: number | undefined;
+    let firstOutputMs: number | undefined;
     let exited = false;
 
     const send = (name: NodeJS.Signals): number | undefined => {
@@ -324,12 +343,17 @@ function runChild(
 
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
+    const noteOutput = () => (firstOutputMs ??= elapsed());
     child.stdout.on('data', (chunk: string) => {
+      noteOutput();
       stdout += chunk;
       // Match the whole output so far: a line can arrive split across chunks.
       if (signalArmed && options.signal?.afterStdout?.test(stdout)) armSignal();
     });
-    child.stderr.on('data', (chunk: string) => (stderr += chunk));
+    child.stderr.on('data', (chunk: string) => {
+      noteOutput();
+      stderr += chunk;
+    });
 
     const timeoutMs = options.timeoutMs ?? 60_000;
     let timedOut = false;
@@ -356,8 +380,17 @@ function runChild(
         );
         return;
       }
-      const result: ChildResult = { code, signal, durationMs: elapsed(), stdout, stderr, signalsSent };
+      const result: ChildResult = {
+        code,
+        signal,
+        startedAtMs: started,
+        durationMs: elapsed(),
+        stdout,
+        stderr,
+        signalsSent,
+      };
       if (signalSentAtMs !== undefined) result.signalSentAtMs = signalSentAtMs;
+      if (firstOutputMs !== undefined) result.firstOutputMs = firstOutputMs;
       resolvePromise(result);
     });
   });

@@ -1,7 +1,7 @@
 /** One request to the object store and its answer: S3's XML errors, bodies, faults. */
 import { createHash, randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { answerStopped, pause, untilAborted } from '../loopback-server.ts';
 import type { StoreRequest } from './types.ts';
 
 /** An S3 error answer. */
@@ -31,9 +31,7 @@ export class Answer {
     this.request = request;
     this.#response = response;
     this.#record = record;
-    const gone = new AbortController();
-    response.once('close', () => gone.abort());
-    this.#stopped = AbortSignal.any([closing, gone.signal]);
+    this.#stopped = answerStopped(response, closing);
   }
 
   /** The whole body, at about `rate` bytes a second if given; undefined when the client left. */
@@ -114,10 +112,7 @@ export class Answer {
 
   async hang(): Promise<void> {
     this.request.resume();
-    if (this.#stopped.aborted) return;
-    await new Promise<void>((resolve) =>
-      this.#stopped.addEventListener('abort', () => resolve(), { once: true }),
-    );
+    await untilAborted(this.#stopped);
   }
 
   reset(): void {
@@ -133,13 +128,4 @@ export class Answer {
 
 function xmlEscape(text: string): string {
   return text.replace(/[&<>]/g, (c) => `&${{ '&': 'amp', '<': 'lt', '>': 'gt' }[c]};`);
-}
-
-async function pause(ms: number, signal: AbortSignal): Promise<boolean> {
-  try {
-    await sleep(ms, undefined, { signal });
-    return true;
-  } catch {
-    return false;
-  }
 }
