@@ -31,6 +31,7 @@ export const Inputs = {
   Overwrite: 'overwrite',
   Preflight: 'preflight',
   Cache: 'cache',
+  Mux: 'mux',
 } as const;
 
 export const Outputs = {
@@ -50,6 +51,7 @@ export const Outputs = {
   CommentUrl: 'comment_url',
   ReleaseAssetUrls: 'release_asset_urls',
   CacheHit: 'cache_hit',
+  MuxedPath: 'muxed_path',
 } as const;
 
 export type OutputName = (typeof Outputs)[keyof typeof Outputs];

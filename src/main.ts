@@ -1,9 +1,12 @@
 /**
- * The step, top to bottom: inputs → sources → cache → tasks → deliveries → outputs and summary.
+ * The step, top to bottom: inputs → sources → cache → tasks → after the tasks (mux) → deliveries →
+ * outputs and summary.
  * Everything that touches the outside world arrives in `StepDependencies`, so the step runs in tests
  * without a runner, and several steps can run side by side in one process. Each stage gets only
  * what it uses.
  */
+import { tmpdir } from 'node:os';
+import { muxResults } from './after/mux.ts';
 import type { StepDependencies } from './dependencies.ts';
 import { artifactDelivery } from './deliver/artifact.ts';
 import { deliverAll } from './deliver/delivery.ts';
@@ -91,7 +94,7 @@ export async function runStep(world: StepDependencies): Promise<StepResult> {
       onAbandoned,
     });
     const api = { ...retry, fetch, userAgent: deps.userAgent, mask: deps.mask, redact };
-    const outcomes = await runTasks(inputs, {
+    const tasks = await runTasks(inputs, {
       ...retry,
       client: connectKling(inputs, api),
       fetch,
@@ -102,6 +105,14 @@ export async function runStep(world: StepDependencies): Promise<StepResult> {
       report,
       cache,
       refused: checks.map((c) => c.refusal),
+    });
+    const outcomes = await muxResults(tasks, inputs, {
+      ...retry,
+      fetch,
+      deadlineMs,
+      allowHttpResults,
+      reports: report.entries,
+      tempDir: tmpdir(),
     });
     // The cache keeps a manifest of the task as the API described it: a file like any other.
     await cache.save(outcomes.map((outcome) => redactOutcome(redactor, outcome)));
