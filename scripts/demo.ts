@@ -1,8 +1,9 @@
 // Offline demo: the built action (dist/index.js), run as the runner runs it, against the Kling emulator
 // and the results-service fake on 127.0.0.1. No key, no network.
-// Usage: npm run demo [-- --provider kling] [-- --file <video.mp4>]
+// Usage: npm run demo [-- --provider kling] [-- --file <video.mp4>] [-- --mux]
 // With --file, the video is a file on the runner: copied into the workspace, staged in a local
 // S3-compatible store (which checks every signature), fetched by the emulator, and deleted after.
+// With --mux, the source video comes back with its new soundtrack too.
 //
 // It prints the inputs it gave (secrets masked), the action's log as the runner shows it (no
 // ::debug:: lines, which a runner hides unless debug logging is on), the outputs, the job summary,
@@ -20,6 +21,7 @@ import { runnerLog } from '../test/support/runner-log.ts';
 const provider = process.argv.includes('--provider')
   ? process.argv[process.argv.indexOf('--provider') + 1]
   : 'cometapi';
+const mux = process.argv.includes('--mux');
 const DEMO_KEY = 'demo-api-key';
 const SECRET_INPUTS = new Set(['api_key', 'access_key', 'secret_key', 'github_token']);
 const kling = await KlingEmulator.start({
@@ -43,19 +45,21 @@ const credentials: Record<string, string> =
 const inputs: Record<string, string> = {
   ...credentials,
   base_url: kling.url,
-  // A real 6 s MP4 on loopback, so the preflight check has something to read; or the file given.
+  // A real 6 s MP4 on loopback, so the preflight check has something to read (with --mux, with a
+  // silent soundtrack for the generated one to replace); or the file given.
   ...(file
     ? {
         video_path: `renders/${path.basename(file)}`,
         staging_url: 's3://staging/kling',
         staging_endpoint: store!.url,
       }
-    : { video_url: source.video('trailer', 6) }),
+    : { video_url: mux ? source.video('trailer', 6, { audio: 'silence' }) : source.video('trailer', 6) }),
   sound_effect_prompt: 'waves breaking on rocks, gulls',
   bgm_prompt: 'calm ambient piano',
   audio_format: 'both',
   include_video: 'true',
   poll_interval_seconds: '0.5',
+  ...(mux ? { mux: 'true' } : {}),
 };
 // Outside the harness's scratch directory, which goes when this process ends: the files stay.
 const workspace = mkdtempSync(path.join(tmpdir(), 'kling-demo-'));
@@ -112,6 +116,12 @@ try {
         `\nand remove them with: rm -r ${workspace}`,
     );
   }
+  const muxed = run.outputs.muxed_path;
+  if (muxed)
+    console.log(
+      `\nThe muxed video is the source's picture, bit for bit, with the generated sound. Read it with\n` +
+        `  ffprobe -hide_banner -show_entries stream=index,codec_name,codec_type,duration:format=format_name,duration ${muxed}`,
+    );
   process.exitCode = run.code ?? 1;
 } finally {
   await Promise.all([kling.close(), results.close(), source.close(), store?.close()]);

@@ -35,6 +35,7 @@ export const Inputs = {
   StagingUrl: 'staging_url',
   StagingEndpoint: 'staging_endpoint',
   StagingRegion: 'staging_region',
+  Mux: 'mux',
 } as const;
 
 export const Outputs = {
@@ -54,6 +55,7 @@ export const Outputs = {
   CommentUrl: 'comment_url',
   ReleaseAssetUrls: 'release_asset_urls',
   CacheHit: 'cache_hit',
+  MuxedPath: 'muxed_path',
 } as const;
 
 export type OutputName = (typeof Outputs)[keyof typeof Outputs];

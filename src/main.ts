@@ -1,9 +1,12 @@
 /**
- * The step, top to bottom: inputs → sources → cache → tasks → deliveries → outputs and summary.
+ * The step, top to bottom: inputs → sources → cache → tasks → after the tasks (mux) → deliveries →
+ * outputs and summary.
  * Everything that touches the outside world arrives in `StepDependencies`, so the step runs in tests
  * without a runner, and several steps can run side by side in one process. Each stage gets only
  * what it uses.
  */
+import { tmpdir } from 'node:os';
+import { muxResults } from './after/mux.ts';
 import type { StepDependencies } from './dependencies.ts';
 import { artifactDelivery } from './deliver/artifact.ts';
 import { deliverAll } from './deliver/delivery.ts';
@@ -106,7 +109,7 @@ export async function runStep(world: StepDependencies): Promise<StepResult> {
       saveState: (name, value) => deps.outputs.saveState(name, value),
     });
     const api = { ...retry, fetch, userAgent, mask, redact };
-    const outcomes = await runTasks(inputs, {
+    const tasks = await runTasks(inputs, {
       ...retry,
       client: connectKling(inputs, api),
       staging,
@@ -121,6 +124,14 @@ export async function runStep(world: StepDependencies): Promise<StepResult> {
     });
     // Tasks not waited for may still fetch what was staged for them.
     await staging.finish(!inputs.wait);
+    const outcomes = await muxResults(tasks, inputs, {
+      ...retry,
+      fetch,
+      deadlineMs,
+      allowHttpResults,
+      reports: report.entries,
+      tempDir: tmpdir(),
+    });
     // The cache keeps a manifest of the task as the API described it: a file like any other.
     await cache.save(outcomes.map((outcome) => redactOutcome(redactor, outcome)));
     endings = outcomes.map((outcome, i) => endingOf(outcome, inputs.entries[i]!, inputs, signal));

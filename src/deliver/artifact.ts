@@ -8,7 +8,7 @@ import { Inputs } from '../constants.ts';
 import { policy } from '../policy.ts';
 import type { UploadedArtifact } from '../report/task-report.ts';
 import { abandonOnAbort, signalName, type Log } from '../runtime.ts';
-import { safeFileStem, type DownloadedFile } from '../task/files.ts';
+import { safeFileStem, type ResultFile } from '../task/files.ts';
 import type { TaskOutcome } from '../task/task.ts';
 import type { Delivery, DeliveryContext } from './delivery.ts';
 
@@ -216,7 +216,7 @@ async function uploadAll(
   }
 }
 
-function uploadTimedOut(files: readonly DownloadedFile[], settings: ArtifactSettings): string {
+function uploadTimedOut(files: readonly ResultFile[], settings: ArtifactSettings): string {
   return (
     `The artifact upload did not finish before the step's deadline (${Inputs.TimeoutSeconds}: ${settings.timeoutSeconds}). ` +
     `The files are on the runner: ${files.map((f) => f.path).join(', ')}; raise ${Inputs.TimeoutSeconds} to leave the upload more time.`

@@ -5,7 +5,7 @@
 import type { StepReport } from '../report/step-report.ts';
 import type { Ending } from '../report/task-report.ts';
 import { signalName, type Clock, type Log, type Sleep } from '../runtime.ts';
-import type { DownloadedFile } from '../task/files.ts';
+import type { ResultFile } from '../task/files.ts';
 import type { TaskOutcome } from '../task/task.ts';
 
 /** What every delivery is given: the step's results, its report and its time. */
@@ -14,7 +14,7 @@ export interface DeliveryContext {
   /** How each entry ended, in input order. */
   endings: readonly Ending[];
   /** Every file of the step, each once. */
-  files: readonly DownloadedFile[];
+  files: readonly ResultFile[];
   report: StepReport;
   deadlineMs: number;
   clock: Clock;

@@ -61,9 +61,17 @@ function explain(error: unknown, settings: ReleaseSettings): string {
   return `${error instanceof Error ? error.message : String(error)}.${kept}`;
 }
 
-const CONTENT_TYPES = { mp3: 'audio/mpeg', wav: 'audio/wav', mp4: 'video/mp4' } as const;
+const CONTENT_TYPES = {
+  mp3: 'audio/mpeg',
+  wav: 'audio/wav',
+  mp4: 'video/mp4',
+  mov: 'video/quicktime',
+} as const;
 
-/** Asset names from the entry, never the task id, so a later run replaces them instead of adding more. */
+/**
+ * Asset names from the entry, never the task id, so a later run replaces them instead of adding more:
+ * `<stem>.mp3`, Kling's video as `<stem>-with-sound.mp4`, the muxed source as `<stem>.mp4` or `.mov`.
+ */
 export function assetFiles(outcomes: readonly TaskOutcome[], entries: readonly Entry[]): AssetFile[] {
   const used = new Set<string>();
   return outcomes.flatMap((outcome, i) => {

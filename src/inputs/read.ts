@@ -5,6 +5,7 @@
 import path from 'node:path';
 import { DEFAULT_BASE_URLS, Inputs } from '../constants.ts';
 import type { ProviderName } from '../kling/routes.ts';
+import { quoteExternal } from '../net/external-text.ts';
 import { policy } from '../policy.ts';
 import { describeSource, type Entry, type Source } from '../sources/source.ts';
 import { versionHint } from '../step/advice.ts';
@@ -56,6 +57,8 @@ export interface ActionInputs {
   pollIntervalSeconds: number;
   audioFormat: AudioFormat;
   includeVideo: boolean;
+  /** Also write each source video with the generated audio as its soundtrack. */
+  mux: boolean;
   /** Absolute. */
   outputDir: string;
   uploadArtifact: boolean;
@@ -106,6 +109,7 @@ export function readInputs(getInput: GetInput, workspace: string, env: Environme
     ...readTiming(reader),
     audioFormat: reader.oneOf<AudioFormat>(Inputs.AudioFormat, ['mp3', 'wav', 'both'], 'mp3'),
     includeVideo: reader.bool(Inputs.IncludeVideo, false),
+    mux: readMux(reader, entries),
     outputDir: path.resolve(workspace, reader.get(Inputs.OutputDir) || 'kling-audio'),
     ...readDeliveries(reader),
   };
@@ -186,6 +190,35 @@ function readSource(reader: InputReader): Source | FileWanted | undefined {
       `${Inputs.TaskId} must be the task id the API returned (letters, digits, . _ : -), got "${taskId}".`,
     );
   return { kind: 'task_id', taskId: taskId! };
+}
+
+/** `mux`, which needs every entry's video as a file the runner can read: a local file, or a URL. */
+function readMux(reader: InputReader, entries: readonly Entry[]): boolean {
+  const mux = reader.bool(Inputs.Mux, false);
+  if (!mux) return mux;
+  const without = entries.flatMap((entry, i) => {
+    const facts = describeSource(entry.source);
+    return facts.file || facts.remoteUrl !== undefined ? [] : [{ entry, i, facts }];
+  });
+  if (without.length === 0) return mux;
+  const needs = `${Inputs.Mux}: true puts the soundtrack into the source video, so it needs the video itself`;
+  if (!reader.get(Inputs.Videos)) {
+    const { facts } = without[0]!;
+    reader.problem(
+      facts.taskId !== undefined
+        ? `${needs}, and ${Inputs.TaskId} collects an existing task, which names no video file. Give the video as ${Inputs.VideoUrl} instead, or leave ${Inputs.Mux} off.`
+        : `${needs}, and ${Inputs.VideoId} names a video kept by Kling, not a file the action can read. Give the video as ${Inputs.VideoUrl}, or leave ${Inputs.Mux} off.`,
+    );
+    return mux;
+  }
+  const shown = without.slice(0, 10).map(({ entry, i }) => `${i + 1} (${quoteExternal(entry.name, 100)})`);
+  const more = without.length > shown.length ? ` and ${without.length - shown.length} more` : '';
+  reader.problem(
+    `${needs}; ${Inputs.Videos} ${without.length === 1 ? 'entry' : 'entries'} ${shown.join(', ')}${more} ` +
+      `${without.length === 1 ? 'is a Kling video id' : 'are Kling video ids'}, not files the action can read. ` +
+      `Give ${without.length === 1 ? 'its' : 'their'} video URLs instead, or leave ${Inputs.Mux} off.`,
+  );
+  return mux;
 }
 
 function readExternalTaskId(reader: InputReader): string | undefined {
@@ -272,6 +305,10 @@ export function inputWarnings(inputs: ActionInputs): string[] {
   const warnings: string[] = [];
   const hint = versionHint(inputs.baseUrl);
   if (hint) warnings.push(`${Inputs.BaseUrl} is ${inputs.baseUrl}.${hint}`);
+  if (inputs.mux && !inputs.wait)
+    warnings.push(
+      `${Inputs.Mux} has no effect with ${Inputs.Wait}: false: the step ends before the audio exists, so no video is muxed.`,
+    );
   if (describeSource(inputs.entries[0]!.source).taskId === undefined) return warnings;
   const ignored = [
     inputs.soundEffectPrompt && Inputs.SoundEffectPrompt,

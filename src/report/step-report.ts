@@ -28,6 +28,7 @@ const RESULT_FIELDS: readonly OutputName[] = [
   Outputs.VideoUrl,
   Outputs.VideoPath,
   Outputs.Duration,
+  Outputs.MuxedPath,
 ];
 
 /** Outputs that hold one value for the whole step, not one per entry. */

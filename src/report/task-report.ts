@@ -9,7 +9,7 @@ import { resultUrlProblem } from '../net/address.ts';
 import { markdownCode } from '../net/external-text.ts';
 import { formatBytes, formatDuration, type Clock } from '../runtime.ts';
 import { characters, joinWithin } from './fit.ts';
-import type { AudioFormat, DownloadedFile } from '../task/files.ts';
+import type { AudioFormat, ResultFile } from '../task/files.ts';
 import type { TaskObserver } from '../task/task.ts';
 
 /** An artifact the step uploaded, as the outputs and the summary show it. */
@@ -54,7 +54,7 @@ export class TaskReport implements TaskObserver {
   private externalTaskId: string | undefined;
   private resumed = false;
   private readonly statusChanges: { status: string; atMs: number }[] = [];
-  private files: DownloadedFile[] = [];
+  private files: ResultFile[] = [];
   private uploaded: UploadedArtifact[] = [];
   private fromCache = false;
   private artifactNote: string | undefined;
@@ -111,11 +111,13 @@ export class TaskReport implements TaskObserver {
       : (audio?.mp3Duration ?? audio?.wavDuration);
   }
 
-  downloaded(file: DownloadedFile): void {
+  /** A file of the result is in place: downloaded, restored from the cache, or made on the runner (muxed). */
+  downloaded(file: ResultFile): void {
     this.files = [...this.files, file];
     const primaryKind = this.context.audioFormat === 'wav' ? 'wav' : 'mp3';
     if (file.role === 'audio' && file.kind === primaryKind) this.sink.setOutput(Outputs.AudioPath, file.path);
     if (file.role === 'video') this.sink.setOutput(Outputs.VideoPath, file.path);
+    if (file.role === 'muxed') this.sink.setOutput(Outputs.MuxedPath, file.path);
     // Every file, for steps that take them all (a release upload with audio_format: both).
     this.sink.setOutput(Outputs.Files, this.files.map((f) => f.path).join('\n'));
   }
@@ -157,9 +159,9 @@ export class TaskReport implements TaskObserver {
     return this.fromCache;
   }
 
-  /** Bytes downloaded so far. */
+  /** Bytes downloaded so far (a muxed video is made here, not downloaded). */
   get bytes(): number {
-    return this.files.reduce((n, f) => n + f.bytes, 0);
+    return this.files.filter((f) => f.role !== 'muxed').reduce((n, f) => n + f.bytes, 0);
   }
 
   /** Resource-pack units the task cost, as the API wrote them. */

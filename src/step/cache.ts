@@ -15,7 +15,7 @@ import { policy } from '../policy.ts';
 import type { SourceInfo } from '../preflight/check-source.ts';
 import { abandonOnAbort, formatDuration, Gate, type Clock, type Log } from '../runtime.ts';
 import { describeSource, type Entry } from '../sources/source.ts';
-import type { AudioFormat, DownloadedFile } from '../task/files.ts';
+import type { AudioFormat, ResultFile } from '../task/files.ts';
 import { safeFileStem } from '../task/files.ts';
 import type { TaskOutcome } from '../task/task.ts';
 
@@ -55,9 +55,10 @@ interface Manifest {
   task: Pick<Task, 'taskId' | 'audios' | 'videos' | 'billing'>;
   externalTaskId?: string;
   files: {
-    role: DownloadedFile['role'];
-    kind: DownloadedFile['kind'];
-    url: string;
+    role: ResultFile['role'];
+    kind: ResultFile['kind'];
+    /** Where it was downloaded from; none for a file made on the runner (the muxed video). */
+    url?: string;
     name: string;
     bytes: number;
     /** Hex sha256 of the file as saved. */
@@ -73,6 +74,8 @@ export interface CacheSettings {
   baseUrl: string;
   audioFormat: AudioFormat;
   includeVideo: boolean;
+  /** The source video with the soundtrack is part of the result. */
+  mux: boolean;
   /** Absolute: where a hit's files are restored. */
   outputDir: string;
 }
@@ -97,6 +100,8 @@ export function cacheKey(
     String(entry.asmrMode),
     inputs.audioFormat,
     String(inputs.includeVideo),
+    // Only when on, so that keys saved before mux existed are found again.
+    ...(inputs.mux ? ['mux'] : []),
   ];
   // The manifest's version is part of the key: an entry an older version saved is never found again.
   const digest = createHash('sha256')
@@ -141,11 +146,16 @@ export async function restoreResult(
       return undefined;
     }
     await mkdir(outputDir, { recursive: true });
-    const files: DownloadedFile[] = [];
+    const files: ResultFile[] = [];
     for (const file of manifest.files) {
       const to = path.join(outputDir, safeFileStem(file.name));
       await copyFile(path.join(folder, safeFileStem(file.name)), to);
-      files.push({ role: file.role, kind: file.kind, url: file.url, path: to, bytes: file.bytes });
+      const { role, kind, url, bytes } = file;
+      files.push(
+        (role === 'muxed'
+          ? { role, kind, path: to, bytes }
+          : { role, kind, url: url ?? '', path: to, bytes }) as ResultFile,
+      );
     }
     const task: Task = { ...manifest.task, status: 'succeed' };
     return { ending: 'succeeded', task, externalTaskId: manifest.externalTaskId, resumed: true, files };
@@ -204,7 +214,7 @@ export async function saveResult(key: string, outcome: TaskOutcome, context: Cac
       files.push({
         role: file.role,
         kind: file.kind,
-        url: file.url,
+        ...('url' in file ? { url: file.url } : {}),
         name,
         bytes: file.bytes,
         sha256: await sha256Of(saved),

@@ -56,6 +56,6 @@ export function redactOutcome(redactor: Redactor, outcome: TaskOutcome): TaskOut
   return {
     ...outcome,
     task: redactor.redactData(outcome.task),
-    files: outcome.files.map((file) => ({ ...file, url: redactor.redact(file.url) })),
+    files: outcome.files.map((file) => ('url' in file ? { ...file, url: redactor.redact(file.url) } : file)),
   };
 }

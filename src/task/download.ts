@@ -65,10 +65,16 @@ interface PartialFile {
 type Progress = { partial?: PartialFile };
 
 export async function downloadFile(file: PlannedFile, context: DownloadContext): Promise<DownloadedFile> {
-  const label = `Download of the ${file.kind} file for ${path.basename(file.path)}`;
+  const label =
+    file.role === 'source'
+      ? `Download of the source video ${path.basename(file.path)}`
+      : `Download of the ${file.kind} file for ${path.basename(file.path)}`;
   const refused = resultUrlProblem(file.url, context.allowHttp);
   if (refused)
-    throw new DownloadError(`${label} refused: the result URL ${refused.replace(/^it /, '')}.`, false);
+    throw new DownloadError(
+      `${label} refused: the ${file.role === 'source' ? 'video' : 'result'} URL ${refused.replace(/^it /, '')}.`,
+      false,
+    );
   await mkdir(path.dirname(file.path), { recursive: true });
   const progress: Progress = {};
   const budget: Budget = { name: 'download', attempts: context.limits.attempts };
@@ -246,7 +252,9 @@ async function acceptAnswer(
       response.status === 429 ||
       (partial !== undefined && response.status === 416);
     const hint =
-      response.status === 403 || response.status === 404 ? ' (Kling clears result files after 30 days)' : '';
+      file.role !== 'source' && (response.status === 403 || response.status === 404)
+        ? ' (Kling clears result files after 30 days)'
+        : '';
     throw new DownloadError(`the server answered HTTP ${response.status}${hint}`, retryable);
   }
   const contentType = response.headers.get('content-type') ?? '';
@@ -317,7 +325,8 @@ function checkMedia(file: PlannedFile, head: Buffer, context: DownloadContext): 
       `the server sent ${sniffed === 'html' ? 'an HTML page' : 'a JSON document'} instead of ${file.kind} media`,
       false,
     );
-  if (sniffed !== file.kind)
+  // A source video's container is the muxer's to judge (a MOV may start with another box than ftyp).
+  if (sniffed !== file.kind && file.role !== 'source')
     context.log.warning(
       `${path.basename(file.path)} does not look like ${file.kind} media` +
         ` (${sniffed === 'unknown' ? `it starts with ${describeHead(head)}` : `it looks like ${sniffed}`}); kept as is.`,

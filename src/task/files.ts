@@ -6,7 +6,8 @@ export type AudioFormat = 'mp3' | 'wav' | 'both';
 export type MediaKind = 'mp3' | 'wav' | 'mp4';
 
 export interface PlannedFile {
-  role: 'audio' | 'video';
+  /** `source`: the step's source video, fetched for a stage after the task (never delivered). */
+  role: 'audio' | 'video' | 'source';
   kind: MediaKind;
   url: string;
   path: string;
@@ -15,6 +16,18 @@ export interface PlannedFile {
 export interface DownloadedFile extends PlannedFile {
   bytes: number;
 }
+
+/** The source video with the generated soundtrack, made on the runner by the stage after the task. */
+export interface MuxedVideoFile {
+  role: 'muxed';
+  /** The source's container, kept. */
+  kind: 'mp4' | 'mov';
+  path: string;
+  bytes: number;
+}
+
+/** A file of an entry's result: downloaded from the task, or made from it on the runner. */
+export type ResultFile = DownloadedFile | MuxedVideoFile;
 
 /** A succeeded task without the result asked for. */
 export class MissingResultError extends Error {

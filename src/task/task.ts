@@ -7,7 +7,7 @@ import type { Task } from '../kling/responses.ts';
 import type { FetchLike } from '../net/http.ts';
 import type { RetryContext } from '../net/retry.ts';
 import type { DownloadLimits } from './download.ts';
-import type { AudioFormat, DownloadedFile } from './files.ts';
+import type { AudioFormat, DownloadedFile, ResultFile } from './files.ts';
 import type { PollLimits } from './wait.ts';
 
 export interface TaskSpec {
@@ -83,7 +83,8 @@ export interface TaskOutcome {
   task?: Task;
   externalTaskId?: string;
   resumed: boolean;
-  files: DownloadedFile[];
+  /** What the entry delivers: the task's downloads, and what the stages after the task made of them. */
+  files: ResultFile[];
   /** Why it did not succeed (absent for succeeded and submitted). */
   error?: unknown;
 }

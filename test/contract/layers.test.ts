@@ -36,6 +36,7 @@ const FLOORS: { name: string; holds: (module: string) => boolean }[] = [
   { name: 'sources/', holds: (m) => m.startsWith('sources/') },
   { name: 'report/', holds: (m) => m.startsWith('report/') },
   { name: 'step/ (pool, cache, tasks, advice)', holds: (m) => m.startsWith('step/') },
+  { name: 'after/ (stages after the task: mux)', holds: (m) => m.startsWith('after/') },
   { name: 'deliver/', holds: (m) => m.startsWith('deliver/') },
   { name: 'inputs/', holds: (m) => m.startsWith('inputs/') },
   { name: 'the story and the wiring', holds: (m) => !m.includes('/') },
@@ -66,6 +67,7 @@ describe('layers', () => {
       'media/mux.ts',
       'sources/source.ts',
       'step/tasks.ts',
+      'after/mux.ts',
       'deliver/delivery.ts',
       'inputs/read.ts',
     ])

@@ -8,7 +8,9 @@ import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KlingEmulator, faults } from './kling-emulator.ts';
 import type { KlingEmulatorOptions, Timeline } from './kling-emulator.ts';
-import { buildMp3, buildMp4, buildWav, mp3DurationSeconds } from './media.ts';
+import { buildMp3, buildMp4, buildVideo, buildWav, mp3DurationSeconds } from './media.ts';
+import { MoovCatcher, pictureSeconds } from './kling/video-fetch.ts';
+import { readMovieRecord } from '../support/iso-box.ts';
 import { ObjectStore } from './object-store.ts';
 import { htmlPage, makeMp4 } from '../support/mp4.ts';
 
@@ -609,6 +611,30 @@ describe('result files', () => {
     const { data } = (await query(emulator, COMET, id)).json;
     expect(data.task_result.audios[0]).toMatchObject({ duration_wav: '2.000', duration_mp3: '2.016' });
     expect(emulator.media(id).wav.length).toBe(44 + 2 * 8000 * 2);
+  });
+});
+
+describe('MoovCatcher: the moov box of a video streaming past', () => {
+  it('finds it however the bytes are cut, before or after mdat, and never keeps mdat', () => {
+    for (const layout of ['moov-first', 'moov-last'] as const) {
+      const file = buildVideo({ seconds: 4, layout, audio: 'silence' });
+      const moov = readMovieRecord(file).top.indexOf('moov');
+      for (const size of [1, 7, 8, 9, 4096, file.length]) {
+        const catcher = new MoovCatcher();
+        for (let at = 0; at < file.length; at += size) catcher.take(file.subarray(at, at + size));
+        expect(catcher.box, `${layout} in pieces of ${size}`).toBeDefined();
+        expect(catcher.box!.toString('latin1', 4, 8)).toBe('moov');
+        expect(moov).toBeGreaterThan(-1);
+        expect(pictureSeconds(catcher.box!)).toBe(4);
+      }
+    }
+  });
+
+  it('finds nothing in what is not a box, and no length in a moov it cannot read', () => {
+    const catcher = new MoovCatcher();
+    catcher.take(htmlPage());
+    expect(catcher.box).toBeUndefined();
+    expect(pictureSeconds(Buffer.from('not a moov'))).toBeUndefined();
   });
 });
 
@@ -1722,6 +1748,35 @@ describe('fetching video_url, as Kling does', () => {
     const taskId = (await create(emulator, COMET, { video_url: 'http://127.0.0.1:1/clip.mp4' })).json.data
       .task_id;
     expect((await taskEnd(emulator, taskId)).task_status_msg).toMatch(/^Video download failed/);
+  });
+
+  it('makes the result audio and video as long as the video it fetched, as Kling does', async () => {
+    const emulator = await start({ timeline: { submittedMs: 0, processingMs: 0 } });
+    for (const [seconds, layout] of [
+      [3, 'moov-first'],
+      [20, 'moov-last'],
+    ] as const) {
+      const key = `clip-${seconds}.mp4`;
+      const store = await storeWith(key, buildVideo({ seconds, layout, brand: 'qt  ' }));
+      const url = store.presign({ method: 'GET', bucket: 'staging', key, expiresSeconds: 600 });
+      const taskId = (await create(emulator, COMET, { video_url: url })).json.data.task_id;
+      const data = await taskEnd(emulator, taskId);
+      expect(emulator.videoFetches.find((f) => f.taskId === taskId)?.seconds).toBe(seconds);
+      expect(data.task_result.audios[0]).toMatchObject({
+        duration_wav: seconds.toFixed(3),
+        duration_mp3: mp3DurationSeconds(seconds).toFixed(3),
+      });
+      const media = emulator.media(taskId);
+      expect(media.wav.length).toBe(44 + seconds * 8000 * 2);
+      const tracks = readMovieRecord(media.mp4).tracks;
+      expect(tracks.map((t) => t.handler)).toEqual(['vide', 'soun']);
+      expect(tracks[0]!.mediaDuration / tracks[0]!.timescale).toBe(seconds);
+      // AAC frames of 1024 samples: the last one ends within a frame past the picture.
+      expect(tracks[1]!.mediaDuration / tracks[1]!.timescale - seconds).toBeLessThan(1024 / 48_000);
+    }
+    // Without a fetched video (or one it cannot read), audioSeconds still decides.
+    const other = (await create(emulator, COMET, VIDEO)).json.data.task_id;
+    expect((await taskEnd(emulator, other)).task_result.audios[0]!.duration_wav).toBe('5.000');
   });
 
   it('never fetches other hosts (tests have no network), nor anything when set off', async () => {

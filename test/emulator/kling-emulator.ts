@@ -236,7 +236,7 @@ export class KlingEmulator {
   media(taskId: string): TaskMedia {
     let media = this.#media.get(taskId);
     if (!media) {
-      media = buildTaskMedia(taskId, this.#audioSeconds);
+      media = buildTaskMedia(taskId, this.#resultSeconds(taskId));
       this.#media.set(taskId, media);
     }
     return media;
@@ -381,7 +381,7 @@ export class KlingEmulator {
     const task = this.#another(exchange, provider, found.task_id) ?? found;
     const progress = progressAt(task, performance.now());
     const data = exchange.shown(
-      queriedTaskData(task, progress, this.#resultFiles(task.task_id), this.#audioSeconds),
+      queriedTaskData(task, progress, this.#resultFiles(task.task_id), this.#resultSeconds(task.task_id)),
     );
     const wrapped = provider === 'cometapi' && this.#cometShape === 'wrapped';
     exchange.json(200, wrapped ? wrappedQueryBody(task, progress, data, exchange.taskStatus) : klingOk(data));
@@ -398,7 +398,12 @@ export class KlingEmulator {
     const page = this.#store.newestFirst('kling').slice((pageNum - 1) * pageSize, pageNum * pageSize);
     const data = page.map((task) => {
       return exchange.shown(
-        queriedTaskData(task, progressAt(task, now), this.#resultFiles(task.task_id), this.#audioSeconds),
+        queriedTaskData(
+          task,
+          progressAt(task, now),
+          this.#resultFiles(task.task_id),
+          this.#resultSeconds(task.task_id),
+        ),
       );
     });
     exchange.json(200, klingOk(data));
@@ -434,6 +439,11 @@ export class KlingEmulator {
       default:
         return exchange.file(contentType, bytes);
     }
+  }
+
+  /** As long as the video the task fetched, as Kling's are; audioSeconds when it fetched none (or could not tell). */
+  #resultSeconds(taskId: string): number {
+    return this.#store.byId.get(taskId)?.videoFetch?.seconds ?? this.#audioSeconds;
   }
 
   #resultFiles(taskId: string): ResultFiles {

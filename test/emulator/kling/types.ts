@@ -159,7 +159,7 @@ export interface KlingEmulatorOptions {
   timeline?: Partial<Timeline>;
   /** Shape of CometAPI query answers (create stays native); default 'native'. */
   cometResponseShape?: 'native' | 'wrapped';
-  /** Length of the served audio; default 5. */
+  /** Length of the served audio and video when the task fetched no video_url (else the video's length); default 5. */
   audioSeconds?: number;
   /** The result URLs succeeded tasks show; default the emulator's own. See also setResultUrls(). */
   resultUrls?: ResultUrls;

@@ -6,6 +6,7 @@
  * network, so any other host (the many fictional https://example.com/… URLs) is taken as it is and
  * never fetched.
  */
+import { readMovieRecord } from '../../support/iso-box.ts';
 
 /** Whether the emulator fetches videos: 'loopback' (default) fetches loopback URLs, 'off' none. */
 export type VideoFetchMode = 'loopback' | 'off';
@@ -20,6 +21,8 @@ export interface VideoFetch {
   bytes: number;
   /** The task_status_msg the task fails with. */
   failure?: string;
+  /** How long the video's picture lasts, when its moov box could be read: the generated audio lasts as long. */
+  seconds?: number;
   /** performance.now() when the fetch began and ended. */
   startedAtMs: number;
   endedAtMs?: number;
@@ -61,9 +64,11 @@ export async function fetchVideo(record: VideoFetch, closing: AbortSignal): Prom
       return fail(record, 'Video file is larger than 100MB');
     }
     const head: number[] = [];
+    const moov = new MoovCatcher();
     for await (const chunk of response.body ?? []) {
       const bytes = chunk as Uint8Array;
       for (let i = 0; head.length < 8 && i < bytes.length; i++) head.push(bytes[i]!);
+      moov.take(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       record.bytes += bytes.length;
       if (record.bytes > MAX_BYTES) {
         await response.body?.cancel().catch(() => {});
@@ -73,6 +78,7 @@ export async function fetchVideo(record: VideoFetch, closing: AbortSignal): Prom
     const box = Buffer.from(head.slice(4, 8)).toString('latin1');
     if (!VIDEO_BOXES.has(box))
       return fail(record, 'Video format is not supported: only MP4 and MOV are accepted');
+    record.seconds = moov.box && pictureSeconds(moov.box);
     record.state = 'fetched';
     record.endedAtMs = performance.now();
   } catch (error) {
@@ -90,4 +96,63 @@ function fail(record: VideoFetch, failure: string): void {
   record.state = 'failed';
   record.failure = failure;
   record.endedAtMs = performance.now();
+}
+
+/** A moov larger than this is not kept (the video's length is then unknown). */
+const MAX_MOOV_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Follows the top-level boxes as the bytes stream past and keeps the moov box, so the video's length
+ * is known without holding the file: only a box header, or moov itself, is ever kept.
+ */
+export class MoovCatcher {
+  /** The moov box, header included, once it has passed. */
+  box: Buffer | undefined;
+  #pending: Buffer = Buffer.alloc(0);
+  /** Bytes of the current box still to pass before the next header. */
+  #skip = 0;
+  #stopped = false;
+
+  take(chunk: Buffer): void {
+    if (this.#stopped || this.box) return;
+    this.#pending = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk]) : chunk;
+    for (;;) {
+      if (this.#skip > 0) {
+        const passed = Math.min(this.#skip, this.#pending.length);
+        this.#pending = this.#pending.subarray(passed);
+        this.#skip -= passed;
+        if (this.#skip > 0) return;
+      }
+      if (this.#pending.length < 8) return;
+      let size = this.#pending.readUInt32BE(0);
+      let header = 8;
+      if (size === 1) {
+        if (this.#pending.length < 16) return;
+        size = Number(this.#pending.readBigUInt64BE(8));
+        header = 16;
+      }
+      const type = this.#pending.toString('latin1', 4, 8);
+      // A box that runs to the end of the file (size 0) or cannot be a box ends the walk.
+      if (size < header || (type === 'moov' && size > MAX_MOOV_BYTES)) return void (this.#stopped = true);
+      if (type === 'moov') {
+        if (this.#pending.length < size) return;
+        this.box = Buffer.from(this.#pending.subarray(0, size));
+        this.#pending = Buffer.alloc(0);
+        return;
+      }
+      this.#skip = size;
+    }
+  }
+}
+
+/** Where the video track ends, in seconds (the longest track's end without one); undefined when unreadable. */
+export function pictureSeconds(moov: Buffer): number | undefined {
+  try {
+    const movie = readMovieRecord(moov);
+    const video = movie.tracks.find((track) => track.handler === 'vide');
+    const seconds = video ? video.mediaDuration / video.timescale : movie.duration / movie.timescale;
+    return Number.isFinite(seconds) && seconds > 0 ? seconds : undefined;
+  } catch {
+    return undefined;
+  }
 }

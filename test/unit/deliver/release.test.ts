@@ -45,6 +45,37 @@ describe('assetFiles: release asset names that stay the same from run to run', (
     expect(later[0]!.name).toBe('Launch-Trailer-v2.mp3');
   });
 
+  it('names a muxed video <stem>.mp4 or <stem>.mov, with its container as content type', () => {
+    const muxed = (taskId: string, kind: 'mp4' | 'mov'): TaskOutcome => ({
+      ...outcome(taskId, ['mp3', 'mp4']),
+      files: [
+        ...outcome(taskId, ['mp3', 'mp4']).files,
+        { role: 'muxed', kind, path: `/ws/kling-audio/${taskId}-muxed.${kind}`, bytes: 1 },
+      ],
+    });
+    const files = assetFiles(
+      [muxed('1', 'mp4'), muxed('2', 'mov')],
+      [
+        entry({ kind: 'video_url', videoUrl: 'https://cdn.example.com/intro.mp4' }),
+        entry({
+          kind: 'video_path',
+          path: 'renders/outro.mov',
+          absolute: '/ws/renders/outro.mov',
+          sha256: 'ab'.repeat(32),
+          bytes: 1,
+        }),
+      ],
+    );
+    expect(files.map((f) => [f.name, f.contentType, f.path])).toEqual([
+      ['intro.mp3', 'audio/mpeg', '/ws/kling-audio/1.mp3'],
+      ['intro-with-sound.mp4', 'video/mp4', '/ws/kling-audio/1.mp4'],
+      ['intro.mp4', 'video/mp4', '/ws/kling-audio/1-muxed.mp4'],
+      ['outro.mp3', 'audio/mpeg', '/ws/kling-audio/2.mp3'],
+      ['outro-with-sound.mp4', 'video/mp4', '/ws/kling-audio/2.mp4'],
+      ['outro.mov', 'video/quicktime', '/ws/kling-audio/2-muxed.mov'],
+    ]);
+  });
+
   it('keeps two entries with the same stem apart, and names video ids and attached tasks', () => {
     const files = assetFiles(
       [outcome('1', ['mp3']), outcome('2', ['mp3']), outcome('3', ['mp3']), outcome('4', ['mp3'])],

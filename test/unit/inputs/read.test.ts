@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InputError, readInputs, type ActionInputs } from '../../../src/inputs/read.ts';
+import { InputError, inputWarnings, readInputs, type ActionInputs } from '../../../src/inputs/read.ts';
 
 const WORKSPACE = path.resolve('/home/runner/work/repo/repo');
 
@@ -440,5 +440,42 @@ describe('credentials that cannot be a header value', () => {
 
   it('accepts a key with inner spaces or non-ASCII letters (only control characters are refused)', () => {
     expect(read({ api_key: 'sk key é' }).credentials).toEqual({ kind: 'api_key', apiKey: 'sk key é' });
+  });
+});
+
+describe('mux', () => {
+  it('is off by default, and on for a video_url or a videos list of URLs', () => {
+    expect(read({}).mux).toBe(false);
+    expect(read({ mux: 'true' }).mux).toBe(true);
+    const urls = 'https://cdn.example.com/a.mp4\nhttps://cdn.example.com/b.mov';
+    expect(read({ video_url: '', videos: urls, mux: 'true' }).mux).toBe(true);
+  });
+
+  it('with a video_id or a task_id is a problem that says why and what to give instead', () => {
+    expect(problems({ video_url: '', video_id: '861254119619698760', mux: 'true' })).toEqual([
+      'mux: true puts the soundtrack into the source video, so it needs the video itself, and video_id names a video kept by Kling, not a file the action can read. Give the video as video_url, or leave mux off.',
+    ]);
+    expect(problems({ video_url: '', task_id: '861254119619698760', mux: 'true' })).toEqual([
+      'mux: true puts the soundtrack into the source video, so it needs the video itself, and task_id collects an existing task, which names no video file. Give the video as video_url instead, or leave mux off.',
+    ]);
+    expect(read({ video_url: '', video_id: '861254119619698760', mux: 'false' }).mux).toBe(false);
+  });
+
+  it('warns that it does nothing with wait: false', () => {
+    expect(inputWarnings(read({ mux: 'true', wait: 'false' }))).toEqual([
+      'mux has no effect with wait: false: the step ends before the audio exists, so no video is muxed.',
+    ]);
+    expect(inputWarnings(read({ mux: 'true' }))).toEqual([]);
+  });
+
+  it('in a batch, names every entry without a video file, in one problem', () => {
+    const videos = JSON.stringify([
+      { video_url: 'https://cdn.example.com/a.mp4' },
+      { video_id: '861254119619698760', name: 'Kling clip' },
+      { video_id: '861254119619698761' },
+    ]);
+    expect(problems({ video_url: '', videos, mux: 'true' })).toEqual([
+      'mux: true puts the soundtrack into the source video, so it needs the video itself; videos entries 2 (Kling clip), 3 (861254119619698761) are Kling video ids, not files the action can read. Give their video URLs instead, or leave mux off.',
+    ]);
   });
 });

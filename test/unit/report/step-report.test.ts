@@ -112,6 +112,21 @@ describe('StepReport', () => {
     expect(results[1]).toMatchObject({ name: 'b', task_id: null, error: 'Task t-b failed: "risk".' });
   });
 
+  it("results[].muxed_path: each entry's muxed video, null where there is none; muxed_path has a line per entry", () => {
+    const { sink, report } = setup(['a', 'b']);
+    report.entries[1]!.downloaded({
+      role: 'muxed',
+      kind: 'mp4',
+      path: '/ws/kling-audio/t-b-muxed.mp4',
+      bytes: 1,
+    });
+    report.publishResults([{ kind: 'succeeded' }, { kind: 'succeeded' }]);
+    const results = JSON.parse(sink.output('results')!) as Record<string, unknown>[];
+    expect(results.map((r) => r['muxed_path'])).toEqual([null, '/ws/kling-audio/t-b-muxed.mp4']);
+    expect(Object.keys(results[0]!).slice(-2)).toEqual(['duration', 'muxed_path']);
+    expect(sink.output('muxed_path')).toBe('\n/ws/kling-audio/t-b-muxed.mp4');
+  });
+
   it('names each entry that did not succeed in one error, and only those', () => {
     const { report } = setup(['good', 'bad', 'late']);
     const message = report.failureMessage([

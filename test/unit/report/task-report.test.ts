@@ -31,6 +31,18 @@ function downloadAll(report: TaskReport, list: DownloadedFile[]): void {
 }
 
 describe('outputs', () => {
+  it('sets muxed_path for the muxed video and lists it in files; it counts as made, not downloaded', () => {
+    const { sink, report } = setup();
+    const [mp3] = files();
+    report.downloaded(mp3!);
+    report.downloaded({ role: 'muxed', kind: 'mov', path: '/ws/kling-audio/t1-muxed.mov', bytes: 2_000_000 });
+    expect(sink.output('muxed_path')).toBe('/ws/kling-audio/t1-muxed.mov');
+    expect(sink.output('files')).toBe('/ws/kling-audio/t1.mp3\n/ws/kling-audio/t1-muxed.mov');
+    expect(sink.output('audio_path')).toBe('/ws/kling-audio/t1.mp3');
+    expect(sink.output('video_path')).toBeUndefined();
+    expect(report.bytes).toBe(80_000);
+  });
+
   it('sets task_id and saves state the moment the task is known, before anything else', () => {
     const { sink, report } = setup();
     report.taskKnown(task({ taskId: 't1', status: 'submitted' }), 'gha-ext', false);

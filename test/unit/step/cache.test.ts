@@ -21,6 +21,7 @@ import {
 } from '../../../src/step/cache.ts';
 import type { ActionInputs } from '../../../src/inputs/read.ts';
 import type { Entry } from '../../../src/sources/source.ts';
+import type { Task } from '../../../src/kling/responses.ts';
 import { recordingLog } from '../../support/fakes.ts';
 
 const dirs: string[] = [];
@@ -87,6 +88,15 @@ describe('cacheKey', () => {
     ]);
     expect(keys.size).toBe(8);
     expect(cacheKey(entry({ kind: 'task_id', taskId: '1' }), undefined, inputs)).toBeUndefined();
+  });
+
+  it('changes with mux, and without it stays the key saved before mux existed', () => {
+    const id = { kind: 'video_id', videoId: '861' } as const;
+    const plain = cacheKey(entry(id), undefined, inputs);
+    // As the version before mux computed it: a later run still finds what it saved.
+    expect(plain).toBe('kling-video-to-audio-cef9839778f8ff9e54fdf8c81a61c8883ec36421');
+    expect(cacheKey(entry(id), undefined, { ...inputs, mux: false })).toBe(plain);
+    expect(cacheKey(entry(id), undefined, { ...inputs, mux: true })).not.toBe(plain);
   });
 });
 
@@ -218,6 +228,35 @@ describe('a cache hit is the audio that was saved', () => {
     });
     const outcome = await restoreResult('k', path.join(workspace, 'out'), ctx);
     expect(outcome?.files.map((f) => readFileSync(f.path, 'utf8'))).toEqual(['ID3 the audio that was saved']);
+  });
+
+  it('keeps a muxed video (made on the runner, no URL) with the rest, and restores it as one', async () => {
+    const { ctx, workspace } = context({
+      restore: () => Promise.resolve(undefined),
+      save: () => Promise.resolve(1),
+    });
+    const { store } = folderStore(workspace);
+    ctx.store = store;
+    const out = path.join(workspace, 'out');
+    mkdirSync(out, { recursive: true });
+    writeFileSync(path.join(out, 't.mp3'), 'ID3 audio');
+    writeFileSync(path.join(out, 't-muxed.mov'), 'a muxed video');
+    const files = [
+      {
+        role: 'audio',
+        kind: 'mp3',
+        url: 'https://cdn.example.com/t.mp3',
+        path: path.join(out, 't.mp3'),
+        bytes: 9,
+      },
+      { role: 'muxed', kind: 'mov', path: path.join(out, 't-muxed.mov'), bytes: 13 },
+    ] as const;
+    const task: Task = { taskId: 't', status: 'succeed', audios: [], videos: [] };
+    await saveResult('k', { ending: 'succeeded', resumed: false, files: [...files], task }, ctx);
+    rmSync(out, { recursive: true, force: true });
+    const outcome = await restoreResult('k', out, ctx);
+    expect(outcome?.files).toEqual(files);
+    expect(readFileSync(path.join(out, 't-muxed.mov'), 'utf8')).toBe('a muxed video');
   });
 
   it('a file of the same size but other bytes is no hit: a warning, a miss, and its key is not saved again', async () => {

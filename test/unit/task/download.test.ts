@@ -630,6 +630,23 @@ describe('downloadFile', () => {
     expect(hits.get('/gone.mp3')).toBe(1);
   });
 
+  it('names a source video as such: no result-file hint on its 404, no warning for a MOV that opens without ftyp', async () => {
+    routes.set('/gone.mp4', (_req, res) => res.writeHead(404).end());
+    const gone: PlannedFile = { ...planned('mp4', '/gone.mp4'), role: 'source' };
+    const error = await downloadError(downloadFile(gone, context()));
+    expect(error.message).toBe(
+      `Download of the source video ${path.basename(gone.path)} failed: the server answered HTTP 404`,
+    );
+    // QuickTime files written before ftyp existed start with another box.
+    const mov = Buffer.concat([Buffer.from([0, 0, 0, 8]), Buffer.from('wide'), Buffer.alloc(2_000)]);
+    routes.set('/old.mov', serve(mov));
+    const source: PlannedFile = { ...planned('mp4', '/old.mov'), role: 'source' };
+    const opts = context();
+    await downloadFile(source, opts);
+    expect((await readFile(source.path)).equals(mov)).toBe(true);
+    expect(opts.log.at('warning')).toEqual([]);
+  });
+
   it('retries an empty 200 body', async () => {
     const body = mp3Bytes(500);
     routes.set('/a.mp3', (req, res, n) => {
