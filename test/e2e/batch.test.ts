@@ -268,7 +268,14 @@ describe('videos: every entry is checked before any request', () => {
   it('bad lines are named by line number, and nothing is sent', async () => {
     const w = await open();
     const run = await w.run({
-      videos: [url('ok-1'), '# fine', 'ftp://example.com/a.mp4', url('ok-2'), 'not a url'].join('\n'),
+      // A line that is neither a URL nor an id is a path, found on disk after the lines are read.
+      videos: [
+        url('ok-1'),
+        '# fine',
+        'ftp://example.com/a.mp4',
+        url('ok-2'),
+        'https://exa mple.com/a.mp4',
+      ].join('\n'),
     });
     expect(run.code).toBe(1);
     const message = errorMessage(run);

@@ -2,12 +2,14 @@
 // staged to an S3-compatible store that checks every signature, fetched by the Kling emulator through
 // the presigned URL (a wrong one fails the task), and deleted when the task ends, or by the post step.
 import { createHash } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CacheService } from '../emulator/cache-service.ts';
 import { ObjectStore } from '../emulator/object-store.ts';
+import { buildVideo } from '../emulator/media.ts';
 import { makeMp4 } from '../support/mp4.ts';
+import { expectMuxed } from '../support/muxed-oracle.ts';
 import { scratchDir, type ActionRun } from '../support/run-action.ts';
 import { errorMessage, routeRequests, startWorld, type World } from './world.ts';
 
@@ -151,6 +153,35 @@ describe('videos: paths and glob patterns beside URLs and ids', () => {
     expect(message).toMatch(/videos line 4: the pattern renders\/\*\.mov matches no file/);
     expect(store.requests).toEqual([]);
     expect(world.kling.requests).toEqual([]);
+  });
+});
+
+describe('mux: true with files on the runner', () => {
+  it('muxes each rendered file where it lies (MP4 stays MP4, MOV stays MOV), after its staged copy is gone', async () => {
+    const mp4 = buildVideo({ seconds: 3, audio: 'silence' });
+    const mov = buildVideo({ seconds: 4, brand: 'qt  ', layout: 'moov-last' });
+    const done = await run(
+      { videos: 'renders/*', mux: 'true' },
+      { 'renders/a.mp4': mp4, 'renders/b.mov': mov },
+    );
+    expect(done.code, done.stdout).toBe(0);
+    const rows = results(done) as { name: string; task_id: string; muxed_path: string }[];
+    expect(rows.map((r) => r.name)).toEqual(['renders/a.mp4', 'renders/b.mov']);
+    for (const [row, source, container] of [
+      [rows[0]!, mp4, 'mp4'],
+      [rows[1]!, mov, 'mov'],
+    ] as const) {
+      expect(path.basename(row.muxed_path)).toBe(`${row.task_id}-muxed.${container}`);
+      expectMuxed(readFileSync(row.muxed_path), source, {
+        codec: 'aac',
+        resultVideo: world.kling.media(row.task_id).mp4,
+      });
+    }
+    expect(done.outputs.muxed_path!.split('\n')).toEqual(rows.map((r) => r.muxed_path));
+    // Staged, fetched by the API, and deleted; the muxer read the files in the workspace, not the store.
+    expect(puts()).toHaveLength(2);
+    expect(store.requests.filter((r) => r.operation === 'get' && r.status === 200)).toHaveLength(2);
+    expect(store.keys('staging')).toEqual([]);
   });
 });
 
