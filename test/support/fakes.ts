@@ -11,7 +11,17 @@ import type { OutputName } from '../../src/constants.ts';
 import type { OutputSink } from '../../src/report/task-report.ts';
 import type { RetryContext } from '../../src/net/retry.ts';
 import type { Clock, Log, Sleep } from '../../src/runtime.ts';
+import type { ClientLimits } from '../../src/kling/client.ts';
 import type { Task, TaskAudio, TaskStatus, TaskVideo } from '../../src/kling/responses.ts';
+
+/** A Kling client's limits for tests: short request timeouts, a few attempts at bad answers. */
+export const TEST_CLIENT_LIMITS: ClientLimits = {
+  requestTimeoutMs: 5_000,
+  maxAnswerBytes: policy.request.maxAnswerBytes,
+  lookupMalformedAttempts: 3,
+  otherTaskAttempts: 3,
+  unreachableWithinMs: 5_000,
+};
 
 /** 2026-01-01T00:00:00Z: a round instant, far from any real "now". */
 export const T0 = Date.UTC(2026, 0, 1);

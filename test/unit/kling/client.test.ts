@@ -15,6 +15,7 @@ import {
   rejectionOf,
   T0,
   useNockWithLoopbackOnly,
+  TEST_CLIENT_LIMITS,
 } from '../../support/fakes.ts';
 import { policy } from '../../../src/policy.ts';
 
@@ -48,13 +49,7 @@ function client(
         return fetch(input, init);
       },
       userAgent: 'kling-v2a-test/1.0',
-      limits: {
-        requestTimeoutMs: 5_000,
-        maxAnswerBytes: policy.request.maxAnswerBytes,
-        lookupMalformedAttempts: 3,
-        otherTaskAttempts: 3,
-        unreachableWithinMs: 5_000,
-      },
+      limits: TEST_CLIENT_LIMITS,
       ...(options.redact ? { redact: options.redact } : {}),
     }),
   };

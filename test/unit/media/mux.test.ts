@@ -16,8 +16,19 @@ import {
   videoMovie,
   type VideoSpec,
 } from '../../emulator/media.ts';
-import { childBox, readBoxes, readMovieRecord, type TrackRecord } from '../../support/iso-box.ts';
+import { childBox, readBoxes, readMovieRecord } from '../../support/iso-box.ts';
 import { QUARTER_TURN, webmHead, writeMovie } from '../../support/mp4.ts';
+import {
+  audioTracks as audio,
+  entryChild,
+  expectFaststart,
+  expectPictureCopied,
+  objectTypeIndication,
+  playedSeconds,
+  presentation,
+  sampleBytes,
+  videoTracks as video,
+} from '../../support/muxed-oracle.ts';
 import { scratchDir } from '../../support/run-action.ts';
 
 const LIMITS = policy.mux;
@@ -45,76 +56,6 @@ async function mux(source: Buffer, audio: Record<string, Buffer>, extra: Partial
     ...extra,
   });
   return { result, bytes: await readFile(out), paths, out };
-}
-
-const video = (file: Buffer) => readMovieRecord(file).tracks.filter((t) => t.handler === 'vide');
-const audio = (file: Buffer) => readMovieRecord(file).tracks.filter((t) => t.handler === 'soun');
-const sampleBytes = (file: Buffer, track: TrackRecord) =>
-  track.samples.map((s) => file.subarray(s.offset, s.offset + s.size));
-
-/** Presentation times in seconds: composition time less the edit list's start. */
-function presentation(track: TrackRecord): number[] {
-  const start = track.edits.find(([, mediaTime]) => mediaTime >= 0)?.[1] ?? 0;
-  return track.samples.map((s) => (s.cts - start) / track.timescale);
-}
-
-/** A child box's bytes within a sample entry (avcC, esds), found past the entry's fixed fields. */
-function entryChild(entry: Buffer, type: string): Buffer {
-  const skip = { avc1: 86, mp4a: 36 }[entry.toString('latin1', 4, 8)] ?? 8;
-  const found = readBoxes(entry.subarray(skip)).find((b) => b.type === type);
-  if (!found) throw new Error(`no ${type} in the sample entry`);
-  return entry.subarray(skip + found.start, skip + found.end);
-}
-
-/** The esds box's DecoderConfigDescriptor's objectTypeIndication: 0x40 AAC, 0x6B MP3. */
-function objectTypeIndication(esds: Buffer): number {
-  let at = 12; // box header, version and flags
-  const skipLength = () => {
-    while (esds[at++]! & 0x80);
-  };
-  expect(esds[at++]).toBe(0x03); // ES_Descriptor
-  skipLength();
-  const flags = esds[at + 2]!;
-  at += 3 + (flags & 0x80 ? 2 : 0) + (flags & 0x40 ? 1 + esds[at + 3]! : 0) + (flags & 0x20 ? 2 : 0);
-  expect(esds[at++]).toBe(0x04); // DecoderConfigDescriptor
-  skipLength();
-  return esds[at]!;
-}
-
-/** The picture is the source's: sample for sample, byte for byte, time for time. */
-function expectPictureCopied(source: Buffer, muxed: Buffer): void {
-  const [from] = video(source);
-  const [to] = video(muxed);
-  expect(video(muxed)).toHaveLength(1);
-  expect(to!.timescale).toBe(from!.timescale);
-  expect(to!.samples).toHaveLength(from!.samples.length);
-  const fromBytes = sampleBytes(source, from!);
-  sampleBytes(muxed, to!).forEach((bytes, i) =>
-    expect(bytes.equals(fromBytes[i]!), `sample ${i}`).toBe(true),
-  );
-  expect(presentation(to!)).toEqual(presentation(from!));
-  expect(to!.samples.map((s) => s.sync)).toEqual(from!.samples.map((s) => s.sync));
-  // Decode times are the muxer's to derive (from presentation times and order); these sources keep them.
-  expect(to!.samples.map((s) => s.dts)).toEqual(from!.samples.map((s) => s.dts));
-  expect(to!.mediaDuration).toBe(from!.mediaDuration);
-  expect(to!.sampleEntryType).toBe(from!.sampleEntryType);
-  expect(entryChild(to!.sampleEntry, 'avcC').equals(entryChild(from!.sampleEntry, 'avcC'))).toBe(true);
-  expect(to!.sampleEntry.readUInt32BE(32)).toBe(from!.sampleEntry.readUInt32BE(32)); // coded width, height
-  expect(to!.matrix.equals(from!.matrix)).toBe(true);
-  expect([to!.width, to!.height]).toEqual([from!.width, from!.height]);
-}
-
-/** Faststart: moov before mdat, so a player can start while the file downloads. */
-function expectFaststart(muxed: Buffer): void {
-  const top = readMovieRecord(muxed).top;
-  expect(top.indexOf('moov')).toBeGreaterThan(-1);
-  expect(top.indexOf('moov')).toBeLessThan(top.indexOf('mdat'));
-}
-
-/** Seconds the track plays: its media duration, less where its edit list starts. */
-function playedSeconds(track: TrackRecord): number {
-  const start = track.edits.find(([, mediaTime]) => mediaTime >= 0)?.[1] ?? 0;
-  return (track.mediaDuration - start) / track.timescale;
 }
 
 const kling = (seconds: number) => buildMp4('860000000000000001', seconds);

@@ -18,6 +18,7 @@ import {
   mp3Bytes,
   ok,
   useNockWithLoopbackOnly,
+  TEST_CLIENT_LIMITS,
 } from '../../support/fakes.ts';
 
 const BASE = 'https://api.cometapi.test';
@@ -41,13 +42,7 @@ function world(signal = new AbortController().signal) {
     auth: bearerAuthorizer('sk-test'),
     fetch: (input, init) => fetch(input, init),
     userAgent: 'test',
-    limits: {
-      requestTimeoutMs: 5_000,
-      maxAnswerBytes: policy.request.maxAnswerBytes,
-      lookupMalformedAttempts: 3,
-      otherTaskAttempts: 3,
-      unreachableWithinMs: 5_000,
-    },
+    limits: TEST_CLIENT_LIMITS,
   });
   const context: TaskContext = {
     ...retry,

@@ -11,7 +11,6 @@ import {
   type SubmitContext,
   type SubmitRequest,
 } from '../../../src/task/submit.ts';
-import { policy } from '../../../src/policy.ts';
 
 type SubmitOptions = SubmitRequest & SubmitContext;
 import {
@@ -22,6 +21,7 @@ import {
   ok,
   rejectionOf,
   useNockWithLoopbackOnly,
+  TEST_CLIENT_LIMITS,
 } from '../../support/fakes.ts';
 
 const BASE = 'https://api.cometapi.test';
@@ -58,13 +58,7 @@ function harness(overrides: Partial<SubmitOptions> = {}): Harness {
       return fetch(input, init);
     },
     userAgent: 'test',
-    limits: {
-      requestTimeoutMs: 5_000,
-      maxAnswerBytes: policy.request.maxAnswerBytes,
-      lookupMalformedAttempts: 3,
-      otherTaskAttempts: 3,
-      unreachableWithinMs: 5_000,
-    },
+    limits: TEST_CLIENT_LIMITS,
   });
   return {
     context,
