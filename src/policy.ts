@@ -120,6 +120,8 @@ export const policy = {
     hashConcurrency: 4,
     /** Files uploaded at once: staging runs ahead of the tasks, so the next file is there when a place frees. */
     uploadConcurrency: 2,
+    /** A delete is cleanup: it gets this long even when the step's deadline is nearer or passed (a task timed out). */
+    deleteGraceMs: 60_000,
     /** The post step's deletes, all together, are given up after this long. */
     postStepTimeoutMs: 60_000,
     /** Read from the file at a time while uploading (bench: 64 KiB beat 256 KiB and 1 MiB in speed and RSS). */

@@ -14,7 +14,7 @@ import { readCredentials, type Environment } from '../s3/credentials.ts';
 import { StoreError } from '../s3/errors.ts';
 import { objectName, type StoreAddress } from '../s3/location.ts';
 import { stageFile } from '../s3/stage.ts';
-import { Gate } from '../runtime.ts';
+import { CancelledError, Gate } from '../runtime.ts';
 import type { LocalFile } from './source.ts';
 
 /** Where files go (the inputs' staging_url, staging_endpoint, staging_region). */
@@ -184,9 +184,16 @@ export class Staging {
   /** Deletes the object of that content; a failure is a warning naming it and the permission. */
   async #delete(sha256: string): Promise<void> {
     const object = this.#objects.get(sha256);
-    if (!object || !this.#client) return;
+    // Cancelled: the step exits at once; the post step deletes what the saved state lists.
+    if (!object || !this.#client || this.#context.signal.aborted) return;
     this.#objects.delete(sha256);
-    await deleteStaged([object], { ...this.#context, client: this.#client });
+    const { clock, deadlineMs } = this.#context;
+    const left = await deleteStaged([object], {
+      ...this.#context,
+      client: this.#client,
+      deadlineMs: Math.max(deadlineMs, clock.now() + policy.staging.deleteGraceMs),
+    });
+    for (const kept of left) this.#objects.set(sha256, kept);
     this.#saveState();
   }
 
@@ -195,23 +202,32 @@ export class Staging {
   }
 }
 
-/** Deletes staged objects; each failure is a warning (never a failed step) naming it and s3:DeleteObject. */
+/**
+ * Deletes staged objects; each failure is a warning (never a failed step) naming it and s3:DeleteObject.
+ * Returns those a cancellation stopped, for the post step.
+ */
 export async function deleteStaged(
   objects: readonly StagedObject[],
   context: { client: S3Client; deadlineMs: number; log: RetryContext['log'] },
-): Promise<void> {
+): Promise<StagedObject[]> {
+  const left: StagedObject[] = [];
   for (const object of objects) {
     const name = objectName(object.bucket, object.key);
     try {
       await context.client.deleteObject(object.key, context.deadlineMs);
       context.log.info(`Deleted the staged ${name}.`);
     } catch (error) {
+      if (error instanceof CancelledError) {
+        left.push(object);
+        continue;
+      }
       context.log.warning(
         `Could not delete the staged ${name}: ${error instanceof Error ? error.message : String(error)} ` +
           `Delete it by hand, and allow s3:DeleteObject on it; a lifecycle rule on the prefix removes what is left.`,
       );
     }
   }
+  return left;
 }
 
 /**

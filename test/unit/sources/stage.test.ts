@@ -99,6 +99,41 @@ describe('Staging', () => {
     expect(post.log.at('info')).toEqual([`Deleted the staged s3://staging/kling/${clip.sha256}.mp4.`]);
   });
 
+  it('cancelled while an entry ends: the object stays listed for the post step, not dropped', async () => {
+    const clip = file('clip.mp4', makeMp4());
+    const controller = new AbortController();
+    const { ctx, state, log } = context(controller.signal);
+    const staging = new Staging(settings(), ctx);
+    staging.use(clip);
+    await staging.videoUrl(clip);
+    // SIGTERM while the create was in flight: the entry ends with no task, and releases its file.
+    controller.abort(new CancelledError('SIGTERM'));
+    staging.release(clip);
+    await staging.finish(false);
+    // The step lives on for a moment after the signal (policy.cancel.exitWithinMs).
+    await new Promise((r) => setTimeout(r, 100));
+    expect(store.keys('staging')).toHaveLength(1);
+    expect(JSON.parse(state.at(-1)!)).toEqual([
+      { bucket: 'staging', key: `kling/${clip.sha256}.mp4`, region: 'us-east-1', endpoint: store.url },
+    ]);
+    expect(log.at('warning')).toEqual([]);
+  });
+
+  it("the step's deadline passed (a task that timed out): the object is deleted all the same", async () => {
+    const clip = file('clip.mp4', makeMp4());
+    const { ctx, state, log } = context();
+    let now = Date.now();
+    const staging = new Staging(settings(), { ...ctx, clock: { now: () => now }, deadlineMs: now + 60_000 });
+    staging.use(clip);
+    await staging.videoUrl(clip);
+    // The store's clock is real: the step's own moves past its deadline (a minute's skew is allowed).
+    now += 61_000;
+    await staging.finish(false);
+    expect(log.at('warning')).toEqual([]);
+    expect(store.keys('staging')).toEqual([]);
+    expect(JSON.parse(state.at(-1)!)).toEqual([]);
+  });
+
   it('the post step ignores a state it cannot read, and only warns when it has no credentials', async () => {
     const post = context();
     await removeLeftovers('not json', post.ctx);
