@@ -29,11 +29,12 @@ export async function findFiles(inputs: ActionInputs, roots: FileRoots): Promise
   const excludes = inputs.files.filter((r) => r.file.pattern.startsWith('!')).map((r) => r.file.pattern);
   // Looked up side by side; each request's problems kept apart, so they are reported in input order.
   const perRequest = inputs.files.map((): string[] => []);
+  const real = await realRoots(roots);
   const found = await Promise.all(
     inputs.files.map((request, i) =>
       request.file.pattern.startsWith('!')
         ? Promise.resolve([])
-        : filesOf(request, excludes, roots, perRequest[i]!),
+        : filesOf(request, excludes, { roots, real }, perRequest[i]!),
     ),
   );
   const problems = perRequest.flat();
@@ -64,7 +65,7 @@ function entryOf(request: FileRequest, file: Pick<LocalFile, 'path' | 'absolute'
 async function filesOf(
   request: FileRequest,
   excludes: readonly string[],
-  roots: FileRoots,
+  { roots, real }: { roots: FileRoots; real: FileRoots },
   problems: string[],
 ): Promise<Pick<LocalFile, 'path' | 'absolute'>[]> {
   const { pattern, literal, where } = request.file;
@@ -77,7 +78,7 @@ async function filesOf(
     return [];
   }
   if (literal || !/[*?[]/.test(pattern)) {
-    const problem = await fileProblem(absolute, roots);
+    const problem = await fileProblem(absolute, real);
     if (problem) {
       problems.push(`${where}: ${shown} ${problem}`);
       return [];
@@ -95,7 +96,7 @@ async function filesOf(
   const matches = (await globber.glob()).sort();
   const files: Pick<LocalFile, 'path' | 'absolute'>[] = [];
   for (const match of matches) {
-    const problem = await fileProblem(match, roots);
+    const problem = await fileProblem(match, real);
     if (problem)
       problems.push(
         `${where}: ${quoteExternal(relative(match, roots), 200)} (matched by ${shown}) ${problem}`,
@@ -109,7 +110,7 @@ async function filesOf(
   return files;
 }
 
-/** Why a path cannot be a video to stage, or undefined. */
+/** Why a path cannot be a video to stage, or undefined; `roots` as real paths, as realpath gives the file's. */
 async function fileProblem(absolute: string, roots: FileRoots): Promise<string | undefined> {
   let real: string;
   try {
@@ -130,14 +131,22 @@ function inside(absolute: string, roots: FileRoots): boolean {
   return [roots.workspace, roots.runnerTemp].some((root) => {
     if (!root) return false;
     const rel = path.relative(root, absolute);
-    return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+    // `..intro.mp4` is a name inside; only a `..` segment leads out.
+    return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
   });
+}
+
+/** The roots with their links resolved (a workspace on a linked disk), so a file's real path compares. */
+async function realRoots(roots: FileRoots): Promise<FileRoots> {
+  const real = (root: string) => realpath(root).catch(() => root);
+  const workspace = await real(roots.workspace);
+  return roots.runnerTemp ? { workspace, runnerTemp: await real(roots.runnerTemp) } : { workspace };
 }
 
 /** As a reader of the workflow names it: relative to the workspace when it lies there. */
 function relative(absolute: string, roots: FileRoots): string {
   const rel = path.relative(roots.workspace, absolute);
-  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel.split(path.sep).join('/') : absolute;
+  return rel && inside(absolute, { workspace: roots.workspace }) ? rel.split(path.sep).join('/') : absolute;
 }
 
 /** Every file's sha256 and size, read a few at a time (the same file once). */

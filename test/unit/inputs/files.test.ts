@@ -115,6 +115,23 @@ describe('findFiles: videos on the runner, found before any request', () => {
     ]);
   });
 
+  it('a link to a directory outside, matched by a pattern, is refused file by file', async () => {
+    const where = roots({ 'r/a.mp4': 'A' });
+    const outside = roots({ 'secret.mp4': 'S' }).workspace;
+    symlinkSync(outside, path.join(where.workspace, 'r', 'out'));
+    expect(await problems({ videos: 'r/**/*.mp4' }, where)).toEqual([
+      expect.stringMatching(/^videos line 1: r\/out\/secret\.mp4 \(matched by r\/\*\*\/\*\.mp4\) links outside the workspace/),
+    ]);
+  });
+
+  it('a workspace reached through a link, and a file whose name starts with two dots, are inside', async () => {
+    const real = roots({ 'a.mp4': 'A', '..intro.mp4': 'I' });
+    const workspace = path.join(scratchDir('files-link-'), 'ws');
+    symlinkSync(real.workspace, workspace);
+    const inputs = await read({ videos: 'a.mp4\n..intro.mp4\n*intro.mp4' }, { ...real, workspace });
+    expect(inputs.entries.map((e) => e.name)).toEqual(['a.mp4', '..intro.mp4', '..intro.mp4']);
+  });
+
   it('counts the files a pattern finds against the step limit', async () => {
     const files = Object.fromEntries(
       Array.from({ length: 201 }, (_, i) => [`r/${String(i).padStart(3, '0')}.mp4`, `${i}`]),
