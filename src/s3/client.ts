@@ -143,20 +143,13 @@ export class S3Client {
   }
 
   /**
-   * The object's size and type, or undefined when it is not known to exist: 404, and 403, which S3
-   * answers for a missing key when the credentials lack s3:ListBucket (a HEAD answer has no body, so
-   * the upload that follows names any real refusal). A region redirect fails at once.
+   * The object's size and type; `missing` (404), or `refused`: 403, which S3 answers for a missing key
+   * when the credentials lack s3:ListBucket (a HEAD answer has no body, so the upload that follows
+   * names any real refusal). A region redirect fails at once.
    */
-  async headObject(key: string, deadlineMs: number): Promise<ObjectInfo | undefined> {
-    const url = objectUrl(this.#options.address, key);
+  async headObject(key: string, deadlineMs: number): Promise<ObjectInfo | 'missing' | 'refused'> {
     return this.#retrying('look-up', key, deadlineMs, async () => {
-      const headers = await this.#sign('HEAD', url, EMPTY_PAYLOAD);
-      const answer = await this.#exchange('look-up', key, deadlineMs, {
-        method: 'HEAD',
-        url,
-        headers,
-        timeoutMs: this.#options.limits.requestTimeoutMs,
-      });
+      const answer = await this.#head('look-up', key, deadlineMs);
       if (answer.status === 200) {
         const contentType = answer.headers.get('content-type') ?? undefined;
         const etag = answer.headers.get('etag') ?? undefined;
@@ -168,8 +161,20 @@ export class S3Client {
       }
       const error = this.#failure('look-up', key, answer);
       if (error.kind === 'wrong-region' || error.retryable) throw error;
-      if (answer.status >= 400 && answer.status < 500) return undefined;
+      if (answer.status === 404) return 'missing';
+      if (answer.status >= 400 && answer.status < 500) return 'refused';
       throw error;
+    });
+  }
+
+  /**
+   * Whether the credentials may read `key`, which exists: what the API's fetch through a presigned GET
+   * needs (s3:GetObject). Fails with the store's answer when they may not.
+   */
+  async checkReadable(key: string, deadlineMs: number): Promise<void> {
+    await this.#retrying('read', key, deadlineMs, async () => {
+      const answer = await this.#head('read', key, deadlineMs);
+      if (answer.status !== 200) throw this.#failure('read', key, answer);
     });
   }
 
@@ -219,6 +224,17 @@ export class S3Client {
       const error = this.#failure('delete', key, answer);
       if (answer.status === 404 && (error.code === undefined || error.code === 'NoSuchKey')) return;
       throw error;
+    });
+  }
+
+  async #head(operation: StoreOperation, key: string, deadlineMs: number): Promise<Answer> {
+    const url = objectUrl(this.#options.address, key);
+    const headers = await this.#sign('HEAD', url, EMPTY_PAYLOAD);
+    return this.#exchange(operation, key, deadlineMs, {
+      method: 'HEAD',
+      url,
+      headers,
+      timeoutMs: this.#options.limits.requestTimeoutMs,
     });
   }
 

@@ -8,13 +8,14 @@
 import { quoteExternal } from '../net/external-text.ts';
 import type { TransportFailure } from '../net/network-error.ts';
 
-export type StoreOperation = 'upload' | 'look-up' | 'delete';
+/** `read`: the check that the API's fetch of a presigned GET will be allowed. */
+export type StoreOperation = 'upload' | 'look-up' | 'delete' | 'read';
 
 /**
  * The IAM action each operation needs (GCS and R2 keys: write or read access to the bucket); `read`
  * is what the API's fetch of a presigned URL needs.
  */
-const PERMISSION: Record<StoreOperation | 'read', string> = {
+const PERMISSION: Record<StoreOperation, string> = {
   upload: 's3:PutObject',
   'look-up': 's3:GetObject',
   delete: 's3:DeleteObject',
@@ -263,7 +264,11 @@ function pointsElsewhere(f: StoreFailure): boolean {
 function accessAdvice(f: StoreFailure): string {
   const permission = PERMISSION[f.operation];
   const lookUp =
-    f.operation === 'look-up' ? ' (s3:ListBucket too, to tell a missing object from a forbidden one)' : '';
+    f.operation === 'look-up'
+      ? ' (s3:ListBucket too, to tell a missing object from a forbidden one)'
+      : f.operation === 'read'
+        ? ' (the API fetches the video through a presigned GET, which needs it)'
+        : '';
   return f.endpoint
     ? `Give the key ${permission} on ${f.resource}${lookUp}: on R2 or GCS, object read and write access to the bucket.`
     : `Allow ${permission} on ${f.resource}${lookUp} in the IAM policy of the role or user, and check the bucket policy.`;
@@ -335,6 +340,7 @@ export const OPERATION_LABEL: Record<StoreOperation, string> = {
   upload: 'Upload of',
   'look-up': 'Look-up of',
   delete: 'Delete of',
+  read: 'Read of',
 };
 
 function describe(f: StoreFailure, c: StoreClassification): string {

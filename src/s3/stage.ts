@@ -33,7 +33,9 @@ export async function stageFile(
     stat(file.path),
     client.headObject(key, options.deadlineMs),
   ]);
-  const uploaded = existing?.size !== size;
+  const uploaded = typeof existing !== 'object' || existing.size !== size;
   if (uploaded) await client.putObject(key, file, options.deadlineMs);
+  // A refused look-up may mean no s3:GetObject, and then the API's fetch fails after the task is paid.
+  if (existing === 'refused') await client.checkReadable(key, options.deadlineMs);
   return { key, uploaded, ...(await client.presignGet(key, options.lifetimeMs)) };
 }

@@ -202,6 +202,13 @@ describe('what the store answers', () => {
       /AccessDenied.*s3:PutObject/,
     ],
     [
+      'a key without s3:GetObject, which the API needs to fetch the file',
+      () => store.addKey({ ...NARROW, allow: ['s3:PutObject', 's3:DeleteObject'] }),
+      { ...narrowEnv() },
+      {},
+      /access denied.*s3:GetObject.*presigned GET/,
+    ],
+    [
       'a bucket that does not exist',
       () => {},
       {},
@@ -240,6 +247,7 @@ describe('what the store answers', () => {
       expect(errorMessage(failed)).toMatch(message);
       expect(errorMessage(failed)).toMatch(/No task was created/);
       expect(creates()).toEqual([]);
+      expect(store.keys('staging')).toEqual([]);
     },
   );
 });

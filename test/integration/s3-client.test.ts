@@ -261,7 +261,7 @@ describe('headObject', () => {
       contentType: 'video/mp4',
       etag: h.store.object('staging', 'k/a.mp4')!.etag,
     });
-    expect(await h.client.headObject('k/missing.mp4', h.deadline)).toBeUndefined();
+    expect(await h.client.headObject('k/missing.mp4', h.deadline)).toBe('missing');
   });
 
   it('takes 403 as "not known to exist": without s3:ListBucket S3 answers that for a missing key', async () => {
@@ -271,7 +271,7 @@ describe('headObject', () => {
       allow: ['s3:PutObject', 's3:GetObject', 's3:DeleteObject'],
     };
     const h = await harness({ store: { keys: [writer] }, credentials: writer });
-    expect(await h.client.headObject('k/missing.mp4', h.deadline)).toBeUndefined();
+    expect(await h.client.headObject('k/missing.mp4', h.deadline)).toBe('refused');
     expect(h.store.requests.map((r) => r.status)).toEqual([403]);
   });
 
@@ -538,6 +538,43 @@ describe('stageFile', () => {
     ]);
     const fetched = await fetch(again.url);
     expect([fetched.status, fetched.headers.get('content-type')]).toEqual([200, 'video/mp4']);
+  });
+
+  it('a look-up refused (403): after the upload, checks the key may read what the API will fetch', async () => {
+    const writer: StoreKey = {
+      accessKeyId: 'AKIAWRITER0000000002',
+      secretAccessKey: 'writer-secret-0000000000',
+      allow: ['s3:PutObject', 's3:DeleteObject'],
+    };
+    const h = await harness({ store: { keys: [writer] }, credentials: writer });
+    const toStage = {
+      path: file('w.mp4', VIDEO),
+      sha256: sha256(VIDEO),
+      extension: 'mp4',
+      contentType: 'video/mp4',
+    };
+    const error = await refusal(
+      stageFile(h.client, 'k', toStage, { lifetimeMs: 600_000, deadlineMs: h.deadline }),
+    );
+    expect(error.kind).toBe('access-denied');
+    expect(error.message).toMatch(
+      /^Read of s3:\/\/staging\/k\/[0-9a-f]{64}\.mp4 failed \[HTTP 403\]: access denied\. Give the key s3:GetObject on arn:aws:s3:::staging\/k\/\* \(the API fetches the video through a presigned GET/,
+    );
+    expect(h.store.requests.map((r) => `${r.method} ${r.status}`)).toEqual([
+      'HEAD 403',
+      'PUT 200',
+      'HEAD 403',
+    ]);
+    // With s3:GetObject but no s3:ListBucket, the look-up is refused all the same, and the check passes.
+    const reader = { ...writer, allow: ['s3:PutObject', 's3:GetObject'] } satisfies StoreKey;
+    const r = await harness({ store: { keys: [reader] }, credentials: reader });
+    const staged = await stageFile(r.client, 'k', toStage, { lifetimeMs: 600_000, deadlineMs: r.deadline });
+    expect(staged.uploaded).toBe(true);
+    expect(r.store.requests.map((q) => `${q.method} ${q.status}`)).toEqual([
+      'HEAD 403',
+      'PUT 200',
+      'HEAD 200',
+    ]);
   });
 
   it('fails before sending the file when the look-up shows the bucket is in another region', async () => {

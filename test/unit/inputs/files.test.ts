@@ -120,7 +120,9 @@ describe('findFiles: videos on the runner, found before any request', () => {
     const outside = roots({ 'secret.mp4': 'S' }).workspace;
     symlinkSync(outside, path.join(where.workspace, 'r', 'out'));
     expect(await problems({ videos: 'r/**/*.mp4' }, where)).toEqual([
-      expect.stringMatching(/^videos line 1: r\/out\/secret\.mp4 \(matched by r\/\*\*\/\*\.mp4\) links outside the workspace/),
+      expect.stringMatching(
+        /^videos line 1: r\/out\/secret\.mp4 \(matched by r\/\*\*\/\*\.mp4\) links outside the workspace/,
+      ),
     ]);
   });
 
