@@ -102,12 +102,15 @@ export class Staging {
     // Cancelled: the step exits at once; the post step deletes what is left.
     if (this.#context.signal.aborted) return;
     await Promise.allSettled(this.#staged.values());
-    if (keep && this.#objects.size > 0)
+    if (keep && this.#objects.size > 0) {
       this.#context.log.info(
         `${[...this.#objects.values()].map((o) => objectName(o.bucket, o.key)).join(', ')} ${this.#objects.size === 1 ? 'stays' : 'stay'} in the bucket: ` +
           `with ${Inputs.Wait}: false the step does not see the tasks end. The bucket's lifecycle rule removes staged objects; the presigned URLs expire after the step's timeout and a margin.`,
       );
-    else for (const sha256 of [...this.#objects.keys()]) this.#deletes.push(this.#delete(sha256));
+      // Nor may the post step delete them at the job's end: the API may not have fetched them yet.
+      this.#objects.clear();
+      this.#saveState();
+    } else for (const sha256 of [...this.#objects.keys()]) this.#deletes.push(this.#delete(sha256));
     await Promise.all(this.#deletes);
   }
 

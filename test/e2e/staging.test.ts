@@ -104,6 +104,8 @@ describe('video_path: a file on the runner', () => {
     expect(submitted.code, submitted.stdout).toBe(0);
     expect(store.keys('staging')).toEqual([`kling/${sha(CLIP)}.mp4`]);
     expect(submitted.stdout).toMatch(/stays in the bucket: with wait: false/);
+    // Nor does the post step delete it at the job's end, while the API may still fetch it.
+    expect(JSON.parse(submitted.state.staged_objects ?? '[]')).toEqual([]);
   });
 });
 

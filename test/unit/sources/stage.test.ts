@@ -73,13 +73,15 @@ describe('Staging', () => {
 
   it('keeps what tasks not waited for may still fetch, and says so', async () => {
     const clip = file('clip.mp4', makeMp4());
-    const { ctx, log } = context();
+    const { ctx, log, state } = context();
     const staging = new Staging(settings(), ctx);
     staging.use(clip);
     await staging.videoUrl(clip);
     await staging.finish(true);
     expect(store.keys('staging')).toHaveLength(1);
     expect(log.at('info').join('\n')).toMatch(/stays in the bucket: with wait: false/);
+    // Not listed for the post step either, which would delete it at the job's end.
+    expect(JSON.parse(state.at(-1)!)).toEqual([]);
   });
 
   it('cancelled: leaves the object to the post step, which deletes it from the saved state', async () => {
