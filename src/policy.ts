@@ -114,6 +114,8 @@ export const policy = {
     failureAttempts: 4,
     /** S3 refuses presigned URLs that last longer than 7 days. */
     maxPresignSeconds: 7 * 24 * 3600,
+    /** Credentials that expire sooner than this are refused: a presigned URL dies with them, before the API fetches it. */
+    minCredentialsLeftMs: 5 * 60_000,
     /** The presigned URL outlives the step's deadline by this much: the API may fetch late in a queue. */
     presignMarginMs: 30 * 60_000,
     /** Files hashed at once while the inputs are read (each is read whole). */

@@ -156,8 +156,16 @@ export class Staging {
         `it is a file on the runner, and ${Inputs.StagingUrl} is not set. Set ${Inputs.StagingUrl} to s3://bucket/prefix (Amazon S3, or an S3-compatible store with ${Inputs.StagingEndpoint}), with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the step's environment.`,
       );
     if (this.#client) return this.#client;
-    const credentials = readCredentials(this.#context.env, this.#context.clock.now());
+    const now = this.#context.clock.now();
+    const credentials = readCredentials(this.#context.env, now);
     if (!credentials.ok) throw new StagingError(file, `${credentials.problem}.`);
+    const { expiresAtMs } = credentials.credentials;
+    if (expiresAtMs !== undefined && expiresAtMs - now < policy.staging.minCredentialsLeftMs)
+      throw new StagingError(
+        file,
+        `the credentials expire at ${new Date(expiresAtMs).toISOString()} (AWS_CREDENTIAL_EXPIRATION), in ${Math.round((expiresAtMs - now) / 1000)} s: ` +
+          'a presigned URL dies with them, before the API could fetch the video. Get credentials that last the step (configure-aws-credentials: a longer role-duration-seconds, or run it right before this step).',
+      );
     this.#client = new S3Client({
       ...this.#context,
       address: this.#address(),

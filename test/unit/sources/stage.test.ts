@@ -136,6 +136,17 @@ describe('Staging', () => {
     expect(JSON.parse(state.at(-1)!)).toEqual([]);
   });
 
+  it('credentials about to expire fail the file before it is sent: a link to it would die before the API fetches it', async () => {
+    const clip = file('clip.mp4', makeMp4());
+    const { ctx } = context();
+    const expiring = { ...ctx.env, AWS_CREDENTIAL_EXPIRATION: new Date(Date.now() + 30_000).toISOString() };
+    const staging = new Staging(settings(), { ...ctx, env: expiring });
+    await expect(staging.videoUrl(clip)).rejects.toThrow(
+      /the credentials expire at .* \(AWS_CREDENTIAL_EXPIRATION\), in 30 s: .*a longer role-duration-seconds/,
+    );
+    expect(store.requests).toEqual([]);
+  });
+
   it('the post step ignores a state it cannot read, and only warns when it has no credentials', async () => {
     const post = context();
     await removeLeftovers('not json', post.ctx);
