@@ -286,7 +286,7 @@ export class S3Client {
   ): Promise<Answer> {
     const { signal } = this.#options;
     const remainingMs = deadlineMs - this.#options.clock.now();
-    if (remainingMs <= 0) throw new DeadlineError(operation === 'upload' ? 'The upload' : 'The request');
+    if (remainingMs <= 0) throw new DeadlineError(`${OPERATION_LABEL[operation]} ${this.name(key)}`);
     const limitMs = Math.min(request.timeoutMs, remainingMs);
     const timeout = AbortSignal.timeout(limitMs);
     try {
@@ -311,7 +311,8 @@ export class S3Client {
       if (error instanceof AnswerTooLargeError)
         throw new StoreError({ ...this.#facts(operation, key), tooLarge: true }, { cause: error });
       if (timeout.aborted) {
-        if (limitMs < request.timeoutMs) throw new DeadlineError('The request');
+        if (limitMs < request.timeoutMs)
+          throw new DeadlineError(`${OPERATION_LABEL[operation]} ${this.name(key)}`);
         const detail = `no answer within ${limitMs} ms`;
         throw new StoreError(
           { ...this.#facts(operation, key), transport: 'timeout', detail },

@@ -17,7 +17,7 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 export type CredentialsRead = { ok: true; credentials: Credentials } | { ok: false; problem: string };
 
 const HOW =
-  'set them with aws-actions/configure-aws-credentials, or from secrets in the step’s env: (for R2 or Google Cloud Storage, the store’s HMAC key pair)';
+  "set them with aws-actions/configure-aws-credentials, or from secrets in the step's env (for R2 or Google Cloud Storage: the store's HMAC key pair)";
 
 /** The credentials, or what is missing or wrong (never quoting a value). */
 export function readCredentials(env: Environment, nowMs: number): CredentialsRead {

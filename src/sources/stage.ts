@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { Inputs, State } from '../constants.ts';
-import type { FetchLike } from '../net/http.ts';
+import { DeadlineError, type FetchLike } from '../net/http.ts';
 import type { RetryContext } from '../net/retry.ts';
 import { policy } from '../policy.ts';
 import { S3Client } from '../s3/client.ts';
@@ -182,6 +182,8 @@ export class Staging {
 
   /** The store's answer with advice that names the input to change. */
   #explain(error: unknown): string {
+    if (error instanceof DeadlineError)
+      return `${error.message}. Raise ${Inputs.TimeoutSeconds}, or check that the store${this.#settings?.endpoint ? ` at ${Inputs.StagingEndpoint}` : ''} answers.`;
     if (!(error instanceof StoreError)) return `${error instanceof Error ? error.message : String(error)}.`;
     if (error.kind === 'wrong-region' && error.rightRegion)
       return error.withAdvice(`Set ${Inputs.StagingRegion}: ${error.rightRegion}.`);

@@ -239,6 +239,13 @@ describe('what the store answers', () => {
       /AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set/,
     ],
     ['no staging_url', () => {}, {}, { staging_url: '' }, /staging_url is not set/],
+    [
+      'a store that never answers the upload',
+      () => store.inject({ operation: 'put', fault: { kind: 'hang' }, times: 100 }),
+      {},
+      { timeout_seconds: '3' },
+      /Upload of s3:\/\/staging\/kling\/[0-9a-f]{64}\.mp4: the step's deadline passed\. Raise timeout_seconds, or check that the store at staging_endpoint answers\./,
+    ],
   ] as const)(
     '%s: the entry fails before any task, naming the answer and the fix',
     async (_what, arrange, env, inputs, message) => {
