@@ -90,6 +90,16 @@ export const policy = {
     /** A source with more top-level boxes than this is refused before it is read (a hostile file). */
     maxTopLevelBoxes: 4096,
     /**
+     * The reader holds a file's moov whole: a larger one (a source, or a hostile result video) is
+     * refused before it is read. A 20 s video's index is tens of KiB.
+     */
+    maxMoovBytes: 16 * 1024 * 1024,
+    /**
+     * Packets of one track: 20 s at 1,000 frames a second is 20,000. A few bytes of sample table can
+     * declare billions, whose walk would hold the step past its deadline and its cancellation.
+     */
+    maxTrackPackets: 100_000,
+    /**
      * Bytes of the source the reader keeps in memory: small, since every packet is read once, in
      * order (larger caches only add copying: 2 MiB was the fastest for a 95 MB source).
      */

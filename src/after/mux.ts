@@ -150,7 +150,7 @@ async function sourceVideo(entry: Entry, work: string, context: MuxContext): Pro
   if (file) return { path: file.absolute, label: file.path };
   // The inputs refuse mux for a source with neither.
   const url = remoteUrl!;
-  const name = safeFileStem(urlFileName(url) || 'source.mp4');
+  const name = shortName(safeFileStem(urlFileName(url) || 'source.mp4'));
   const downloaded = await downloadFile(
     { role: 'source', kind: 'mp4', url, path: path.join(work, 'source', name) },
     // Kling took the video, so it is within Kling's size cap; its host is the user's, as in the preflight.
@@ -198,6 +198,13 @@ function urlFileName(url: string): string {
   } catch {
     return segment;
   }
+}
+
+/** At most 100 characters, the extension kept: a URL's last segment may be longer than a file name can be. */
+function shortName(name: string): string {
+  if (name.length <= 100) return name;
+  const extension = path.extname(name).slice(0, 10);
+  return name.slice(0, 100 - extension.length) + extension;
 }
 
 function describeMuxed(entry: Entry, muxed: MuxedFile): string {

@@ -11,6 +11,8 @@ export interface FileLayout {
   fragmented: boolean;
   /** The first box past ftyp that matters is moov: a player can start before the file is complete. */
   moovFirst: boolean;
+  /** The largest moov box, header included: the reader holds it whole. */
+  moovBytes: number;
 }
 
 export type LayoutRead = { ok: true; layout: FileLayout } | { ok: false; truncated: boolean; reason: string };
@@ -20,6 +22,7 @@ export async function readLayout(file: FileHandle, maxBoxes: number): Promise<La
   const header = Buffer.alloc(16);
   const boxes: string[] = [];
   let fragmented = false;
+  let moovBytes = 0;
   for (let position = 0; position < size;) {
     if (boxes.length >= maxBoxes)
       return { ok: false, truncated: false, reason: `it has more than ${maxBoxes} top-level boxes` };
@@ -37,11 +40,17 @@ export async function readLayout(file: FileHandle, maxBoxes: number): Promise<La
       return cut(`the file ends inside its ${printable(type)} box (${size - position} of ${length} bytes)`);
     boxes.push(type);
     if (type === 'moof') fragmented = true;
-    if (type === 'moov' && (await hasChild(file, position, length, 'mvex'))) fragmented = true;
+    if (type === 'moov') {
+      moovBytes = Math.max(moovBytes, length);
+      if (await hasChild(file, position, length, 'mvex')) fragmented = true;
+    }
     position += length;
   }
   const firstMedia = boxes.find((type) => type === 'moov' || type === 'mdat' || type === 'moof');
-  return { ok: true, layout: { bytes: size, boxes, fragmented, moovFirst: firstMedia === 'moov' } };
+  return {
+    ok: true,
+    layout: { bytes: size, boxes, fragmented, moovFirst: firstMedia === 'moov', moovBytes },
+  };
 }
 
 /** Whether the box at `start` (`length` bytes, 8-byte header) has a child of `type`. */

@@ -8,8 +8,10 @@
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { EncodedPacket, Input, InputVideoTrack } from 'mediabunny';
+import { formatBytes } from '../runtime.ts';
 import { readLayout } from './layout.ts';
 import { loadMediabunny, type Mediabunny } from './library.ts';
+import { withTurns } from './packets.ts';
 import { MediaProblem, named, reasonOf } from './problems.ts';
 import {
   maximumPackets,
@@ -24,6 +26,10 @@ export interface MuxLimits {
   maxAudioOverrunSeconds: number;
   /** A file with more top-level boxes than this is refused before it is read. */
   maxTopLevelBoxes: number;
+  /** A file whose moov is larger is refused before it is read: the reader holds moov whole. */
+  maxMoovBytes: number;
+  /** A track with more packets is refused: a sample table a few bytes long may declare billions. */
+  maxTrackPackets: number;
   /** Bytes of the source the reader keeps in memory. */
   readCacheBytes: number;
 }
@@ -73,8 +79,8 @@ export async function muxSoundtrack(request: MuxRequest): Promise<MuxedFile> {
     const source = await openSource(library, request.source, label, request.limits, inputs);
     const out = typeof request.out === 'string' ? request.out : request.out(source.container);
     partial = `${out}.partial`;
-    const picture = await describePicture(library, source.track, label);
-    const soundtrack = await openSoundtrack(library, request.audio, inputs);
+    const picture = await describePicture(library, source.track, label, request.limits, signal);
+    const soundtrack = await openSoundtrack(library, request.audio, inputs, request.limits, signal);
     checkLengths(soundtrack, picture.endSeconds, label, request.limits);
     signal?.throwIfAborted();
     const audioEnd = await writeMuxed(library, { source, picture, soundtrack, label, path: partial, signal });
@@ -209,6 +215,14 @@ async function openSource(
           'streaming packagers write); write it as a regular MP4 first, e.g. ' +
           '`ffmpeg -i in.mp4 -c copy -movflags +faststart out.mp4`',
       );
+    if (read.layout.moovBytes > limits.maxMoovBytes)
+      throw new MediaProblem(
+        'unreadable',
+        label,
+        `${named(label)} has a moov box (its index of samples) of ${formatBytes(read.layout.moovBytes)}, more ` +
+          `than the ${formatBytes(limits.maxMoovBytes)} the muxer reads; a video of 20 s needs far less: ` +
+          'write it again, e.g. `ffmpeg -i in.mp4 -c copy -movflags +faststart out.mp4`',
+      );
     const track = await input.getPrimaryVideoTrack().catch((error: unknown) => {
       throw new MediaProblem('unreadable', label, `${named(label)} cannot be read (${reasonOf(error)})`, {
         cause: error,
@@ -237,7 +251,13 @@ interface Picture {
 
 const COPYABLE = new Set(['avc', 'hevc', 'av1', 'vp9', 'vp8', 'prores']);
 
-async function describePicture(library: Mediabunny, track: InputVideoTrack, label: string): Promise<Picture> {
+async function describePicture(
+  library: Mediabunny,
+  track: InputVideoTrack,
+  label: string,
+  limits: MuxLimits,
+  signal: AbortSignal | undefined,
+): Promise<Picture> {
   const codec = await track.getCodec();
   const decoderConfig = await track.getDecoderConfig().catch(() => null);
   if (!codec || !COPYABLE.has(codec) || !decoderConfig)
@@ -252,8 +272,17 @@ async function describePicture(library: Mediabunny, track: InputVideoTrack, labe
     const sink = new library.EncodedPacketSink(track);
     let packetCount = 0;
     let endSeconds = 0;
-    for await (const packet of sink.packets(undefined, undefined, { metadataOnly: true })) {
-      packetCount++;
+    for await (const packet of withTurns(
+      sink.packets(undefined, undefined, { metadataOnly: true }),
+      signal,
+    )) {
+      if (++packetCount > limits.maxTrackPackets)
+        throw new MediaProblem(
+          'unreadable',
+          label,
+          `${named(label)} has more than ${limits.maxTrackPackets} video frames; a video of 20 s has far ` +
+            'fewer: re-encode it to H.264 first',
+        );
       endSeconds = Math.max(endSeconds, packet.timestamp + packet.duration);
     }
     if (packetCount === 0)
@@ -264,7 +293,7 @@ async function describePicture(library: Mediabunny, track: InputVideoTrack, labe
       );
     return { codec, decoderConfig, timescale: await track.getTimeResolution(), packetCount, endSeconds };
   } catch (error) {
-    if (error instanceof MediaProblem) throw error;
+    if (error instanceof MediaProblem || signal?.aborted) throw error;
     throw new MediaProblem('unreadable', label, `${named(label)} cannot be read (${reasonOf(error)})`, {
       cause: error,
     });
@@ -285,6 +314,15 @@ function checkLengths(
       `the generated audio (${soundtrack.endSeconds.toFixed(2)} s) is longer than the picture of ${named(label)} ` +
         `(${pictureSeconds.toFixed(2)} s) by ${overrun.toFixed(2)} s: it was made for another video; ` +
         'give the source the task was created from',
+    );
+  // Padding goes frame by frame: frames a hostile track declares tiny would be millions.
+  if (maximumPackets(soundtrack, pictureSeconds) > limits.maxTrackPackets)
+    throw new MediaProblem(
+      'no-audio',
+      soundtrack.file,
+      `the generated audio ${named(basename(soundtrack.file))} has frames of ` +
+        `${(soundtrack.frameSeconds * 1000).toFixed(3)} ms: more than ${limits.maxTrackPackets} would fill ` +
+        `the ${pictureSeconds.toFixed(2)} s of ${named(label)}; the task's result is damaged: create the task again`,
     );
 }
 

@@ -3,9 +3,13 @@
  * Kling's result video, or the mp3), copied as they are, cut where the picture ends and padded with
  * frames of silence up to it.
  */
+import { open } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { EncodedPacket, EncodedPacketSink, Input, InputAudioTrack } from 'mediabunny';
+import { formatBytes } from '../runtime.ts';
+import { readLayout } from './layout.ts';
 import type { Mediabunny } from './library.ts';
+import { withTurns } from './packets.ts';
 import { MediaProblem, named, reasonOf } from './problems.ts';
 import { silentAacFrame, silentMp3Frame } from './silence.ts';
 
@@ -27,11 +31,19 @@ export interface Soundtrack {
   silence: Uint8Array | undefined;
 }
 
+export interface SoundtrackLimits {
+  maxTopLevelBoxes: number;
+  maxMoovBytes: number;
+  maxTrackPackets: number;
+}
+
 /** The first of `files` that holds AAC or MP3 audio, else a problem listing why each could not serve. */
 export async function openSoundtrack(
   library: Mediabunny,
   files: readonly string[],
   inputs: Input[],
+  limits: SoundtrackLimits,
+  signal?: AbortSignal,
 ): Promise<Soundtrack> {
   const refusals: string[] = [];
   for (const file of files) {
@@ -41,10 +53,11 @@ export async function openSoundtrack(
         formats: library.ALL_FORMATS,
       });
       inputs.push(input);
-      const opened = await soundtrackOf(library, file, input);
+      const opened = await soundtrackOf(library, file, input, limits, signal);
       if ('refused' in opened) refusals.push(`${named(basename(file))}: ${opened.refused}`);
       else return opened;
     } catch (error) {
+      if (signal?.aborted) throw error;
       refusals.push(`${named(basename(file))}: it could not be read (${reasonOf(error)})`);
     }
   }
@@ -62,7 +75,14 @@ async function soundtrackOf(
   library: Mediabunny,
   file: string,
   input: Input,
+  limits: SoundtrackLimits,
+  signal: AbortSignal | undefined,
 ): Promise<Soundtrack | { refused: string }> {
+  // The API's video is read no more trustingly than a source: the reader holds its moov whole.
+  if ((await input.getFormat()) instanceof library.IsobmffInputFormat) {
+    const refused = await layoutRefusal(file, limits);
+    if (refused) return { refused };
+  }
   const track = await input.getPrimaryAudioTrack();
   if (!track) return { refused: 'it has no audio track' };
   const codec = await track.getCodec();
@@ -74,10 +94,11 @@ async function soundtrackOf(
   let endSeconds = 0;
   let packetCount = 0;
   let frameSeconds = 0;
-  for await (const packet of sink.packets(undefined, undefined, { metadataOnly: true })) {
+  for await (const packet of withTurns(sink.packets(undefined, undefined, { metadataOnly: true }), signal)) {
+    if (++packetCount > limits.maxTrackPackets)
+      return { refused: `its audio has more than ${limits.maxTrackPackets} frames` };
     endSeconds = Math.max(endSeconds, packet.timestamp + packet.duration);
     frameSeconds = Math.max(frameSeconds, packet.duration);
-    packetCount++;
   }
   if (packetCount === 0) return { refused: 'its audio track is empty' };
   const silence =
@@ -85,6 +106,20 @@ async function soundtrackOf(
       ? silentAacFrame(bytesOf(decoderConfig.description))
       : silentMp3Frame((await sink.getFirstPacket())?.data ?? new Uint8Array());
   return { file, codec, track, decoderConfig, endSeconds, packetCount, frameSeconds, silence };
+}
+
+/** Why an MP4/MOV's boxes are not read at all, or undefined. */
+async function layoutRefusal(file: string, limits: SoundtrackLimits): Promise<string | undefined> {
+  const handle = await open(file, 'r');
+  try {
+    const read = await readLayout(handle, limits.maxTopLevelBoxes);
+    if (!read.ok) return `it cannot be read: ${read.reason}`;
+    if (read.layout.moovBytes > limits.maxMoovBytes)
+      return `its moov box is ${formatBytes(read.layout.moovBytes)}, more than the ${formatBytes(limits.maxMoovBytes)} the muxer reads`;
+    return undefined;
+  } finally {
+    await handle.close();
+  }
 }
 
 /** At most this many packets come out of `packetsUntil` for a picture ending at `endSeconds`. */

@@ -312,7 +312,8 @@ async function receive(
     const keep = (passing || stopped?.retryable) && !context.signal?.aborted && !stopped?.deadline;
     if (keep && validator && bytes > 0 && bytes < declared)
       progress.partial = { bytes, head: inspector.head, total: declared, validator };
-    else await rm(part, { force: true });
+    // A part that could not be made cannot be removed either: the error says why.
+    else await rm(part, { force: true }).catch(() => {});
     throw error;
   }
 }
@@ -340,18 +341,29 @@ function checkMedia(file: PlannedFile, head: Buffer, context: DownloadContext): 
  */
 async function writeBody(body: Readable, inspector: MediaInspector, writer: WriteStream): Promise<void> {
   let failure: Error | undefined;
+  // The disk's failure (full, a name too long) ends the download, never the process as an unheard event.
+  const diskFailure = (error: NodeJS.ErrnoException) =>
+    new DownloadError(
+      `it could not be written to ${path.basename(writer.path.toString())} (${error.code ?? error.message})`,
+      false,
+      { cause: error },
+    );
+  writer.on('error', (error) => {
+    failure ??= diskFailure(error);
+    body.destroy();
+  });
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
       inspector.take(chunk);
       if (!writer.write(chunk)) await once(writer, 'drain');
     }
   } catch (error) {
-    failure = error as Error;
+    failure ??= error as Error;
   }
   if (!writer.destroyed)
     await new Promise<void>((resolve) =>
       writer.end((error?: Error | null) => {
-        failure ??= error ?? undefined;
+        if (error) failure ??= diskFailure(error);
         resolve();
       }),
     );

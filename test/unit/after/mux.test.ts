@@ -165,6 +165,24 @@ describe('muxResults', () => {
     expect(readdirSync(f.tempDir)).toEqual([]);
   });
 
+  it('downloads a URL source whose file name is longer than a file system allows', async () => {
+    const f = await fixture(4);
+    const url = `https://videos.example.com/cuts/${'a'.repeat(300)}.mp4`;
+    const sourceBytes = buildVideo({ seconds: 4 });
+    const h = harness(f, cdn({ [url]: sourceBytes, [RESULT_VIDEO]: f.resultVideo }).fetch);
+    const [outcome] = await muxResults(
+      [succeeded(f)],
+      settings(f, [entry({ kind: 'video_url', videoUrl: url })]),
+      h.context,
+    );
+    expect(outcome!.ending).toBe('succeeded');
+    expectMuxed(await readFile(outcome!.files[1]!.path), sourceBytes, {
+      codec: 'aac',
+      resultVideo: f.resultVideo,
+    });
+    expect(readdirSync(f.tempDir)).toEqual([]);
+  });
+
   it('uses the result video include_video delivered, fetching nothing more', async () => {
     const f = await fixture(4);
     const videoPath = path.join(f.outputDir, 't1.mp4');

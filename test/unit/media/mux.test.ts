@@ -16,7 +16,7 @@ import {
   videoMovie,
   type VideoSpec,
 } from '../../emulator/media.ts';
-import { childBox, readBoxes, readMovieRecord } from '../../support/iso-box.ts';
+import { box, childBox, readBoxes, readMovieRecord } from '../../support/iso-box.ts';
 import { QUARTER_TURN, webmHead, writeMovie } from '../../support/mp4.ts';
 import {
   audioTracks as audio,
@@ -299,6 +299,123 @@ describe('muxSoundtrack: bad input', () => {
     expect(error.message).toContain('a\\n::error::b.mp4');
   });
 });
+
+/**
+ * `file` (moov last) with one track's sample table rewritten to declare `count` samples of `delta`
+ * ticks, all in its first chunk: a few bytes that a reader expands into `count` packets.
+ */
+function declaringSamples(file: Buffer, track: number, count: number, delta: number): Buffer {
+  const moov = readBoxes(file).find((b) => b.type === 'moov')!;
+  const trak = readBoxes(moov.body, moov.start + 8).filter((b) => b.type === 'trak')[track]!;
+  const out = Buffer.from(file);
+  const at = (type: string) => childBox(trak, `mdia/minf/stbl/${type}`).start + 12;
+  [1, count, delta].forEach((value, i) => out.writeUInt32BE(value, at('stts') + 4 * i));
+  [10, count].forEach((value, i) => out.writeUInt32BE(value, at('stsz') + 4 * i));
+  [1, 1, count, 1].forEach((value, i) => out.writeUInt32BE(value, at('stsc') + 4 * i));
+  return out;
+}
+
+/** `file` (moov last) with its moov grown by a `free` box of `bytes`. */
+function withLargeMoov(file: Buffer, bytes: number): Buffer {
+  const moov = readBoxes(file).find((b) => b.type === 'moov')!;
+  const out = Buffer.concat([file, box('free', Buffer.alloc(bytes - 8))]);
+  out.writeUInt32BE(moov.end - moov.start + bytes, moov.start);
+  return out;
+}
+
+describe('muxSoundtrack: hostile files', () => {
+  const small = { ...LIMITS, maxMoovBytes: 256 * 1024, maxTrackPackets: 2000 };
+  const resultVideo = (seconds: number) => buildVideo({ seconds, audio: 'music', layout: 'moov-last' });
+
+  it('refuses a result video whose moov is larger than the muxer reads, and copies the mp3 instead', async () => {
+    const source = buildVideo({ seconds: 5 });
+    const { result } = await mux(
+      source,
+      {
+        'result.mp4': withLargeMoov(resultVideo(5), 300 * 1024),
+        'audio.mp3': buildMp3('860000000000000001', 5),
+      },
+      { limits: small },
+    );
+    expect(result.audio).toMatchObject({ codec: 'mp3', from: expect.stringMatching(/audio\.mp3$/) });
+  });
+
+  it('refuses a source whose moov is larger than the muxer reads, naming the file', async () => {
+    const error = await muxSoundtrack({
+      ...(await sourceAndResult(withLargeMoov(buildVideo({ seconds: 5, layout: 'moov-last' }), 300 * 1024))),
+      limits: small,
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      kind: 'unreadable',
+      message: expect.stringMatching(
+        /^renders\/clip\.mp4 has a moov box \(its index of samples\) of 30\d\.\d KiB, more than the 256\.0 KiB the muxer reads/,
+      ),
+    });
+  });
+
+  it('refuses a result video whose sample table declares millions of packets, and copies the mp3 instead', async () => {
+    const { result } = await mux(
+      buildVideo({ seconds: 5 }),
+      {
+        'result.mp4': declaringSamples(resultVideo(5), 1, 10_000_000, 1024),
+        'audio.mp3': buildMp3('860000000000000001', 5),
+      },
+      { limits: small },
+    );
+    expect(result.audio.codec).toBe('mp3');
+  });
+
+  it('refuses a source whose sample table declares millions of frames', async () => {
+    const source = declaringSamples(buildVideo({ seconds: 5, layout: 'moov-last' }), 0, 10_000_000, 512);
+    const error = await muxSoundtrack({ ...(await sourceAndResult(source)), limits: small }).catch(
+      (caught: unknown) => caught,
+    );
+    expect(error).toMatchObject({
+      kind: 'unreadable',
+      message:
+        'renders/clip.mp4 has more than 2000 video frames; a video of 20 s has far fewer: re-encode it to H.264 first',
+    });
+  });
+
+  it('refuses generated audio whose frames are so short that padding it would take millions', async () => {
+    // 235 frames of one tick each: 5 ms of audio, and 5 s of picture to pad frame by frame.
+    const error = await muxSoundtrack({
+      ...(await sourceAndResult(buildVideo({ seconds: 5 }), declaringSamples(resultVideo(5), 1, 235, 1))),
+      limits: small,
+    }).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({
+      kind: 'no-audio',
+      message: expect.stringMatching(
+        /^the generated audio result\.mp4 has frames of 0\.021 ms: more than 2000/,
+      ),
+    });
+  });
+
+  it('hears a cancellation while it walks a sample table of millions of packets', async () => {
+    const source = declaringSamples(buildVideo({ seconds: 5, layout: 'moov-last' }), 0, 50_000_000, 512);
+    const controller = new AbortController();
+    const reason = new Error('cancelled by the runner');
+    const running = muxSoundtrack({
+      ...(await sourceAndResult(source)),
+      limits: { ...LIMITS, maxTrackPackets: Number.MAX_SAFE_INTEGER },
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(reason), 100);
+    await expect(running).rejects.toBe(reason);
+  });
+});
+
+/** A source as `renders/clip.mp4` and a result video, ready for muxSoundtrack. */
+async function sourceAndResult(source: Buffer, result = kling(5)) {
+  const paths = await files({ 'clip.mp4': source, 'result.mp4': result });
+  const dir = path.dirname(paths['clip.mp4']!);
+  return {
+    source: paths['clip.mp4']!,
+    sourceLabel: 'renders/clip.mp4',
+    audio: [paths['result.mp4']!],
+    out: path.join(dir, 'muxed.mp4'),
+  };
+}
 
 describe('muxSoundtrack: cancellation', () => {
   it('stops when the signal aborts, with its reason, and leaves no file behind', async () => {

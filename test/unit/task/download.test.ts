@@ -297,6 +297,14 @@ describe('downloadFile', () => {
     expect(await readdir(path.dirname(file.path))).toEqual(['task-1.mp3']);
   });
 
+  it('fails, never crashes, when the file cannot be opened for writing', async () => {
+    routes.set('/long.mp3', serve(mp3Bytes(1_000)));
+    const file = { ...planned('mp3', '/long.mp3'), path: path.join(dir, 'nested', `${'a'.repeat(300)}.mp3`) };
+    const error = await downloadError(downloadFile(file, context()));
+    expect(error.message).toMatch(/failed: it could not be written to a{300}\.mp3\.part \(ENAMETOOLONG\)$/);
+    expect(hits.get('/long.mp3')).toBe(1); // not retried: the next attempt would fail the same way
+  });
+
   it('downloads wav and mp4 by their magic bytes', async () => {
     routes.set('/a.wav', serve(wavBytes(5_000), { 'Content-Type': 'audio/wav' }));
     routes.set('/v.mp4', serve(mp4Bytes(5_000), { 'Content-Type': 'video/mp4' }));
