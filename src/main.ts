@@ -132,8 +132,10 @@ export async function runStep(world: StepDependencies): Promise<StepResult> {
       reports: report.entries,
       tempDir: tmpdir(),
     });
-    // The cache keeps a manifest of the task as the API described it: a file like any other.
-    await cache.save(outcomes.map((outcome) => redactOutcome(redactor, outcome)));
+    // The cache keeps a manifest of the task as the API described it: a file like any other. A paid
+    // result whose mux failed is kept without it: a later run muxes again instead of paying again.
+    const saved = outcomes.map((outcome, i) => (outcome.ending === 'succeeded' ? outcome : tasks[i]!));
+    await cache.save(saved.map((outcome) => redactOutcome(redactor, outcome)));
     endings = outcomes.map((outcome, i) => endingOf(outcome, inputs.entries[i]!, inputs, signal));
     const deliveries = [
       artifactDelivery(inputs, { store: deps.artifacts, run }),

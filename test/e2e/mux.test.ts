@@ -235,6 +235,23 @@ describe('mux: true with cache: true', () => {
     expect(results(later)[0]!.muxed_path).toBe(later.outputs.muxed_path);
     expect(later.stdout).not.toMatch(/Muxed /);
   });
+
+  it('keeps a paid result whose mux failed: the next run muxes again from the cache, paying nothing', async () => {
+    const url = host.video('live', 5, { form: 'fragmented', audio: 'silence' });
+    const first = await run(url, { mux: 'true' }, '301');
+    expect(first.code).toBe(1);
+    expect(errorMessage(first)).toMatch(/fragmented MP4/);
+    const creates = routeRequests(world.kling, 'create').length;
+    expect(creates).toBe(1);
+
+    const later = await run(url, { mux: 'true' }, '302');
+    expect(later.code).toBe(1);
+    expect(later.outputs.cache_hit).toBe('true');
+    expect(later.outputs.task_id).toBe(first.outputs.task_id);
+    expect(routeRequests(world.kling, 'create')).toHaveLength(creates);
+    expect(errorMessage(later)).toMatch(/fragmented MP4.*The audio \(\d+\.mp3\) is delivered all the same/);
+    expect(existsSync(later.outputs.audio_path!)).toBe(true);
+  });
 });
 
 describe('mux: true with release_tag', () => {
