@@ -75,13 +75,18 @@ const CONTENT_TYPES = {
 export function assetFiles(outcomes: readonly TaskOutcome[], entries: readonly Entry[]): AssetFile[] {
   const used = new Set<string>();
   return outcomes.flatMap((outcome, i) => {
-    let stem = describeSource(entries[i]!.source).assetStem;
-    if (used.has(stem)) stem = `${stem}-${i + 1}`;
+    const named = (stem: string) =>
+      outcome.files.map((file) => ({
+        path: file.path,
+        name: file.role === 'video' ? `${stem}-with-sound.mp4` : `${stem}.${file.kind}`,
+        contentType: CONTENT_TYPES[file.kind],
+      }));
+    const stem = describeSource(entries[i]!.source).assetStem;
+    // Another entry's stem, or a name another entry's files took (`x-with-sound.mp4` is entry x's video).
+    let assets = named(stem);
+    if (used.has(stem) || assets.some((asset) => used.has(asset.name))) assets = named(`${stem}-${i + 1}`);
     used.add(stem);
-    return outcome.files.map((file) => ({
-      path: file.path,
-      name: file.role === 'video' ? `${stem}-with-sound.mp4` : `${stem}.${file.kind}`,
-      contentType: CONTENT_TYPES[file.kind],
-    }));
+    for (const asset of assets) used.add(asset.name);
+    return assets;
   });
 }

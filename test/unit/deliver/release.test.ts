@@ -76,6 +76,33 @@ describe('assetFiles: release asset names that stay the same from run to run', (
     ]);
   });
 
+  it("keeps an entry's names clear of another entry's files: x's video is x-with-sound.mp4", () => {
+    const withMuxed = (taskId: string): TaskOutcome => ({
+      ...outcome(taskId, ['mp3', 'mp4']),
+      files: [
+        ...outcome(taskId, ['mp3', 'mp4']).files,
+        { role: 'muxed', kind: 'mp4', path: `/ws/kling-audio/${taskId}-muxed.mp4`, bytes: 1 },
+      ],
+    });
+    const files = assetFiles(
+      [withMuxed('1'), withMuxed('2')],
+      [
+        entry({ kind: 'video_url', videoUrl: 'https://cdn.example.com/x.mp4' }),
+        entry({ kind: 'video_url', videoUrl: 'https://cdn.example.com/x-with-sound.mp4' }),
+      ],
+    );
+    const names = files.map((f) => f.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toEqual([
+      'x.mp3',
+      'x-with-sound.mp4',
+      'x.mp4',
+      'x-with-sound-2.mp3',
+      'x-with-sound-2-with-sound.mp4',
+      'x-with-sound-2.mp4',
+    ]);
+  });
+
   it('keeps two entries with the same stem apart, and names video ids and attached tasks', () => {
     const files = assetFiles(
       [outcome('1', ['mp3']), outcome('2', ['mp3']), outcome('3', ['mp3']), outcome('4', ['mp3'])],
