@@ -99,9 +99,16 @@ async function check(steps: Steps): Promise<number> {
   const files = (single.files ?? '').split('\n').filter(Boolean);
   expect(
     'single',
-    'files lists the mp3, the wav and the mp4, all there',
-    files.length === 3 && files.every(isFile),
+    'files lists the mp3, the wav, the mp4 and the muxed mp4, all there',
+    files.length === 4 && files.every(isFile),
     files,
+  );
+  const muxed = single.muxed_path;
+  expect(
+    'single',
+    'muxed_path is the source video with its soundtrack, moov first',
+    !!muxed?.endsWith('-muxed.mp4') && isFile(muxed) && faststart(muxed),
+    muxed,
   );
   expect(
     'single',
@@ -230,6 +237,20 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** moov before mdat among the top-level boxes: a player can start while the file downloads. */
+function faststart(file: string): boolean {
+  const bytes = readFileSync(file);
+  const types: string[] = [];
+  for (let at = 0; at + 8 <= bytes.length;) {
+    const size = bytes.readUInt32BE(at);
+    types.push(bytes.toString('latin1', at + 4, at + 8));
+    if (size < 8) break;
+    at += size;
+  }
+  const moov = types.indexOf('moov');
+  return moov >= 0 && moov < types.indexOf('mdat');
 }
 
 function parseJson(text: string | undefined): unknown {
