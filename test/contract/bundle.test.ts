@@ -30,6 +30,7 @@ describe('the main bundle', () => {
     ['@actions/cache', 'GetCacheEntryDownloadURL'],
     ['jose', 'class SignJWT'],
     ['mediabunny', 'class IsobmffMuxer'],
+    ['@actions/glob (minimatch)', 'class Minimatch'],
   ])('leaves %s to a chunk', (_library, marker) => {
     expect(chunks).toContain(marker);
     expect(main).not.toContain(marker);
