@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { FetchLike } from '../../src/net/http.ts';
+import { benchS3Client } from './staging.ts';
 import { KlingEmulator } from '../../test/emulator/kling-emulator.ts';
 import { ObjectStore } from '../../test/emulator/object-store.ts';
 import { ResultsService } from '../../test/emulator/results-service.ts';
@@ -115,30 +115,12 @@ async function runOnce(files: Buffer[], c: number, taskMs: number, dir: string) 
 
 /** One file staged alone through the action's own client (HEAD, PUT, presign), to the same kind of store. */
 async function stageOne(bytes: Buffer, dir: string): Promise<number> {
-  const { fetch } = await import('undici');
-  const { S3Client } = await import('../../src/s3/client.ts');
   const { stageFile } = await import('../../src/s3/stage.ts');
-  const { policy } = await import('../../src/policy.ts');
-  const { abortableSleep, systemClock } = await import('../../src/runtime.ts');
-  const { silentLog } = await import('../../test/support/silent-log.ts');
-  const { TEST_KEY } = await import('../../test/emulator/object-store.ts');
   const store = await ObjectStore.start();
   const file = path.join(dir, 'one.mp4');
   writeFileSync(file, bytes);
   try {
-    const client = new S3Client({
-      fetch: fetch as unknown as FetchLike,
-      address: { bucket: 'staging', region: 'us-east-1', endpoint: store.url },
-      credentials: TEST_KEY,
-      mask: () => {},
-      userAgent: 'bench',
-      limits: policy.staging,
-      clock: systemClock,
-      sleep: abortableSleep,
-      random: Math.random,
-      log: silentLog,
-      schedule: policy.retry.schedule,
-    });
+    const client = await benchS3Client(store.url);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     const started = performance.now();
     await stageFile(

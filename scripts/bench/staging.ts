@@ -89,31 +89,36 @@ function plainPut(url: string, file: string): Promise<void> {
   });
 }
 
-/** The client made ahead of the clock, as the step makes it before staging; the upload to time. */
-async function s3Upload(args: ChildArgs): Promise<() => Promise<unknown>> {
-  // Loaded here: the plain child does not pay for them.
+/**
+ * The action's own S3 client against a store on loopback, with the emulator's test key. Its modules
+ * load here: the plain child does not pay for them.
+ */
+export async function benchS3Client(endpoint: string, readChunkBytes?: number) {
   const { fetch } = await import('undici');
   const { S3Client } = await import('../../src/s3/client.ts');
   const { policy } = await import('../../src/policy.ts');
   const { abortableSleep, systemClock } = await import('../../src/runtime.ts');
   const { silentLog } = await import('../../test/support/silent-log.ts');
   const { TEST_KEY } = await import('../../test/emulator/object-store.ts');
-  const client = new S3Client({
+  return new S3Client({
     fetch: fetch as unknown as FetchLike,
-    address: { bucket: 'staging', region: 'us-east-1', endpoint: args.target },
+    address: { bucket: 'staging', region: 'us-east-1', endpoint },
     credentials: TEST_KEY,
     mask: () => {},
     userAgent: 'bench',
-    limits: {
-      ...policy.staging,
-      readChunkBytes: Number(process.env.BENCH_CHUNK ?? policy.staging.readChunkBytes),
-    },
+    limits: { ...policy.staging, readChunkBytes: readChunkBytes ?? policy.staging.readChunkBytes },
     clock: systemClock,
     sleep: abortableSleep,
     random: Math.random,
     log: silentLog,
     schedule: policy.retry.schedule,
   });
+}
+
+/** The client made ahead of the clock, as the step makes it before staging; the upload to time. */
+async function s3Upload(args: ChildArgs): Promise<() => Promise<unknown>> {
+  const chunk = process.env.BENCH_CHUNK;
+  const client = await benchS3Client(args.target, chunk ? Number(chunk) : undefined);
   const file = {
     path: args.file,
     contentType: 'video/mp4',
